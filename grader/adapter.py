@@ -1,0 +1,127 @@
+"""Translate between the canonical parameter layout and a student's.
+
+Canonical (the reference's): `W{i}` is (n_out, n_in), `b{i}` is (n_out, 1),
+probabilities are (C, S), float64.  Students vary: flat biases, transposed
+weights, (S, C) outputs, float32, other key names.  The grader learns the
+student's layout once from what their constructor produced, then every
+injection and every reading goes through the same `Layout`, so a layout
+choice is judged once (in `param-shapes`) and never again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class BlockLayout:
+    student_key: str
+    canonical_shape: tuple[int, ...]
+    form: str  # "canonical" | "flat" | "row" | "transposed" | "mismatch"
+    dtype: str = "float64"
+
+    def to_student(self, value: np.ndarray) -> np.ndarray:
+        value = np.asarray(value, dtype=np.float64)
+        if self.form == "flat":
+            value = value.reshape(-1)
+        elif self.form == "row":
+            value = value.reshape(1, -1)
+        elif self.form == "transposed":
+            value = value.T
+        return np.ascontiguousarray(value.astype(self.dtype))
+
+    def to_canonical(self, value: Any) -> np.ndarray:
+        arr = np.asarray(value, dtype=np.float64)
+        if self.form == "transposed" and arr.ndim == 2:
+            arr = arr.T
+        if arr.size == int(np.prod(self.canonical_shape)) and arr.shape != self.canonical_shape:
+            if self.form in ("flat", "row") or arr.ndim == 1:
+                arr = arr.reshape(self.canonical_shape)
+        return arr
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How one student stores parameters (learned from their constructor)."""
+
+    blocks: dict[str, BlockLayout]          # canonical key -> layout
+    extra_keys: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def usable(self) -> bool:
+        return not self.missing and all(b.form != "mismatch" for b in self.blocks.values())
+
+    def to_student(self, theta: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {b.student_key: b.to_student(theta[k]) for k, b in self.blocks.items()}
+
+    def to_canonical(self, student: dict[str, Any]) -> dict[str, np.ndarray]:
+        return {k: b.to_canonical(student[b.student_key]) for k, b in self.blocks.items()
+                if b.student_key in student}
+
+    def cast(self) -> dict[str, str]:
+        return {b.student_key: b.dtype for b in self.blocks.values()}
+
+
+def canonical_keys(num_layers: int, weight_key: str = "W{i}", bias_key: str = "b{i}") -> list[tuple[str, str]]:
+    """(canonical key, student key) in canonical order W0, b0, W1, b1, ..."""
+    pairs = []
+    for i in range(num_layers):
+        pairs.append((f"W{i}", weight_key.format(i=i)))
+        pairs.append((f"b{i}", bias_key.format(i=i)))
+    return pairs
+
+
+def learn_layout(student: Any, shapes: dict[str, tuple[int, ...]], key_pairs: list[tuple[str, str]]) -> Layout:
+    """Match a student's parameter dict against the canonical shapes."""
+    if not isinstance(student, dict):
+        return Layout(blocks={}, missing=tuple(k for k, _ in key_pairs),
+                      notes=(f"the parameters are a {type(student).__name__}, not a dict",))
+    blocks: dict[str, BlockLayout] = {}
+    missing, notes = [], []
+    lower = {str(k).lower(): k for k in student}
+    for canon, wanted in key_pairs:
+        key = wanted if wanted in student else lower.get(wanted.lower())
+        if key is None:
+            missing.append(canon)
+            continue
+        if key != wanted:
+            notes.append(f"found {key!r} where {wanted!r} was expected")
+        value = student[key]
+        arr = np.asarray(value) if not isinstance(value, np.ndarray) else value
+        dtype = "float32" if getattr(arr, "dtype", None) == np.float32 else "float64"
+        blocks[canon] = BlockLayout(key, tuple(shapes[canon]), classify_shape(tuple(np.shape(arr)),
+                                                                               tuple(shapes[canon])), dtype)
+    used = {b.student_key for b in blocks.values()}
+    extra = tuple(sorted(str(k) for k in student if k not in used))
+    return Layout(blocks=blocks, extra_keys=extra, missing=tuple(missing), notes=tuple(notes))
+
+
+def classify_shape(shape: tuple[int, ...], canonical: tuple[int, ...]) -> str:
+    if shape == canonical:
+        return "canonical"
+    if len(canonical) == 2 and canonical[1] == 1 and shape == (canonical[0],):
+        return "flat"
+    if len(canonical) == 2 and canonical[1] == 1 and shape == (1, canonical[0]):
+        return "row"
+    if len(canonical) == 2 and shape == canonical[::-1] and canonical[0] != canonical[1]:
+        return "transposed"
+    return "mismatch"
+
+
+def probabilities_to_canonical(value: Any, num_classes: int, num_samples: int) -> tuple[np.ndarray | None, str]:
+    """(C, S) probabilities from a student's output, and the layout seen.
+    The grader always uses S != C so the orientation is unambiguous."""
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.shape == (num_classes, num_samples):
+        return arr, "CS"
+    if arr.shape == (num_samples, num_classes):
+        return arr.T.copy(), "SC"
+    if arr.size == num_classes * num_samples and arr.ndim == 3:
+        squeezed = arr.squeeze()
+        return probabilities_to_canonical(squeezed, num_classes, num_samples)
+    return None, f"shape {arr.shape}"

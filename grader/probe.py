@@ -1,0 +1,230 @@
+"""High-level questions to a student's class, in canonical terms.
+
+A `Probe` knows the rubric's interface (names of the class, methods, keys)
+and a worker; a `StudentNet` is one instance of the student's class living in
+the worker.  Every method returns plain NumPy data in the canonical layout or
+raises `WorkerFailure` / `ApiError`, so checks never see the student's
+spelling or the sandbox's plumbing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .adapter import Layout, canonical_keys, learn_layout, probabilities_to_canonical
+from .rubric import Rubric
+from .sandbox.client import WorkerClient, WorkerFailure
+
+
+class ApiError(Exception):
+    """The student's code does not offer what the rubric's interface names."""
+
+
+@dataclass
+class Probe:
+    rubric: Rubric
+    client: WorkerClient
+    timeout: float
+
+    @property
+    def interface(self):
+        return self.rubric.interface
+
+    def constructor_kwargs(self, hidden: list[int], method: str = "gd", lr: float | None = None,
+                           momentum: float | None = None, inputs: int | None = None,
+                           outputs: int | None = None) -> dict[str, Any]:
+        arch = self.rubric.assignment.architecture
+        opt = self.rubric.assignment.optimizer
+        iface = self.interface
+        kwargs: dict[str, Any] = {
+            iface.kwarg("num_input"): inputs or arch.inputs,
+            iface.kwarg("num_hidden"): hidden[0] if len(hidden) == 1 else list(hidden),
+            iface.kwarg("num_output"): outputs or arch.outputs,
+            iface.kwarg("gradient_method"): iface.gradient_methods[method],  # type: ignore[index]
+            iface.kwarg("lr"): opt.lr if lr is None else lr,
+            iface.kwarg("momentum"): opt.momentum if momentum is None else momentum,
+        }
+        kwargs.update(iface.constructor_extra)
+        return kwargs
+
+    def new(self, hidden: list[int], *, method: str = "gd", seed: int = 0, lr: float | None = None,
+            momentum: float | None = None) -> "StudentNet":
+        kwargs = self.constructor_kwargs(hidden, method, lr, momentum)
+        reply = self.client.request({"op": "new", "class": self.interface.class_name,
+                                     "kwargs": kwargs, "seed": seed}, self.timeout)
+        sizes = (self.rubric.assignment.architecture.inputs, *hidden,
+                 self.rubric.assignment.architecture.outputs)
+        return StudentNet(self, int(reply["handle"]), tuple(sizes), list(reply.get("methods", [])))
+
+    def loaded_classes(self) -> list[str]:
+        self.client.ensure()
+        return list((self.client.load_result or {}).get("classes", []))
+
+
+@dataclass
+class StudentNet:
+    probe: Probe
+    handle: int
+    sizes: tuple[int, ...]
+    methods: list[str]
+    layout: Layout | None = None
+
+    # -- plumbing ---------------------------------------------------------------
+    @property
+    def shapes(self) -> dict[str, tuple[int, int]]:
+        out = {}
+        for i in range(len(self.sizes) - 1):
+            out[f"W{i}"] = (self.sizes[i + 1], self.sizes[i])
+            out[f"b{i}"] = (self.sizes[i + 1], 1)
+        return out
+
+    def _request(self, message: dict, timeout: float | None = None) -> Any:
+        message = dict(message, handle=self.handle)
+        return self.probe.client.request(message, timeout or self.probe.timeout)
+
+    def _method(self, role: str) -> str:
+        name = self.probe.interface.method(role)
+        if name not in self.methods:
+            raise ApiError(f"your class has no method {name}()")
+        return name
+
+    @property
+    def attr(self) -> str:
+        return self.probe.interface.parameters_attribute
+
+    def key_pairs(self) -> list[tuple[str, str]]:
+        iface = self.probe.interface
+        return canonical_keys(len(self.sizes) - 1, iface.weight_key, iface.bias_key)
+
+    # -- parameters ---------------------------------------------------------
+    def raw_parameters(self) -> Any:
+        return self._request({"op": "get", "attr": self.attr})
+
+    def learn_layout(self) -> Layout:
+        raw = self.raw_parameters()
+        self.layout = learn_layout(raw, self.shapes, self.key_pairs())
+        return self.layout
+
+    def require_layout(self) -> Layout:
+        layout = self.layout or self.learn_layout()
+        if layout.missing:
+            raise ApiError(f"self.{self.attr} has no entry for "
+                           + ", ".join(self._student_key(k) for k in layout.missing))
+        bad = [k for k, b in layout.blocks.items() if b.form == "mismatch"]
+        if bad:
+            raise ApiError("cannot read your parameters: " + ", ".join(
+                f"{layout.blocks[k].student_key} has the wrong shape" for k in bad))
+        return layout
+
+    def _student_key(self, canon: str) -> str:
+        return dict(self.key_pairs())[canon]
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        layout = self.require_layout()
+        raw = self.raw_parameters()
+        if not isinstance(raw, dict):
+            raise ApiError(f"self.{self.attr} is no longer a dict")
+        return layout.to_canonical(raw)
+
+    def set_parameters(self, theta: dict[str, np.ndarray]) -> None:
+        layout = self.require_layout()
+        self._request({"op": "set", "attr": self.attr, "value": _wire(layout.to_student(theta))})
+
+    # -- the assignment's methods ------------------------------------------------
+    def call(self, role: str, *args: Any, snapshot: bool = False, timeout: float | None = None) -> Any:
+        reply = self._request({"op": "call", "method": self._method(role), "args": [_wire(a) for a in args],
+                               "snapshot": self.attr if snapshot else None}, timeout)
+        return reply
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray | None, str, Any]:
+        """(canonical probabilities or None, layout seen, raw value)."""
+        raw = self.call("feed_forward", x)["value"]
+        probs, seen = _as_probabilities(raw, self.sizes[-1], x.shape[0])
+        return probs, seen, raw
+
+    def loss(self, x: np.ndarray, y: np.ndarray) -> Any:
+        return self.call("loss", x, y)["value"]
+
+    def gradient_raw(self, x: np.ndarray, y: np.ndarray) -> Any:
+        return self.call("back_propagate", x, y)["value"]
+
+    def steps(self, x: np.ndarray, y: np.ndarray, n: int, every: int = 1,
+              timeout: float | None = None) -> list[Any]:
+        """Raw parameter snapshots before and after every `every` steps."""
+        reply = self._request({"op": "steps", "method": self._method("step"), "args": [_wire(x), _wire(y)],
+                               "n": n, "every": every, "snapshot": self.attr}, timeout)
+        return reply["snapshots"]
+
+    def finite_differences(self, base: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
+                           directions: list[Any], h: float) -> np.ndarray:
+        """Central differences of the student's own loss at canonical `base`
+        along canonical directions (dicts) or ("W0", flat_index) units."""
+        layout = self.require_layout()
+        wire_dirs = []
+        for d in directions:
+            if isinstance(d, tuple):
+                key, index = d
+                block = layout.blocks[key]
+                # the flat index of a canonical entry inside the student's array
+                position = np.unravel_index(index, block.canonical_shape)
+                student_index = index
+                if block.form == "transposed":
+                    student_index = int(np.ravel_multi_index(position[::-1], block.canonical_shape[::-1]))
+                wire_dirs.append({"__unit__": [block.student_key, int(student_index)]})
+            else:
+                wire_dirs.append(_wire(layout.to_student(d)))
+        pairs = self._request({"op": "fd", "attr": self.attr, "method": self._method("loss"),
+                               "args": [_wire(x), _wire(y)], "base": _wire(layout.to_student(base)),
+                               "directions": wire_dirs, "h": h, "cast": layout.cast()})
+        values = np.array([[_scalar(v) for v in pair] for pair in pairs], dtype=np.float64)
+        return (values[:, 0] - values[:, 1]) / (2 * h)
+
+    def aliases(self) -> list[str]:
+        """Other attributes sharing memory with the parameters (aliasing)."""
+        return list(self._request({"op": "aliases", "attr": self.attr}))
+
+
+def _as_probabilities(raw: Any, num_classes: int, num_samples: int) -> tuple[np.ndarray | None, str]:
+    if isinstance(raw, np.ndarray) or isinstance(raw, (list, float, int)):
+        return probabilities_to_canonical(raw, num_classes, num_samples)
+    if isinstance(raw, dict) and "__obj__" in raw:
+        return None, f"a {raw['__obj__']} object"
+    return None, f"a {type(raw).__name__}"
+
+
+def _scalar(value: Any) -> float:
+    """A loss the student returned, as a float (NaN when it is not one)."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, np.ndarray) and value.size == 1:
+        return float(value.reshape(-1)[0])
+    if isinstance(value, dict) and "array" in value:
+        return _scalar(value["array"])
+    return float("nan")
+
+
+scalar = _scalar
+
+
+def _wire(value: Any) -> Any:
+    """Encode grader-side values for a request (arrays, dicts, numbers)."""
+    from .sandbox import worker as wire
+
+    return wire.encode(value, np)
+
+
+def describe_value(value: Any) -> str:
+    """A short phrase for an unexpected return value in feedback."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, dict) and "__obj__" in value:
+        return f"a {value['__obj__']} ({value.get('repr', '')[:60]})"
+    if isinstance(value, dict):
+        return f"a dict with keys {sorted(value)}"
+    return f"{type(value).__name__} {value!r}"[:100]
+
+
+__all__ = ["ApiError", "Probe", "StudentNet", "WorkerFailure", "scalar", "describe_value"]

@@ -1,0 +1,1 @@
+"""Renderers for result documents: HTML report, class summary, Gradescope JSON, gradebook CSV."""

@@ -1,0 +1,250 @@
+"""Plot specs -> inline, deterministic SVG strings (matplotlib, Agg/SVG backend).
+
+A *plot spec* is a plain dict from the result document::
+
+    {"kind": "line",            # default; or "bar"
+     "title": "...",            # optional
+     "xlabel": "iteration", "ylabel": "training loss", "logy": True,
+     "x": [0, 10, 20],          # optional for lines (defaults to 0..n-1)
+     "series": {"GD (you)": [...], "GD (reference)": [...]},
+     "reference": ["GD (reference)"]}   # optional; by default a series whose
+                                        # name contains "reference" is one
+
+Bar specs use ``"categories"`` (the bar labels) and ``"series"`` (one or more
+value lists). Reference series are drawn dashed and grey so students can compare
+their own (solid, coloured) curves with them.
+
+The SVG is byte-for-byte deterministic across runs (fixed hash salt, no date or
+creator metadata, fixed size) and contains no ``http://`` references: the XML
+prolog, DOCTYPE, metadata, comments and namespace declarations are removed, which
+inline SVG inside HTML5 does not need.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import re
+from typing import Any, Iterable, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # never a GUI backend; set before anything draws
+
+from matplotlib.figure import Figure  # noqa: E402  (after matplotlib.use)
+
+__all__ = ["plot_svg", "bar_svg", "is_reference", "STUDENT_COLORS", "REFERENCE_COLORS"]
+
+FIGSIZE: tuple[float, float] = (6.4, 3.4)
+"""Figure size in inches (the SVG is 460.8 x 244.8 pt; CSS scales it to the page)."""
+
+STUDENT_COLORS: tuple[str, ...] = ("#1f6feb", "#d9480f", "#2b8a3e", "#9c36b5", "#0c8599", "#c2255c")
+REFERENCE_COLORS: tuple[str, ...] = ("#6b7280", "#a1a1aa", "#52525b", "#9ca3af")
+REFERENCE_DASHES: tuple[tuple[float, float], ...] = ((5.0, 3.0), (2.0, 2.0), (8.0, 3.0), (1.0, 3.0))
+BAR_COLOR = "#1f6feb"
+
+_RC = {
+    "svg.hashsalt": "nngrade",
+    "svg.fonttype": "path",  # glyphs as paths: looks the same without fonts installed
+    "font.family": "DejaVu Sans",  # ships with matplotlib
+    "font.size": 9.0,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#e5e7eb",
+    "grid.linewidth": 0.6,
+    "axes.edgecolor": "#6b7280",
+    "axes.labelcolor": "#374151",
+    "xtick.color": "#4b5563",
+    "ytick.color": "#4b5563",
+    "legend.frameon": False,
+    "path.simplify": False,
+}
+_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
+
+
+def is_reference(name: str, spec: dict[str, Any] | None = None) -> bool:
+    """True if series ``name`` is a reference curve (listed in spec["reference"],
+    or, by default, its name contains "reference" or "ref.")."""
+    if spec is not None and spec.get("reference") is not None:
+        return name in spec["reference"]
+    low = str(name).lower()
+    return "reference" in low or "ref." in low or low.startswith("ref ")
+
+
+def _float(v: Any) -> float:
+    """Convert to float; anything that is not a number becomes NaN."""
+    if isinstance(v, bool) or v is None:
+        return math.nan
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _label(text: Any) -> str:
+    """Text for matplotlib: never mathtext (escape '$')."""
+    return "" if text is None else str(text).replace("$", r"\$")
+
+
+def _clean_svg(svg: str, prefix: str) -> str:
+    """Make matplotlib's SVG suitable for inlining: no prolog, DOCTYPE, metadata,
+    comments or namespace URLs, and ids made unique with ``prefix``."""
+    start = svg.find("<svg")
+    svg = svg[start:] if start >= 0 else svg
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    svg = re.sub(r"<!--.*?-->\s*", "", svg, flags=re.S)
+    svg = re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", svg)
+    ids = set(re.findall(r'\bid="([^"]+)"', svg))
+    if ids:
+        def ref(m: re.Match[str]) -> str:
+            name = m.group(2)
+            return f"{m.group(1)}{prefix}-{name}" if name in ids else m.group(0)
+
+        svg = re.sub(r'(\bid=")([^"]+)', ref, svg)
+        svg = re.sub(r'(href="#)([^"]+)', ref, svg)
+        svg = re.sub(r"(url\(#)([^)]+)", ref, svg)
+    # Responsive by default; the viewBox keeps the aspect ratio.
+    svg = re.sub(r'^<svg ([^>]*?)width="[^"]*" height="[^"]*"',
+                 r'<svg \1width="100%"', svg, count=1)
+    svg = svg.replace("<svg ", f'<svg role="img" class="plot-svg" data-plot="{prefix}" ', 1)
+    return svg.strip() + "\n"
+
+
+def _spec_prefix(spec: dict[str, Any]) -> str:
+    blob = json.dumps(spec, sort_keys=True, default=str, allow_nan=True)
+    return "p" + hashlib.sha1(blob.encode("utf-8")).hexdigest()[:10]
+
+
+def _finite_points(xs: Sequence[float], ys: Sequence[float], logy: bool) -> tuple[list[float], list[float]]:
+    px, py = [], []
+    for x, y in zip(xs, ys):
+        if math.isfinite(x) and math.isfinite(y) and (not logy or y > 0):
+            px.append(x)
+            py.append(y)
+    return px, py
+
+
+def _note(ax: Any, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center",
+            color="#6b7280", fontsize=10)
+
+
+def _draw_lines(ax: Any, spec: dict[str, Any]) -> None:
+    series: dict[str, Iterable[Any]] = spec.get("series") or {}
+    values = {str(k): [_float(v) for v in (vals or [])] for k, vals in series.items()}
+    longest = max((len(v) for v in values.values()), default=0)
+    x_raw = spec.get("x")
+    xs = [_float(v) for v in x_raw] if x_raw is not None else [float(i) for i in range(longest)]
+
+    finite = [y for ys in values.values() for y in ys if math.isfinite(y)]
+    logy = bool(spec.get("logy")) and bool(finite) and min(finite) > 0
+    if spec.get("logy") and not logy and finite:
+        ax.annotate("log scale off: values <= 0", xy=(1.0, 1.02), xycoords="axes fraction",
+                    ha="right", va="bottom", fontsize=7, color="#6b7280")
+
+    drawn = 0
+    n_student = n_ref = 0
+    # Student curves above reference curves: draw references first.
+    ordered = sorted(values.items(), key=lambda kv: (not is_reference(kv[0], spec),))
+    for name, ys in ordered:
+        px, py = _finite_points(xs, ys, logy)
+        skipped = len(ys) - len(py) if len(ys) <= len(xs) else len(xs) - len(py)
+        label = _label(name) + (f"  ({skipped} non-finite skipped)" if skipped else "")
+        if is_reference(name, spec):
+            color = REFERENCE_COLORS[n_ref % len(REFERENCE_COLORS)]
+            dashes = REFERENCE_DASHES[n_ref % len(REFERENCE_DASHES)]
+            n_ref += 1
+            (line,) = ax.plot(px, py, color=color, linewidth=1.6, label=label, zorder=2)
+            line.set_dashes(dashes)
+        else:
+            color = STUDENT_COLORS[n_student % len(STUDENT_COLORS)]
+            n_student += 1
+            ax.plot(px, py, color=color, linewidth=2.0, label=label, zorder=3,
+                    marker="o" if len(px) == 1 else None, markersize=3)
+        drawn += len(px)
+    if logy:
+        ax.set_yscale("log")
+    if drawn == 0:
+        _note(ax, "no finite data to plot")
+    if values:
+        ax.legend(loc="best", fontsize=8, handlelength=2.8)
+
+
+def _draw_bars(ax: Any, spec: dict[str, Any]) -> None:
+    cats = [str(c) for c in (spec.get("categories") or spec.get("x") or [])]
+    series = {str(k): [_float(v) for v in (vals or [])] for k, vals in (spec.get("series") or {}).items()}
+    if not cats:
+        cats = [str(i) for i in range(max((len(v) for v in series.values()), default=0))]
+    n = max(len(series), 1)
+    width = 0.8 / n
+    drawn = 0
+    for j, (name, ys) in enumerate(series.items()):
+        ys = [(y if math.isfinite(y) else 0.0) for y in ys[: len(cats)]]
+        ys += [0.0] * (len(cats) - len(ys))
+        pos = [i - 0.4 + width * (j + 0.5) for i in range(len(cats))]
+        color = spec.get("color") or (BAR_COLOR if n == 1 else STUDENT_COLORS[j % len(STUDENT_COLORS)])
+        bars = ax.bar(pos, ys, width=width * 0.92, color=color, label=_label(name), zorder=3)
+        if spec.get("annotate", True):
+            for b, y in zip(bars, ys):
+                if y:
+                    ax.annotate(f"{y:g}", xy=(b.get_x() + b.get_width() / 2, y), xytext=(0, 2),
+                                textcoords="offset points", ha="center", va="bottom", fontsize=7,
+                                color="#374151")
+        drawn += len(ys)
+    ax.set_xticks(range(len(cats)))
+    ax.set_xticklabels([_label(c) for c in cats], rotation=spec.get("rotate", 0),
+                       ha="right" if spec.get("rotate") else "center")
+    ax.grid(axis="x", visible=False)
+    if spec.get("integer_y", True):
+        ax.yaxis.get_major_locator().set_params(integer=True)
+    if not cats:
+        _note(ax, "no data")
+    if len(series) > 1:
+        ax.legend(loc="best", fontsize=8)
+
+
+def plot_svg(spec: dict[str, Any], *, id_prefix: str | None = None) -> str:
+    """Render a plot spec to an inline ``<svg ...>`` string (no XML prolog).
+
+    Non-finite values are skipped (and counted in the legend), empty series
+    draw empty axes with a note, and ``logy`` falls back to a linear axis when
+    any value is <= 0. Output is deterministic for the same spec; element ids
+    are prefixed with ``id_prefix`` (default: derived from the spec) so several
+    plots can share one HTML page.
+    """
+    spec = dict(spec or {})
+    prefix = id_prefix or _spec_prefix(spec)
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=spec.get("figsize", FIGSIZE), dpi=100)
+        try:
+            ax = fig.add_subplot()
+            if spec.get("kind", "line") == "bar":
+                _draw_bars(ax, spec)
+            else:
+                _draw_lines(ax, spec)
+            ax.set_xlabel(_label(spec.get("xlabel")))
+            ax.set_ylabel(_label(spec.get("ylabel")))
+            if spec.get("title"):
+                ax.set_title(_label(spec["title"]), fontsize=10, color="#111827")
+            fig.tight_layout(pad=0.6)
+            buf = io.StringIO()
+            fig.savefig(buf, format="svg", metadata=_METADATA)
+        finally:
+            fig.clear()
+            del fig  # a bare Figure is not registered with pyplot: nothing leaks
+    return _clean_svg(buf.getvalue(), prefix)
+
+
+def bar_svg(categories: Sequence[Any], values: Sequence[float], *, xlabel: str = "",
+            ylabel: str = "", title: str = "", color: str | None = None,
+            id_prefix: str | None = None, rotate: int = 0) -> str:
+    """Convenience wrapper: one bar series -> inline SVG (see :func:`plot_svg`)."""
+    spec: dict[str, Any] = {"kind": "bar", "categories": [str(c) for c in categories],
+                            "series": {ylabel or "value": list(values)},
+                            "xlabel": xlabel, "ylabel": ylabel, "title": title, "rotate": rotate}
+    if color:
+        spec["color"] = color
+    return plot_svg(spec, id_prefix=id_prefix)

@@ -1,0 +1,270 @@
+"""Rubric files: YAML in, typed and validated objects out.
+
+A rubric says what the assignment is (architecture, loss, optimizer, data),
+how the students' class is spelled (the interface), and what earns points
+(criteria, each naming a check and its parameters).  Every mistake in a
+rubric is refused up front with the file, the line and the field, because a
+rubric error found after grading 400 students is a disaster.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+BUNDLED = Path(__file__).resolve().parent.parent / "rubrics"
+ACTIVATIONS = ("silu", "softplus", "relu", "leaky_relu", "sigmoid", "tanh")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ArchitectureSpec(Strict):
+    inputs: int = Field(gt=0)
+    hidden: list[int] = Field(min_length=1)
+    outputs: int = Field(gt=1)
+    activation: Literal["silu", "softplus", "relu", "leaky_relu", "sigmoid", "tanh"] = "silu"
+    alpha: float = Field(default=0.01, ge=0)
+
+    @field_validator("hidden")
+    @classmethod
+    def _positive(cls, value: list[int]) -> list[int]:
+        if any(n <= 0 for n in value):
+            raise ValueError("hidden layer sizes must be positive")
+        return value
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return (self.inputs, *self.hidden, self.outputs)
+
+
+class Regularization(Strict):
+    """Elastic net per weight matrix, e.g. {l1: {W0: 0.001}, l2: {W0: 0.01, W1: 0.01}}."""
+
+    l1: dict[str, float] = {}
+    l2: dict[str, float] = {}
+
+
+class InitSpec(Strict):
+    mean: float = 0.0
+    std: float = Field(default=0.05, gt=0)
+
+
+class OptimizerSpec(Strict):
+    lr: float = Field(default=0.01, gt=0)
+    momentum: float = Field(default=0.9, ge=0, lt=1)
+    schedule: Literal["constant", "fista"] = "constant"
+
+
+class DataSpec(Strict):
+    name: Literal["penguins", "synthetic"] = "penguins"
+    seed: int = 0
+    n_train: int | None = Field(default=None, gt=0)
+    n_test: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _synthetic_sizes(self) -> "DataSpec":
+        if self.name == "synthetic" and (self.n_train is None or self.n_test is None):
+            raise ValueError("synthetic data needs n_train and n_test")
+        return self
+
+
+class Assignment(Strict):
+    architecture: ArchitectureSpec
+    loss: Literal["cross_entropy", "squared_error"] = "cross_entropy"
+    regularization: Regularization = Regularization()
+    init: InitSpec = InitSpec()
+    optimizer: OptimizerSpec = OptimizerSpec()
+    data: DataSpec = DataSpec()
+
+
+class Interface(Strict):
+    """How this assignment's students spell things; a submission is never
+    edited to fit the grader."""
+
+    class_name: str = "NN"
+    constructor: dict[Literal["num_input", "num_hidden", "num_output", "gradient_method", "lr", "momentum"], str] = {
+        "num_input": "num_input", "num_hidden": "num_hidden", "num_output": "num_output",
+        "gradient_method": "gradient_method", "lr": "lr", "momentum": "momentum"}
+    constructor_extra: dict[str, Any] = {}
+    methods: dict[Literal["init_params", "feed_forward", "loss", "back_propagate", "step", "train"], str] = {
+        "init_params": "init_params", "feed_forward": "feed_forward", "loss": "loss",
+        "back_propagate": "back_propagate", "step": "step", "train": "train"}
+    parameters_attribute: str = "theta"
+    weight_key: str = "W{i}"
+    bias_key: str = "b{i}"
+    gradient_methods: dict[Literal["gd", "nag"], str] = {"gd": "GD", "nag": "NAG"}
+    output_layouts: list[Literal["CS", "SC"]] = ["CS", "SC"]
+    bias_layouts: list[Literal["column", "flat"]] = ["column", "flat"]
+
+    def method(self, role: str) -> str:
+        return self.methods.get(role, role)  # type: ignore[call-overload]
+
+    def kwarg(self, role: str) -> str:
+        return self.constructor.get(role, role)  # type: ignore[call-overload]
+
+
+class Tolerances(Strict):
+    grad_abs: float = Field(default=1e-7, gt=0)
+    grad_rel: float = Field(default=1e-5, gt=0)
+    kink_factor: float = Field(default=100.0, ge=1, description="looser gradient tolerance for ReLU-like activations")
+    value_rel: float = Field(default=1e-6, gt=0)
+    value_abs: float = Field(default=1e-9, gt=0)
+    float32_rel: float = Field(default=2e-3, gt=0, description="comparisons when the student keeps float32")
+
+
+class Limits(Strict):
+    criterion_seconds: float = Field(default=60.0, gt=0)
+    submission_seconds: float = Field(default=600.0, gt=0)
+    load_seconds: float = Field(default=30.0, gt=0)
+    memory_mb: int = Field(default=2048, ge=256)
+    cpu_seconds: int = Field(default=900, gt=0)
+    processes: int = Field(default=64, gt=0)
+    output_kb: int = Field(default=64, gt=0)
+    file_mb: int = Field(default=64, gt=0)
+
+
+class Criterion(Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    points: float = Field(gt=0)
+    visibility: Literal["public", "hidden"] = "public"
+    check: str
+    params: dict[str, Any] = {}
+    hint: str = ""
+
+    def check_params(self) -> Any:
+        from .checks import REGISTRY
+
+        return REGISTRY[self.check].Params(**self.params)
+
+
+class Rubric(Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    description: str = ""
+    seed: int = 0
+    total_points: float = Field(gt=0)
+    assignment: Assignment
+    interface: Interface = Interface()
+    tolerances: Tolerances = Tolerances()
+    limits: Limits = Limits()
+    criteria: list[Criterion] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Rubric":
+        from .checks import REGISTRY
+
+        ids = [c.id for c in self.criteria]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"criterion ids must be unique; repeated: {', '.join(dupes)}")
+        total = sum(c.points for c in self.criteria)
+        if abs(total - self.total_points) > 1e-9:
+            raise ValueError(f"criteria points add up to {total:g}, but total_points is {self.total_points:g}")
+        for crit in self.criteria:
+            if crit.check not in REGISTRY:
+                raise ValueError(f"criterion {crit.id!r}: unknown check {crit.check!r}; "
+                                 f"known checks: {', '.join(sorted(REGISTRY))}")
+        n_weights = len(self.assignment.architecture.hidden) + 1
+        valid_keys = {f"W{i}" for i in range(n_weights)}
+        for table in (self.assignment.regularization.l1, self.assignment.regularization.l2):
+            bad = sorted(set(table) - valid_keys)
+            if bad:
+                raise ValueError(f"regularization names {', '.join(bad)}, but the weight matrices "
+                                 f"are {', '.join(sorted(valid_keys))}")
+        return self
+
+    # convenience -----------------------------------------------------------
+    def criterion(self, criterion_id: str) -> Criterion:
+        for crit in self.criteria:
+            if crit.id == criterion_id:
+                return crit
+        raise KeyError(criterion_id)
+
+    @property
+    def public_criteria(self) -> list[Criterion]:
+        return [c for c in self.criteria if c.visibility == "public"]
+
+
+class RubricError(Exception):
+    """A rubric that cannot be used, with where and why."""
+
+
+def find_rubric(name_or_path: str | Path) -> Path:
+    """A rubric by path, or by id among the bundled ones (rubrics/<id>.yaml)."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise RubricError(f"{path}: rubric file not found")
+        return path
+    bundled = BUNDLED / f"{name_or_path}.yaml"
+    if bundled.is_file():
+        return bundled
+    known = ", ".join(sorted(p.stem for p in BUNDLED.glob("*.yaml"))) or "none"
+    raise RubricError(f"no rubric {str(name_or_path)!r}: not a file, and not a bundled id ({known})")
+
+
+def load_rubric(name_or_path: str | Path) -> Rubric:
+    path = find_rubric(name_or_path)
+    return parse_rubric(path.read_text(encoding="utf-8"), str(path))
+
+
+def parse_rubric(text: str, filename: str = "<rubric>") -> Rubric:
+    """Parse and validate; every error names file:line and the field path."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{filename}:{mark.line + 1}" if mark else filename
+        raise RubricError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(data, dict):
+        raise RubricError(f"{filename}:1: a rubric is a mapping of fields (id, title, criteria, ...)")
+    try:
+        rubric = Rubric(**data)
+        for index, crit in enumerate(rubric.criteria):
+            try:
+                crit.check_params()
+            except ValidationError as exc:
+                raise RubricError(_format_errors(exc, filename, node, prefix=("criteria", index, "params"))) from exc
+        return rubric
+    except ValidationError as exc:
+        raise RubricError(_format_errors(exc, filename, node)) from exc
+
+
+def _format_errors(exc: ValidationError, filename: str, root: Any, prefix: tuple = ()) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(prefix) + tuple(err["loc"])
+        line = _line_of(root, loc)
+        field = ".".join(str(p) for p in loc) or "(top level)"
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown field (check its spelling)"
+        elif err["type"] == "missing":
+            message = "required field is missing"
+        lines.append(f"{filename}:{line}: {field}: {message}")
+    return "\n".join(lines)
+
+
+def _line_of(node: Any, loc: tuple) -> int:
+    """The 1-based line of the deepest YAML node the error path reaches."""
+    line = (node.start_mark.line + 1) if node is not None else 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if match is None:
+                break
+            key, node = match
+            line = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

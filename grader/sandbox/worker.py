@@ -1,0 +1,371 @@
+"""The only code that runs next to student code.
+
+This file is deliberately standalone (standard library + NumPy, no grader
+imports): the client copies it into the submission's scratch folder and runs
+it as a script in a fresh, limited process.  It executes the submission once,
+then answers requests from the grader by calling the student's class and
+returning *observations* -- arrays, numbers and descriptions of exceptions.
+It never judges anything: a submission that tampers with this process can
+only falsify its own observations, which the grader then judges as wrong.
+
+Wire format, both ways: a 4-byte big-endian length, then UTF-8 JSON.  Arrays
+travel as ``{"__nd__": [dtype, shape, base64]}``; the grader decodes them with
+:func:`decode`, which accepts only plain numeric dtypes (never pickle).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import os
+import struct
+import sys
+import time
+import traceback
+from typing import Any
+
+MAX_REPR = 300
+NUMERIC_KINDS = "biuf"
+
+
+# --------------------------------------------------------------------------
+# encoding (shared with the grader, which imports encode/decode from here)
+# --------------------------------------------------------------------------
+
+def encode(value: Any, np: Any, depth: int = 0) -> Any:
+    """Describe any student value as JSON-safe data without running its methods
+    more than necessary.  Numeric arrays are sent raw; other objects are
+    described by type and a short repr, plus an array view when NumPy can make
+    one."""
+    if depth > 6:
+        return {"__obj__": type(value).__name__, "repr": "<nested too deep>"}
+    if value is None or isinstance(value, (bool, str)):
+        return value if not isinstance(value, str) else value[:MAX_REPR]
+    if isinstance(value, (int, float)) and type(value) in (int, float):
+        return _number(value)
+    if isinstance(value, np.generic) and value.dtype.kind in NUMERIC_KINDS:
+        return _number(value.item())
+    if isinstance(value, np.ndarray) and value.dtype.kind in NUMERIC_KINDS:
+        arr = np.ascontiguousarray(value)
+        return {"__nd__": [arr.dtype.str, list(arr.shape),
+                           base64.b64encode(arr.tobytes()).decode("ascii")]}
+    if type(value) is dict:
+        return {"__dict__": {str(k): encode(v, np, depth + 1) for k, v in value.items()}}
+    if type(value) in (list, tuple):
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+            out = encode(arr, np, depth + 1)
+            out["from"] = type(value).__name__
+            return out
+        except Exception:
+            return {"__list__": [encode(v, np, depth + 1) for v in value[:1000]],
+                    "from": type(value).__name__}
+    desc: dict[str, Any] = {"__obj__": type(value).__name__}
+    try:
+        desc["repr"] = repr(value)[:MAX_REPR]
+    except Exception as exc:  # a hostile __repr__
+        desc["repr"] = f"<repr failed: {type(exc).__name__}>"
+    if type(value).__name__ not in ("generator", "function", "method", "module"):
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+            desc["array"] = encode(arr, np, depth + 1)
+        except Exception:
+            pass
+    return desc
+
+
+def _number(x: Any) -> Any:
+    if isinstance(x, bool):
+        return x
+    if isinstance(x, float) and not math.isfinite(x):
+        return {"__float__": repr(x)}
+    return x
+
+
+def decode(value: Any, np: Any) -> Any:
+    """Inverse of :func:`encode` for the grader.  Refuses anything but plain
+    numeric dtypes so a forged message cannot make the grader unpickle or
+    allocate without bound."""
+    if isinstance(value, dict):
+        if "__nd__" in value:
+            dtype, shape, data = value["__nd__"]
+            dt = np.dtype(dtype)
+            if dt.kind not in NUMERIC_KINDS or dt.hasobject:
+                raise ValueError(f"refused dtype {dtype!r}")
+            raw = base64.b64decode(data)
+            count = 1
+            for n in shape:
+                count *= int(n)
+            if count * dt.itemsize != len(raw):
+                raise ValueError("array payload does not match its shape")
+            return np.frombuffer(raw, dtype=dt).reshape([int(n) for n in shape]).copy()
+        if "__float__" in value:
+            return float(value["__float__"])
+        if "__dict__" in value:
+            return {k: decode(v, np) for k, v in value["__dict__"].items()}
+        if "__list__" in value:
+            return [decode(v, np) for v in value["__list__"]]
+        if "__unit__" in value:
+            return value
+        return {k: decode(v, np) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v, np) for v in value]
+    return value
+
+
+def write_frame(stream: Any, message: dict) -> None:
+    data = json.dumps(message, separators=(",", ":")).encode("utf-8")
+    stream.write(struct.pack(">I", len(data)) + data)
+    stream.flush()
+
+
+def read_frame(stream: Any) -> dict | None:
+    head = _read_exact(stream, 4)
+    if head is None:
+        return None
+    (size,) = struct.unpack(">I", head)
+    body = _read_exact(stream, size)
+    if body is None:
+        return None
+    return json.loads(body.decode("utf-8"))
+
+
+def _read_exact(stream: Any, size: int) -> bytes | None:
+    chunks = []
+    while size:
+        chunk = stream.read(size)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+# --------------------------------------------------------------------------
+# the worker loop
+# --------------------------------------------------------------------------
+
+class Worker:
+    """Holds the loaded submission and the instances the grader created."""
+
+    def __init__(self, np: Any) -> None:
+        self.np = np
+        self.module: dict[str, Any] | None = None
+        self.instances: dict[int, Any] = {}
+        self.next_handle = 1
+
+    # -- helpers ----------------------------------------------------------
+    def _arg(self, value: Any) -> Any:
+        return decode(value, self.np)
+
+    def _seed(self, seed: int) -> None:
+        import random
+        random.seed(seed)
+        self.np.random.seed(seed)
+        _seed_default_rng(self.np, seed)
+
+    def _set_attr(self, obj: Any, attr: str, value: Any) -> None:
+        """Write parameters into the student's own container when it is a dict,
+        keeping the dict's identity (students alias it) and its other keys."""
+        current = getattr(obj, attr, None)
+        if isinstance(current, dict) and isinstance(value, dict):
+            for key, val in value.items():
+                current[key] = val.copy() if hasattr(val, "copy") else val
+        else:
+            setattr(obj, attr, value)
+
+    def _with(self, base: dict, key: str, index: int, delta: float) -> dict:
+        out = {k: v.copy() for k, v in base.items()}
+        flat = out[key].reshape(-1)
+        flat[index] += delta
+        return out
+
+    # -- operations -------------------------------------------------------
+    def op_ping(self, req: dict) -> Any:
+        return "pong"
+
+    def op_load(self, req: dict) -> Any:
+        directory = req["dir"]
+        if directory not in sys.path:
+            sys.path.insert(0, directory)
+        with open(req["source"], encoding="utf-8") as handle:
+            source = handle.read()
+        code = compile(source, req.get("filename", "nn.py"), "exec")
+        namespace: dict[str, Any] = {"__name__": req.get("module_name", "nn"),
+                                     "__file__": req["source"], "__builtins__": __builtins__}
+        self._seed(int(req.get("seed", 0)))
+        exec(code, namespace)  # noqa: S102 -- this is the sandbox's job
+        self.module = namespace
+        classes = sorted(k for k, v in namespace.items() if isinstance(v, type))
+        return {"classes": classes}
+
+    def op_new(self, req: dict) -> Any:
+        cls = self.module.get(req["class"]) if self.module else None
+        if cls is None:
+            raise LookupError(f"no class named {req['class']!r} is defined")
+        self._seed(int(req.get("seed", 0)))
+        kwargs = {k: self._arg(v) for k, v in req.get("kwargs", {}).items()}
+        obj = cls(**kwargs)
+        handle = self.next_handle
+        self.next_handle += 1
+        self.instances[handle] = obj
+        return {"handle": handle, "methods": sorted(
+            n for n in dir(obj) if not n.startswith("__") and callable(getattr(obj, n, None)))}
+
+    def op_get(self, req: dict) -> Any:
+        obj = self.instances[req["handle"]]
+        if not hasattr(obj, req["attr"]):
+            raise AttributeError(f"the object has no attribute {req['attr']!r}")
+        return encode(getattr(obj, req["attr"]), self.np)
+
+    def op_set(self, req: dict) -> Any:
+        self._set_attr(self.instances[req["handle"]], req["attr"], self._arg(req["value"]))
+        return None
+
+    def op_call(self, req: dict) -> Any:
+        obj = self.instances[req["handle"]]
+        if "seed" in req:
+            self._seed(int(req["seed"]))
+        method = getattr(obj, req["method"])
+        args = [self._arg(a) for a in req.get("args", [])]
+        value = method(*args)
+        out = {"value": encode(value, self.np)}
+        if req.get("snapshot"):
+            out["snapshot"] = encode(getattr(obj, req["snapshot"], None), self.np)
+        return out
+
+    def op_steps(self, req: dict) -> Any:
+        """Call a method n times; snapshot an attribute every `every` calls
+        (and before the first).  One round trip for a whole trajectory."""
+        obj = self.instances[req["handle"]]
+        method = getattr(obj, req["method"])
+        args = [self._arg(a) for a in req.get("args", [])]
+        attr, every = req["snapshot"], int(req.get("every", 1))
+        snaps = [encode(getattr(obj, attr, None), self.np)]
+        values = []
+        for i in range(int(req["n"])):
+            values.append(encode(method(*args), self.np) if req.get("keep_values") else None)
+            if (i + 1) % every == 0:
+                snaps.append(encode(getattr(obj, attr, None), self.np))
+        return {"snapshots": snaps, "values": values if req.get("keep_values") else None}
+
+    def op_fd(self, req: dict) -> Any:
+        """Evaluate the student's scalar method at base +- h*d for each
+        direction d: the finite-difference sweep in one round trip."""
+        np = self.np
+        obj = self.instances[req["handle"]]
+        method = getattr(obj, req["method"])
+        args = [self._arg(a) for a in req.get("args", [])]
+        base = {k: np.asarray(v, dtype=np.float64) for k, v in self._arg(req["base"]).items()}
+        h = float(req["h"])
+        attr = req["attr"]
+        out = []
+        for direction in req["directions"]:
+            pair = []
+            for sign in (1.0, -1.0):
+                if "__unit__" in direction:
+                    key, index = direction["__unit__"]
+                    point = self._with(base, key, int(index), sign * h)
+                else:
+                    d = self._arg(direction)
+                    point = {k: base[k] + sign * h * d[k] for k in base}
+                point = self._cast(point, req.get("cast"))
+                self._set_attr(obj, attr, point)
+                pair.append(encode(method(*args), np))
+            out.append(pair)
+        self._set_attr(obj, attr, self._cast(base, req.get("cast")))
+        return out
+
+    def op_aliases(self, req: dict) -> Any:
+        """Attributes that share memory with the parameters: a stored
+        "previous iterate" that is really the current one."""
+        np = self.np
+        obj = self.instances[req["handle"]]
+        target = getattr(obj, req["attr"], None)
+        arrays = [v for v in target.values() if isinstance(v, np.ndarray)] if isinstance(target, dict) else []
+        found = []
+        for name, value in sorted(vars(obj).items()):
+            if name == req["attr"]:
+                continue
+            if value is target and target is not None:
+                found.append(name)
+                continue
+            values = list(value.values()) if isinstance(value, dict) else [value]
+            if any(isinstance(v, np.ndarray) and any(np.shares_memory(v, a) for a in arrays) for v in values):
+                found.append(name)
+        return found
+
+    def _cast(self, theta: dict, cast: dict | None) -> dict:
+        """Give the student back arrays in their own dtype (float32 students)."""
+        if not cast:
+            return theta
+        return {k: v.astype(cast.get(k, "float64")) for k, v in theta.items()}
+
+    def handle(self, req: dict) -> dict:
+        op = getattr(self, "op_" + str(req.get("op")), None)
+        started = time.perf_counter()
+        if op is None:
+            return {"ok": False, "error": {"type": "ProtocolError", "message": f"unknown op {req.get('op')!r}"}}
+        try:
+            value = op(req)
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt included: report, stay alive
+            return {"ok": False, "error": describe_exception(exc), "seconds": time.perf_counter() - started}
+        return {"ok": True, "value": value, "seconds": time.perf_counter() - started}
+
+
+def describe_exception(exc: BaseException) -> dict:
+    """Name the error and the student's line, without the worker's frames."""
+    tb = traceback.extract_tb(exc.__traceback__)
+    student = [f for f in tb if not f.filename.endswith("worker.py")]
+    line = None
+    if isinstance(exc, SyntaxError):
+        line = exc.lineno
+    elif student:
+        line = student[-1].lineno
+    try:
+        message = str(exc)[:MAX_REPR]
+    except Exception:
+        message = "<unprintable>"
+    text = "".join(traceback.format_list(student[-5:])) if student else ""
+    return {"type": type(exc).__name__, "message": message, "line": line, "traceback": text[-2000:]}
+
+
+def _seed_default_rng(np: Any, seed: int) -> None:
+    """Make unseeded ``np.random.default_rng()`` calls deterministic, so the
+    same submission gives the same result on every run."""
+    original = getattr(_seed_default_rng, "original", None) or np.random.default_rng
+    _seed_default_rng.original = original  # type: ignore[attr-defined]
+    counter = {"n": 0}
+
+    def default_rng(seed_arg: Any = None) -> Any:
+        if seed_arg is None:
+            counter["n"] += 1
+            return original([seed, counter["n"]])
+        return original(seed_arg)
+
+    np.random.default_rng = default_rng
+
+
+def main() -> int:
+    req_fd, resp_fd = int(sys.argv[1]), int(sys.argv[2])
+    requests = os.fdopen(req_fd, "rb", buffering=0)
+    responses = os.fdopen(resp_fd, "wb", buffering=0)
+    os.environ["MPLBACKEND"] = "Agg"
+    import numpy as np  # imported here so that a broken numpy is reported, not fatal
+    worker = Worker(np)
+    sys.stdin = io.StringIO("")
+    while True:
+        req = read_frame(requests)
+        if req is None:
+            return 0
+        reply = worker.handle(req)
+        try:
+            write_frame(responses, reply)
+        except (TypeError, ValueError) as exc:
+            write_frame(responses, {"ok": False, "error": {"type": "EncodingError", "message": str(exc)}})
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""Turn whatever a student handed in into one Python source file.
+
+Accepted: `nn.py`, a notebook (code cells in order; IPython magics and shell
+lines commented out, never executed), a folder holding one of those, or a
+`.zip` of such a folder.  Everything is *read* here, nothing is executed: the
+source then runs in the sandbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+SUFFIXES = (".py", ".ipynb", ".zip")
+PREFERRED_NAMES = ("nn.py", "nn.ipynb", "solution.py", "main.py")
+MAX_ZIP_BYTES = 50 * 1024 * 1024
+IGNORED_PARTS = {"__MACOSX", "__pycache__", ".ipynb_checkpoints", ".git"}
+
+
+class SubmissionError(Exception):
+    """The submission cannot be turned into source (no code file, bad zip,
+    unreadable notebook).  Its `kind` names the catalogue diagnosis."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+@dataclass(frozen=True)
+class PreparedSubmission:
+    """A submission ready for the sandbox."""
+
+    id: str
+    source: Path        # the .py file the worker executes
+    directory: Path     # put on the worker's sys.path (student helper modules)
+    filename: str       # shown in error messages ("nn.py", "nn.ipynb")
+    digest: str         # sha256 of everything handed in: resumable batches
+
+
+def submission_id(path: Path) -> str:
+    """The file or folder name without its extension."""
+    return path.name[: -len(path.suffix)] if path.is_file() and path.suffix in SUFFIXES else path.name
+
+
+def discover(folder: Path) -> list[Path]:
+    """Submissions in a batch folder: code files, zips and sub-folders,
+    sorted, skipping hidden entries and files that are not submissions."""
+    if not folder.is_dir():
+        raise SubmissionError("missing", f"{folder} is not a folder")
+    found = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith((".", "_")) or entry.name in IGNORED_PARTS:
+            continue
+        if entry.is_dir() or entry.suffix in SUFFIXES:
+            found.append(entry)
+    return found
+
+
+def digest_of(path: Path) -> str:
+    """Content hash of a file or a folder tree (names and bytes)."""
+    sha = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        sha.update(str(file.relative_to(path) if path.is_dir() else file.name).encode())
+        sha.update(b"\0")
+        sha.update(file.read_bytes())
+        sha.update(b"\0")
+    return sha.hexdigest()
+
+
+def notebook_to_source(path: Path) -> str:
+    """Code cells in order; magics and `!shell` lines become comments so the
+    line count of every cell is kept for error messages."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception as exc:  # nbformat raises many kinds
+        raise SubmissionError("syntax-error", f"{path.name} is not a readable notebook: {exc}") from exc
+    parts = []
+    for index, cell in enumerate(nb.cells):
+        if cell.get("cell_type") != "code":
+            continue
+        lines = []
+        in_cell_magic = False
+        for line_no, line in enumerate(str(cell.get("source", "")).splitlines()):
+            stripped = line.lstrip()
+            if line_no == 0 and stripped.startswith("%%"):
+                in_cell_magic = True
+            if in_cell_magic or stripped.startswith(("%", "!")) or _is_magic(stripped):
+                lines.append("# [nngrade: not run] " + line)
+            else:
+                lines.append(line)
+        parts.append(f"# ---- cell {index + 1} ----\n" + "\n".join(lines))
+    return "\n\n".join(parts) + "\n"
+
+
+def _is_magic(stripped: str) -> bool:
+    """`x = !ls` and `?obj` / `obj?` help syntax, but not ordinary code."""
+    return bool(re.match(r"^\w+\s*=\s*[!%]", stripped) or stripped.startswith("?")
+                or re.match(r"^[\w.]+\?\??$", stripped))
+
+
+def _safe_extract(archive: Path, target: Path) -> None:
+    """Extract a zip without letting it write outside `target` or fill the disk."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            total = 0
+            for info in zf.infolist():
+                name = info.filename
+                if name.startswith("/") or ".." in Path(name).parts:
+                    raise SubmissionError("bad-archive", f"{archive.name} has an unsafe path {name!r}")
+                total += info.file_size
+                if total > MAX_ZIP_BYTES:
+                    raise SubmissionError("bad-archive", f"{archive.name} unpacks to more than "
+                                          f"{MAX_ZIP_BYTES // 2**20} MiB")
+            zf.extractall(target)
+    except zipfile.BadZipFile as exc:
+        raise SubmissionError("bad-archive", f"{archive.name} is not a valid zip file: {exc}") from exc
+
+
+def _pick_code_file(folder: Path) -> Path:
+    """The student's main file inside a folder."""
+    candidates = [p for p in sorted(folder.rglob("*"))
+                  if p.is_file() and p.suffix in (".py", ".ipynb")
+                  and not IGNORED_PARTS.intersection(p.relative_to(folder).parts)]
+    if not candidates:
+        raise SubmissionError("api-missing", f"no .py or .ipynb file in {folder.name}")
+    for name in PREFERRED_NAMES:
+        named = [p for p in candidates if p.name == name]
+        if named:
+            return min(named, key=lambda p: len(p.parts))
+    defining = [p for p in candidates if "class " in p.read_text(encoding="utf-8", errors="replace")]
+    return (defining or candidates)[0]
+
+
+def prepare(path: Path, scratch: Path) -> PreparedSubmission:
+    """Copy the submission into `scratch` and produce the source to run."""
+    path = Path(path)
+    if not path.exists():
+        raise SubmissionError("missing", f"{path} does not exist")
+    sid = submission_id(path)
+    digest = digest_of(path)
+    scratch.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        folder = scratch / "submission"
+        shutil.copytree(path, folder, dirs_exist_ok=True)
+    elif path.suffix == ".zip":
+        folder = scratch / "submission"
+        folder.mkdir(exist_ok=True)
+        _safe_extract(path, folder)
+    elif path.suffix in (".py", ".ipynb"):
+        folder = scratch / "submission"
+        folder.mkdir(exist_ok=True)
+        shutil.copy(path, folder / path.name)
+    else:
+        raise SubmissionError("missing", f"{path.name}: expected a .py, .ipynb, .zip or a folder")
+    code_file = folder / path.name if path.is_file() and path.suffix != ".zip" else _pick_code_file(folder)
+    if code_file.suffix == ".ipynb":
+        source = code_file.with_name("_nngrade_notebook.py")
+        source.write_text(notebook_to_source(code_file), encoding="utf-8")
+    else:
+        source = code_file
+    return PreparedSubmission(id=sid, source=source, directory=code_file.parent,
+                              filename=code_file.name, digest=digest)
