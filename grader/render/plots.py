@@ -34,6 +34,7 @@ import matplotlib
 matplotlib.use("Agg")  # never a GUI backend; set before anything draws
 
 from matplotlib.figure import Figure  # noqa: E402  (after matplotlib.use)
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 __all__ = ["plot_svg", "bar_svg", "is_reference", "STUDENT_COLORS", "REFERENCE_COLORS"]
 
@@ -44,6 +45,7 @@ STUDENT_COLORS: tuple[str, ...] = ("#1f6feb", "#d9480f", "#2b8a3e", "#9c36b5", "
 REFERENCE_COLORS: tuple[str, ...] = ("#6b7280", "#a1a1aa", "#52525b", "#9ca3af")
 REFERENCE_DASHES: tuple[tuple[float, float], ...] = ((5.0, 3.0), (2.0, 2.0), (8.0, 3.0), (1.0, 3.0))
 BAR_COLOR = "#1f6feb"
+_MARKER_MAX = 30  # student curves with at most this many points get markers
 
 _RC = {
     "svg.hashsalt": "nngrade",
@@ -118,18 +120,46 @@ def _spec_prefix(spec: dict[str, Any]) -> str:
     return "p" + hashlib.sha1(blob.encode("utf-8")).hexdigest()[:10]
 
 
-def _finite_points(xs: Sequence[float], ys: Sequence[float], logy: bool) -> tuple[list[float], list[float]]:
-    px, py = [], []
+def _gapped_points(xs: Sequence[float], ys: Sequence[float], logy: bool) -> tuple[list[float], list[float], int]:
+    """Pair xs with ys; unusable y values (NaN, inf, <= 0 on a log axis) become NaN so
+    matplotlib leaves a visible gap instead of joining across them. Returns the
+    x and y lists and how many values were skipped."""
+    px, py, skipped = [], [], 0
     for x, y in zip(xs, ys):
-        if math.isfinite(x) and math.isfinite(y) and (not logy or y > 0):
-            px.append(x)
+        if not math.isfinite(x):
+            skipped += 1
+            continue
+        if math.isfinite(y) and (not logy or y > 0):
             py.append(y)
-    return px, py
+        else:
+            py.append(math.nan)
+            skipped += 1
+        px.append(x)
+    return px, py, skipped
 
 
 def _note(ax: Any, text: str) -> None:
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center",
             color="#6b7280", fontsize=10)
+
+
+def _plain_log_ticks(ax: Any, lo: float, hi: float) -> None:
+    """Log-axis tick labels as plain numbers (0.6, 1, 10) instead of 6x10^-1; minor
+    ticks are labelled only when the data spans few decades."""
+    decades = math.log10(hi / lo) if lo > 0 and hi > 0 else 99.0
+    keep = {2, 3, 4, 6} if decades <= 1.2 else ({2, 5} if decades <= 2.5 else set())
+
+    def major(v: float, _pos: Any) -> str:
+        return f"{v:g}"
+
+    def minor(v: float, _pos: Any) -> str:
+        if v <= 0:
+            return ""
+        mantissa = round(v / 10 ** math.floor(math.log10(v)))
+        return f"{v:g}" if mantissa in keep else ""
+
+    ax.yaxis.set_major_formatter(FuncFormatter(major))
+    ax.yaxis.set_minor_formatter(FuncFormatter(minor))
 
 
 def _draw_lines(ax: Any, spec: dict[str, Any]) -> None:
@@ -142,17 +172,16 @@ def _draw_lines(ax: Any, spec: dict[str, Any]) -> None:
     finite = [y for ys in values.values() for y in ys if math.isfinite(y)]
     logy = bool(spec.get("logy")) and bool(finite) and min(finite) > 0
     if spec.get("logy") and not logy and finite:
-        ax.annotate("log scale off: values <= 0", xy=(1.0, 1.02), xycoords="axes fraction",
-                    ha="right", va="bottom", fontsize=7, color="#6b7280")
+        spec["ylabel"] = f"{spec.get('ylabel') or ''} (linear: values <= 0)".strip()
 
     drawn = 0
     n_student = n_ref = 0
     # Student curves above reference curves: draw references first.
     ordered = sorted(values.items(), key=lambda kv: (not is_reference(kv[0], spec),))
     for name, ys in ordered:
-        px, py = _finite_points(xs, ys, logy)
-        skipped = len(ys) - len(py) if len(ys) <= len(xs) else len(xs) - len(py)
+        px, py, skipped = _gapped_points(xs, ys, logy)
         label = _label(name) + (f"  ({skipped} non-finite skipped)" if skipped else "")
+        markers = len(px) <= _MARKER_MAX
         if is_reference(name, spec):
             color = REFERENCE_COLORS[n_ref % len(REFERENCE_COLORS)]
             dashes = REFERENCE_DASHES[n_ref % len(REFERENCE_DASHES)]
@@ -163,14 +192,21 @@ def _draw_lines(ax: Any, spec: dict[str, Any]) -> None:
             color = STUDENT_COLORS[n_student % len(STUDENT_COLORS)]
             n_student += 1
             ax.plot(px, py, color=color, linewidth=2.0, label=label, zorder=3,
-                    marker="o" if len(px) == 1 else None, markersize=3)
-        drawn += len(px)
+                    marker="o" if markers else None, markersize=3.2)
+        drawn += sum(1 for y in py if math.isfinite(y))
     if logy:
         ax.set_yscale("log")
+        _plain_log_ticks(ax, min(finite), max(finite))
     if drawn == 0:
         _note(ax, "no finite data to plot")
     if values:
-        ax.legend(loc="best", fontsize=8, handlelength=2.8)
+        # Student curves first in the legend (they are drawn last, above the references).
+        handles, labels = ax.get_legend_handles_labels()
+        n_refs = n_ref
+        handles, labels = handles[n_refs:] + handles[:n_refs], labels[n_refs:] + labels[:n_refs]
+        # Above the axes, never on top of the curves.
+        ax.legend(handles, labels, loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=2 if len(values) > 1 else 1,
+                  fontsize=8, handlelength=2.8, borderaxespad=0.0, columnspacing=1.6)
 
 
 def _draw_bars(ax: Any, spec: dict[str, Any]) -> None:
@@ -228,7 +264,7 @@ def plot_svg(spec: dict[str, Any], *, id_prefix: str | None = None) -> str:
             ax.set_xlabel(_label(spec.get("xlabel")))
             ax.set_ylabel(_label(spec.get("ylabel")))
             if spec.get("title"):
-                ax.set_title(_label(spec["title"]), fontsize=10, color="#111827")
+                fig.suptitle(_label(spec["title"]), fontsize=10, color="#111827")
             fig.tight_layout(pad=0.6)
             buf = io.StringIO()
             fig.savefig(buf, format="svg", metadata=_METADATA)

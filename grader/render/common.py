@@ -1,0 +1,85 @@
+"""Helpers shared by the renderers: number formatting, status names, Jinja2 environment."""
+
+from __future__ import annotations
+
+import functools
+import math
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+__all__ = [
+    "STATUSES", "STATUS_LABELS", "fmt_points", "fmt_number", "is_number", "is_table",
+    "is_hidden", "criterion_status", "environment",
+]
+
+STATUSES: tuple[str, ...] = ("passed", "partial", "failed", "error", "hidden")
+STATUS_LABELS: dict[str, str] = {
+    "passed": "passed",
+    "partial": "partial credit",
+    "failed": "failed",
+    "error": "error",
+    "hidden": "hidden",
+}
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+
+
+def is_number(v: Any) -> bool:
+    """True for int/float values (not bool)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def fmt_points(v: Any) -> str:
+    """Points for display: at most 2 decimals, no trailing zeros (71.0 -> "71", 5.5 -> "5.5")."""
+    if not is_number(v) or not math.isfinite(float(v)):
+        return "–"
+    text = f"{float(v):.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def fmt_number(v: Any) -> str:
+    """Evidence values: floats to 4 significant digits, ints exact, NaN/inf spelled out."""
+    if v is None:
+        return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "NaN"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return f"{v:.4g}"
+    return str(v)
+
+
+def is_table(v: Any) -> bool:
+    """True for a table value: {"columns": [...], "rows": [[...], ...]}."""
+    return (isinstance(v, dict) and isinstance(v.get("columns"), list)
+            and isinstance(v.get("rows"), list))
+
+
+def is_hidden(criterion: dict[str, Any]) -> bool:
+    """True if the criterion's outcome is hidden from students until release."""
+    return criterion.get("visibility") == "hidden" or criterion.get("status") == "hidden"
+
+
+def criterion_status(criterion: dict[str, Any]) -> str:
+    """The criterion's status, normalised to one of :data:`STATUSES`."""
+    status = str(criterion.get("status") or "error")
+    return status if status in STATUSES else "error"
+
+
+@functools.lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment for ``templates/`` (autoescape on, strict undefined)."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )

@@ -1,0 +1,198 @@
+"""Result document -> one self-contained HTML report page (student or instructor view).
+
+The page has inline CSS, plots as inline SVG, no JavaScript and no external
+URLs, and is readable on a phone. Hidden criteria show only their title, id
+and points until release (``reveal_hidden=True`` or the instructor view).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from markupsafe import Markup
+
+from grader import diagnoses
+from grader.render.common import (
+    STATUS_LABELS, criterion_status, environment, fmt_number, fmt_points, is_hidden,
+    is_number, is_table,
+)
+from grader.render.plots import is_reference, plot_svg
+
+__all__ = ["render_report", "AUDIENCES"]
+
+AUDIENCES: tuple[str, ...] = ("student", "instructor")
+_INLINE_LIST_MAX = 8  # lists up to this length are shown inline, longer ones collapsed
+_LIST_MAX = 200  # at most this many list entries are printed
+
+
+def _version() -> str:
+    try:
+        from grader import __version__
+        return str(__version__)
+    except ImportError:  # pragma: no cover - package always has it
+        return "?"
+
+
+def _anchor(cid: str, seen: set[str]) -> str:
+    base = "crit-" + (re.sub(r"[^A-Za-z0-9_-]+", "-", cid).strip("-") or "x")
+    anchor, n = base, 2
+    while anchor in seen:
+        anchor, n = f"{base}-{n}", n + 1
+    seen.add(anchor)
+    return anchor
+
+
+def _fmt_list(values: list[Any]) -> str:
+    shown = ", ".join(fmt_number(v) for v in values[:_LIST_MAX])
+    more = f", … ({len(values) - _LIST_MAX} more)" if len(values) > _LIST_MAX else ""
+    return f"[{shown}{more}]"
+
+
+def _evidence(evidence: Any) -> tuple[list[tuple[str, str]], list[dict[str, Any]], list[tuple[str, str]]]:
+    """Split evidence into scalars (name, text), tables and long lists (name, text)."""
+    scalars: list[tuple[str, str]] = []
+    tables: list[dict[str, Any]] = []
+    lists: list[tuple[str, str]] = []
+    if not isinstance(evidence, dict):
+        return scalars, tables, lists
+    for name, value in evidence.items():
+        name = str(name)
+        if is_table(value):
+            columns = [str(c) for c in value["columns"]]
+            rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in value["rows"]]
+            width = max([len(columns)] + [len(r) for r in rows])
+            columns += [""] * (width - len(columns))
+            numeric = [
+                all(is_number(r[i]) or r[i] is None for r in rows if i < len(r))
+                and any(i < len(r) and is_number(r[i]) for r in rows)
+                for i in range(width)
+            ]
+            text_rows = [[fmt_number(r[i]) if i < len(r) else "" for i in range(width)] for r in rows]
+            tables.append({"name": name, "columns": columns, "rows": text_rows, "numeric": numeric})
+        elif isinstance(value, (list, tuple)):
+            if len(value) <= _INLINE_LIST_MAX:
+                scalars.append((name, _fmt_list(list(value))))
+            else:
+                lists.append((f"{name} ({len(value)} values)", _fmt_list(list(value))))
+        elif isinstance(value, dict):
+            scalars.append((name, json.dumps(value, sort_keys=True, default=str)))
+        else:
+            scalars.append((name, fmt_number(value)))
+    return scalars, tables, lists
+
+
+def _criterion(c: dict[str, Any], reveal: bool, seen: set[str]) -> dict[str, Any]:
+    cid = str(c.get("id", ""))
+    status = criterion_status(c)
+    hidden = is_hidden(c)
+    withheld = (hidden and not reveal) or status == "hidden"
+    anchor = _anchor(cid, seen)
+    view: dict[str, Any] = {
+        "id": cid,
+        "anchor": anchor,
+        "title": str(c.get("title") or cid),
+        "visibility": "hidden" if hidden else "public",
+        "max_text": fmt_points(c.get("max_score")),
+        "withheld": withheld,
+    }
+    if withheld:
+        view.update(status="hidden", status_label="hidden until release",
+                    withheld_text=("Hidden until release: the result of this criterion is shown "
+                                   "when grades are released." if status != "hidden" or not reveal
+                                   else "The grader withheld the outcome of this criterion."))
+        return view
+    score, max_score = c.get("score"), c.get("max_score")
+    pct = 0.0
+    if is_number(score) and is_number(max_score) and max_score > 0:
+        pct = max(0.0, min(100.0, 100.0 * float(score) / float(max_score)))
+    scalars, tables, lists = _evidence(c.get("evidence"))
+    plots = []
+    for i, (name, spec) in enumerate((c.get("plots") or {}).items()):
+        if not isinstance(spec, dict):
+            continue
+        plots.append({
+            "name": str(name),
+            "svg": Markup(plot_svg(spec, id_prefix=f"{anchor}-plot{i}")),
+            "has_reference": any(is_reference(str(s), spec) for s in (spec.get("series") or {})),
+        })
+    view.update(
+        status=status,
+        status_label=STATUS_LABELS[status],
+        score_text=fmt_points(score),
+        pct=f"{pct:.1f}",
+        feedback=str(c.get("feedback") or ""),
+        diagnoses=[diagnoses.get(str(d)) for d in (c.get("diagnoses") or [])],
+        scalars=scalars, tables=tables, lists=lists, plots=plots,
+    )
+    return view
+
+
+def _sum(values: list[Any]) -> float:
+    return float(sum(float(v) for v in values if is_number(v)))
+
+
+def render_report(result: dict[str, Any], *, audience: str = "student",
+                  reveal_hidden: bool = False) -> str:
+    """Render one result document as a self-contained HTML page.
+
+    ``audience="student"`` hides the outcome of hidden criteria unless
+    ``reveal_hidden`` is True; their points are then not counted in the shown
+    score (the page says "score on public criteria" and how many points are
+    released later). ``audience="instructor"`` always reveals everything and
+    also shows the isolation level the submission ran under.
+    """
+    if audience not in AUDIENCES:
+        raise ValueError(f"audience must be one of {AUDIENCES}, not {audience!r}")
+    reveal = reveal_hidden or audience == "instructor"
+    raw_criteria = [c for c in (result.get("criteria") or []) if isinstance(c, dict)]
+    seen: set[str] = set()
+    criteria = [_criterion(c, reveal, seen) for c in raw_criteria]
+
+    hidden_raw = [c for c in raw_criteria if is_hidden(c)]
+    public_raw = [c for c in raw_criteria if not is_hidden(c)]
+    public_only = bool(hidden_raw) and not reveal
+    if public_only:
+        score = _sum([c.get("score") for c in public_raw])
+        max_score = _sum([c.get("max_score") for c in public_raw])
+    else:
+        score = result.get("score") if is_number(result.get("score")) else _sum(
+            [c.get("score") for c in raw_criteria])
+        max_score = result.get("max_score") if is_number(result.get("max_score")) else _sum(
+            [c.get("max_score") for c in raw_criteria])
+    pct = 100.0 * float(score) / float(max_score) if max_score else 0.0
+    total = {
+        "score": fmt_points(score),
+        "max": fmt_points(max_score),
+        "pct": f"{max(0.0, min(100.0, pct)):.1f}",
+        "public_only": public_only,
+        "hidden_points": fmt_points(_sum([c.get("max_score") for c in hidden_raw])),
+        "hidden_points_revealed": (fmt_points(_sum([c.get("max_score") for c in hidden_raw]))
+                                   if hidden_raw and reveal else ""),
+    }
+
+    error = result.get("error")
+    error_view = None
+    if isinstance(error, dict) and (error.get("kind") or error.get("message")):
+        kind = str(error.get("kind") or "crash")
+        error_view = {"kind": kind, "message": str(error.get("message") or ""),
+                      "diagnosis": diagnoses.get(kind)}
+
+    stdout = str(result.get("stdout") or "")
+    submission = str(result.get("submission") or "?")
+    context = {
+        "audience": audience,
+        "submission": submission,
+        "rubric": str(result.get("rubric") or ""),
+        "rubric_title": str(result.get("rubric_title") or result.get("rubric") or "Assignment"),
+        "isolation": str(result.get("isolation") or "unknown") if audience == "instructor" else "",
+        "total": total,
+        "criteria": criteria,
+        "error": error_view,
+        "stdout": stdout,
+        "stdout_lines": stdout.count("\n") + (0 if stdout.endswith("\n") else 1) if stdout else 0,
+        "stdout_owner": "your code" if audience == "student" else "the submission",
+        "version": _version(),
+    }
+    return environment().get_template("report.html.j2").render(**context)
