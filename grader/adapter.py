@@ -31,7 +31,9 @@ class BlockLayout:
             value = value.reshape(1, -1)
         elif self.form == "transposed":
             value = value.T
-        return np.ascontiguousarray(value.astype(self.dtype))
+        # always float64: a float32 student's arithmetic then runs in float64
+        # too, so finite differences stay meaningful
+        return np.ascontiguousarray(value)
 
     def to_canonical(self, value: Any) -> np.ndarray:
         arr = np.asarray(value, dtype=np.float64)
@@ -63,8 +65,6 @@ class Layout:
         return {k: b.to_canonical(student[b.student_key]) for k, b in self.blocks.items()
                 if b.student_key in student}
 
-    def cast(self) -> dict[str, str]:
-        return {b.student_key: b.dtype for b in self.blocks.values()}
 
 
 def canonical_keys(num_layers: int, weight_key: str = "W{i}", bias_key: str = "b{i}") -> list[tuple[str, str]]:

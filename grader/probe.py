@@ -9,6 +9,7 @@ spelling or the sandbox's plumbing.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +26,19 @@ class ApiError(Exception):
 
 @dataclass
 class Probe:
+    """Questions to the student's class; every request shares the current
+    criterion's deadline, so a slow method cannot overrun its criterion."""
+
     rubric: Rubric
     client: WorkerClient
-    timeout: float
+    deadline: float = 0.0
+
+    @property
+    def timeout(self) -> float:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise WorkerFailure("timeout", "ran out of this criterion's time budget")
+        return remaining
 
     @property
     def interface(self):
@@ -83,7 +94,7 @@ class StudentNet:
 
     def _request(self, message: dict, timeout: float | None = None) -> Any:
         message = dict(message, handle=self.handle)
-        return self.probe.client.request(message, timeout or self.probe.timeout)
+        return self.probe.client.request(message, min(timeout or 1e9, self.probe.timeout))
 
     def _method(self, role: str) -> str:
         name = self.probe.interface.method(role)
@@ -100,6 +111,11 @@ class StudentNet:
         return canonical_keys(len(self.sizes) - 1, iface.weight_key, iface.bias_key)
 
     # -- parameters ---------------------------------------------------------
+    @property
+    def is_float32(self) -> bool:
+        """The student keeps float32 parameters: compare more loosely."""
+        return bool(self.layout and any(b.dtype == "float32" for b in self.layout.blocks.values()))
+
     def raw_parameters(self) -> Any:
         return self._request({"op": "get", "attr": self.attr})
 
@@ -178,7 +194,7 @@ class StudentNet:
                 wire_dirs.append(_wire(layout.to_student(d)))
         pairs = self._request({"op": "fd", "attr": self.attr, "method": self._method("loss"),
                                "args": [_wire(x), _wire(y)], "base": _wire(layout.to_student(base)),
-                               "directions": wire_dirs, "h": h, "cast": layout.cast()})
+                               "directions": wire_dirs, "h": h})
         values = np.array([[_scalar(v) for v in pair] for pair in pairs], dtype=np.float64)
         return (values[:, 0] - values[:, 1]) / (2 * h)
 

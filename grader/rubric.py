@@ -129,7 +129,7 @@ class Limits(Strict):
 
 
 class Criterion(Strict):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
     title: str
     points: float = Field(gt=0)
     visibility: Literal["public", "hidden"] = "public"
@@ -144,7 +144,7 @@ class Criterion(Strict):
 
 
 class Rubric(Strict):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
     title: str
     description: str = ""
     seed: int = 0

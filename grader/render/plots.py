@@ -27,6 +27,8 @@ import io
 import json
 import math
 import re
+import unicodedata
+import warnings
 from typing import Any, Iterable, Sequence
 
 import matplotlib
@@ -87,8 +89,11 @@ def _float(v: Any) -> float:
 
 
 def _label(text: Any) -> str:
-    """Text for matplotlib: never mathtext (escape '$')."""
-    return "" if text is None else str(text).replace("$", r"\$")
+    """Text for matplotlib: never mathtext (escape '$'), no control characters."""
+    if text is None:
+        return ""
+    clean = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in str(text))
+    return clean.replace("$", r"\$")
 
 
 def _clean_svg(svg: str, prefix: str) -> str:
@@ -253,7 +258,10 @@ def plot_svg(spec: dict[str, Any], *, id_prefix: str | None = None) -> str:
     """
     spec = dict(spec or {})
     prefix = id_prefix or _spec_prefix(spec)
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(_RC), warnings.catch_warnings():
+        # Missing glyphs (drawn as boxes) and overflow in extreme data are not errors here.
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
         fig = Figure(figsize=spec.get("figsize", FIGSIZE), dpi=100)
         try:
             ax = fig.add_subplot()

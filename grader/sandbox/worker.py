@@ -246,7 +246,9 @@ class Worker:
         snaps = [encode(getattr(obj, attr, None), self.np)]
         values = []
         for i in range(int(req["n"])):
-            values.append(encode(method(*args), self.np) if req.get("keep_values") else None)
+            value = method(*args)
+            if req.get("keep_values"):
+                values.append(encode(value, self.np))
             if (i + 1) % every == 0:
                 snaps.append(encode(getattr(obj, attr, None), self.np))
         return {"snapshots": snaps, "values": values if req.get("keep_values") else None}
@@ -270,12 +272,11 @@ class Worker:
                     point = self._with(base, key, int(index), sign * h)
                 else:
                     d = self._arg(direction)
-                    point = {k: base[k] + sign * h * d[k] for k in base}
-                point = self._cast(point, req.get("cast"))
+                    point = {k: base[k] + sign * h * d[k] if k in d else base[k] for k in base}
                 self._set_attr(obj, attr, point)
                 pair.append(encode(method(*args), np))
             out.append(pair)
-        self._set_attr(obj, attr, self._cast(base, req.get("cast")))
+        self._set_attr(obj, attr, base)
         return out
 
     def op_aliases(self, req: dict) -> Any:
@@ -296,12 +297,6 @@ class Worker:
             if any(isinstance(v, np.ndarray) and any(np.shares_memory(v, a) for a in arrays) for v in values):
                 found.append(name)
         return found
-
-    def _cast(self, theta: dict, cast: dict | None) -> dict:
-        """Give the student back arrays in their own dtype (float32 students)."""
-        if not cast:
-            return theta
-        return {k: v.astype(cast.get(k, "float64")) for k, v in theta.items()}
 
     def handle(self, req: dict) -> dict:
         op = getattr(self, "op_" + str(req.get("op")), None)

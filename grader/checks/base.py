@@ -1,0 +1,136 @@
+"""What every check shares: the verdict type, the context, number helpers.
+
+A check is a module with three things (pytest-plugin style, found by name):
+
+* ``Params``: a pydantic model of the rubric's ``params`` for it;
+* ``observe(ctx, probe, params) -> dict``: asks the student's code (through
+  the sandbox) and the oracle for numbers; nothing is judged here;
+* ``judge(ctx, obs, params) -> Verdict``: a pure function of the
+  observations, so every diagnosis can be unit-tested with synthetic
+  observations and no subprocess.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from ..oracle import Oracle
+from ..rubric import Criterion, Rubric
+
+
+class CheckParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass
+class Context:
+    """What a check may know: the rubric, the oracle, its criterion."""
+
+    rubric: Rubric
+    oracle: Oracle
+    criterion: Criterion
+
+    def seed(self, *parts: object) -> int:
+        return self.oracle.seed(self.criterion.id, *parts)
+
+    @property
+    def tol(self):
+        return self.rubric.tolerances
+
+
+@dataclass
+class Verdict:
+    """A check's judgement: the fraction of the points earned and why."""
+
+    fraction: float
+    feedback: str
+    diagnoses: list[str] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    plots: dict[str, Any] = field(default_factory=dict)
+    status: str | None = None  # derived from fraction unless set ("error")
+
+    def __post_init__(self) -> None:
+        self.fraction = min(1.0, max(0.0, float(self.fraction)))
+        if self.status is None:
+            self.status = "passed" if self.fraction >= 1.0 else "failed" if self.fraction <= 0.0 else "partial"
+
+
+def passed(feedback: str, **kw: Any) -> Verdict:
+    return Verdict(1.0, feedback, **kw)
+
+
+def failed(feedback: str, **kw: Any) -> Verdict:
+    return Verdict(0.0, feedback, **kw)
+
+
+# -- numbers ----------------------------------------------------------------------
+
+def rel_error(a: np.ndarray, b: np.ndarray) -> float:
+    """Norm-wise relative error of a against b, safe at zero."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return math.inf
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return math.inf
+    denom = max(float(np.linalg.norm(b)), 1e-300)
+    num = float(np.linalg.norm(a - b))
+    return 0.0 if num == 0.0 else num / denom
+
+
+def close(a: np.ndarray, b: np.ndarray, rel: float, abs_: float) -> bool:
+    """Element-wise |a - b| <= abs + rel |b| (the issue's pass rule)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape or not np.all(np.isfinite(a)):
+        return False
+    return bool(np.all(np.abs(a - b) <= abs_ + rel * np.abs(b)))
+
+
+def best_scale(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """The c minimizing ||a - c b|| and the relative residual left: tells a
+    gradient that is a multiple of the right one (x S, x 1/S, x -1)."""
+    a, b = np.ravel(np.asarray(a, dtype=np.float64)), np.ravel(np.asarray(b, dtype=np.float64))
+    bb = float(b @ b)
+    if bb == 0 or a.shape != b.shape or not np.all(np.isfinite(a)):
+        return math.nan, math.inf
+    c = float(a @ b) / bb
+    return c, float(np.linalg.norm(a - c * b)) / max(float(np.linalg.norm(a)), 1e-300)
+
+
+def sig(x: Any, digits: int = 4) -> Any:
+    """Round for evidence: deterministic text, readable numbers."""
+    if isinstance(x, (list, tuple)):
+        return [sig(v, digits) for v in x]
+    if isinstance(x, np.ndarray):
+        return [sig(v, digits) for v in x.tolist()]
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        if not math.isfinite(x):
+            return str(x)
+        if x == 0:
+            return 0.0
+        return float(f"{x:.{digits}g}")
+    return x
+
+
+def fmt(x: float, digits: int = 3) -> str:
+    """A number in prose."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return str(x)
+    return f"{x:.{digits}g}"
+
+
+def table(columns: list[str], rows: list[list[Any]]) -> dict[str, Any]:
+    return {"columns": columns, "rows": [[sig(v) for v in row] for row in rows]}
+
+
+def shape_of(value: Any) -> str:
+    return str(tuple(np.shape(value))) if isinstance(value, np.ndarray) else type(value).__name__

@@ -1,0 +1,244 @@
+"""`grad-W0`, `grad-b0`, ...: one parameter block's gradient.
+
+The student's `back_propagate` is compared with (a) central finite
+differences of the student's *own* loss (float64, h = 1e-6) and (b) the
+reference gradient, on a probe network whose sizes are all distinct
+(S=5, N_H=6, 4 inputs, 3 classes), so a transposed result cannot hide.
+On large networks (`mode: directional`) both comparisons use a few random
+directions instead of every coordinate, so the cost does not grow with
+the number of parameters.
+
+When the numbers are wrong the judge looks for the mistake that explains
+them: an exact factor (S, 1/S, -1), a transposed shape, a known wrong
+activation derivative, a bias gradient from a single sample.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from reference.activations import ACTIVATION_NAMES
+
+from .. import mutants
+from .base import CheckParams, Context, Verdict, best_scale, close, fmt, rel_error, sig, table
+
+SELF_CONSISTENT_CREDIT = 0.5
+
+
+class Params(CheckParams):
+    block: str
+    hidden: list[int] = [6]
+    samples: int = 5
+    h: float = 1e-6
+    mode: Literal["full", "directional"] = "full"
+    directions: int = 4
+    max_coordinates: int = 200
+
+
+def observe(ctx: Context, probe: Any, params: Params) -> dict:
+    oracle = ctx.oracle
+    net = probe.new(params.hidden, seed=ctx.seed("net"))
+    layout = net.require_layout()
+    if params.block not in layout.blocks:
+        raise KeyError(params.block)
+    theta = oracle.theta(params.hidden, "gradient")   # same theta for every block: one mistake, one picture
+    x, y = oracle.batch(params.samples, "gradient")
+    net.set_parameters(theta)
+    raw = net.gradient_raw(x, y)
+    grads, forms = canonical_gradient(raw, layout, theta)
+    block_shape = theta[params.block].shape
+    rng = np.random.default_rng(ctx.seed("directions"))
+    if params.mode == "full":
+        size = int(np.prod(block_shape))
+        coords = (np.arange(size) if size <= params.max_coordinates
+                  else np.sort(rng.choice(size, params.max_coordinates, replace=False)))
+        directions: list[Any] = [(params.block, int(i)) for i in coords]
+    else:
+        coords = None
+        directions = []
+        for _ in range(params.directions):
+            d = rng.standard_normal(block_shape)
+            directions.append({params.block: d / np.linalg.norm(d)})
+    fd = net.finite_differences(theta, x, y, directions, params.h)
+    return {"block": params.block, "hidden": list(params.hidden), "theta": theta, "x": x, "y": y,
+            "grads": grads, "forms": forms, "fd": fd, "coords": coords,
+            "directions": None if coords is not None else [d[params.block] for d in directions],
+            "raw_type": type(raw).__name__ if not isinstance(raw, dict) else "dict"}
+
+
+def canonical_gradient(raw: Any, layout: Any, theta: dict) -> tuple[dict, dict]:
+    """Per block: the canonical array (or None) and how it was stored:
+    'ok', 'transposed' (the transpose of its parameter), 'missing', or a shape."""
+    grads: dict[str, np.ndarray | None] = {}
+    forms: dict[str, str] = {}
+    if not isinstance(raw, dict) or "__obj__" in raw:
+        for key in theta:
+            grads[key], forms[key] = None, "missing"
+        return grads, forms
+    for key, block in layout.blocks.items():
+        value = raw.get(block.student_key)
+        if not isinstance(value, np.ndarray):
+            grads[key], forms[key] = None, "missing" if value is None else type(value).__name__
+            continue
+        canon_shape = theta[key].shape
+        student_shape = block.to_student(theta[key]).shape
+        if value.shape == student_shape or value.size == theta[key].size and value.ndim == 1 and key.startswith("b"):
+            grads[key], forms[key] = block.to_canonical(value), "ok"
+        elif value.ndim == 2 and value.shape == student_shape[::-1] and student_shape[0] != student_shape[1]:
+            grads[key], forms[key] = block.to_canonical(value.T), "transposed"
+        elif value.shape == canon_shape:
+            grads[key], forms[key] = value.astype(np.float64), "ok"
+        else:
+            grads[key], forms[key] = None, f"shape {value.shape}"
+    return grads, forms
+
+
+def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
+    oracle, tol = ctx.oracle, ctx.tol
+    block, hidden, theta, x, y = obs["block"], obs["hidden"], obs["theta"], obs["x"], obs["y"]
+    arch = oracle.architecture(hidden)
+    ref_all = oracle.gradient(hidden, theta, x, y)
+    ref = ref_all[block]
+    factor = tol.kink_factor if oracle.kinky else 1.0
+    rel, abs_ = tol.grad_rel * factor, tol.grad_abs * factor
+    s = x.shape[0]
+    g = obs["grads"].get(block)
+    form = obs["forms"].get(block, "missing")
+    fd = np.asarray(obs["fd"], dtype=np.float64)
+    evidence: dict[str, Any] = {"samples S": s, "probe network": "-".join(str(n) for n in arch.sizes)}
+    evidence["blocks"] = _block_table(obs, ref_all)
+
+    if g is None:
+        what = "no entry" if form == "missing" else f"a {form}"
+        return Verdict(0.0, f"back_propagate returned {what} for {block}; expected an array of shape "
+                       f"{ref.shape} (the shape of {block}).",
+                       diagnoses=["gradient-shape" if form.startswith("shape") else "bad-output"], evidence=evidence)
+
+    student_proj = _project(g, obs)
+    ref_proj = _project(ref, obs)
+    fd_err = rel_error(student_proj, fd)
+    ref_err = rel_error(g, ref)
+    evidence["relative error vs finite differences"] = sig(fd_err)
+    evidence["relative error vs reference"] = sig(ref_err)
+    evidence["finite differences"] = ("all coordinates" if obs["coords"] is not None and len(obs["coords"]) == ref.size
+                                      else f"{len(fd)} {'coordinates' if obs['coords'] is not None else 'random directions'}")
+    matches_fd = close(student_proj, fd, rel, abs_)
+    matches_ref = close(g, ref, rel, abs_)
+    transposed_note = ""
+    if form == "transposed":
+        transposed_note = (f"Your gradient for {block} has shape {ref.shape[::-1]}, the transpose of {block}'s "
+                           f"shape {ref.shape}: a dimension slip (e.g. a^T e instead of e a^T).")
+        if matches_ref or matches_fd:
+            return Verdict(0.0, transposed_note + " Transposed back, its values are right.",
+                           diagnoses=["gradient-transposed"], evidence=evidence)
+    if matches_fd and matches_ref:
+        return Verdict(1.0, f"The gradient of {block} matches finite differences of your loss "
+                       f"(relative error {fmt(fd_err)}) and the reference ({fmt(ref_err)}).", evidence=evidence)
+    if matches_ref:
+        return Verdict(1.0, f"The gradient of {block} matches the reference (relative error {fmt(ref_err)}). "
+                       f"It does not match finite differences of your own loss ({fmt(fd_err)}), "
+                       "because your loss function differs (see the 'loss' criterion).", evidence=evidence)
+
+    diagnoses, lines = [], []
+    if transposed_note:
+        lines.append(transposed_note)
+        diagnoses.append("gradient-transposed")
+    found = _explain(g, ref, arch, theta, x, y, block, rel, abs_, s)
+    if found:
+        diagnoses.append(found[0])
+        lines.append(found[1])
+        evidence.update(found[2])
+    if matches_fd:
+        credit = SELF_CONSISTENT_CREDIT
+        lines.insert(0, f"The gradient of {block} is consistent with your own loss (finite-difference error "
+                     f"{fmt(fd_err)}) but differs from the reference (relative error {fmt(ref_err)}), so the "
+                     "function you differentiate is not the assignment's.")
+        other = _other_activation(g, arch, theta, x, y, block, rel, abs_)
+        if other and "wrong-activation" not in diagnoses:
+            diagnoses.append("wrong-activation")
+            lines.append(f"It is exactly the gradient of a network with the {other} activation.")
+    else:
+        credit = 0.0
+        lines.insert(0, f"The gradient of {block} is wrong: relative error {fmt(fd_err)} against finite "
+                     f"differences of your own loss, {fmt(ref_err)} against the reference.")
+        if not found:
+            worst = int(np.argmax(np.abs(np.ravel(g) - np.ravel(ref))))
+            idx = np.unravel_index(worst, ref.shape)
+            lines.append(f"Largest difference at {block}{list(idx)}: yours {fmt(float(np.ravel(g)[worst]), 6)}, "
+                         f"expected {fmt(float(np.ravel(ref)[worst]), 6)}.")
+    hint = _hint_from_blocks(obs, ref_all, block, rel, abs_)
+    if hint and not found:
+        lines.append(hint)
+    return Verdict(credit, "\n".join(lines), diagnoses=diagnoses, evidence=evidence)
+
+
+def _project(g: np.ndarray, obs: dict) -> np.ndarray:
+    if obs["coords"] is not None:
+        return np.ravel(g)[np.asarray(obs["coords"], dtype=int)]
+    return np.array([float(np.sum(g * d)) for d in obs["directions"]])
+
+
+def _explain(g: np.ndarray, ref: np.ndarray, arch: Any, theta: dict, x: np.ndarray, y: np.ndarray,
+             block: str, rel: float, abs_: float, s: int) -> tuple[str, str, dict] | None:
+    """The known mistake that reproduces the student's numbers, if any."""
+    c, residual = best_scale(g, ref)
+    if residual < 1e-6 and np.isfinite(c):
+        ev = {"ratio yours / reference": sig(c)}
+        if abs(c - s) < 1e-6 * s:
+            return ("sum-not-mean", f"Your gradient is exactly S = {s} times the correct one: you sum over the "
+                    f"samples but do not divide by S.", ev)
+        if abs(c - 1.0 / s) < 1e-6:
+            return ("mean-twice", f"Your gradient is exactly 1/S = 1/{s} of the correct one: you divide by S twice.", ev)
+        if abs(c + 1.0) < 1e-6:
+            return ("sign-flip", "Your gradient has the right size but the opposite sign.", ev)
+        if abs(c - s * s) < 1e-6 * s * s:
+            return ("sum-not-mean", f"Your gradient is S^2 = {s * s} times the correct one.", ev)
+    for name, mutant in mutants.gradient_mutants(arch, theta, x, y).items():
+        if close(g, mutant[block], rel, abs_):
+            text = {"activation-derivative-sigmoid":
+                    f"Your gradient equals backprop with the sigmoid's derivative s(z)(1 - s(z)) in place of "
+                    f"the {arch.activation} derivative.",
+                    "activation-derivative-at-activation":
+                    "Your gradient equals backprop with the activation's derivative evaluated at the "
+                    "activation a = h(z) instead of the pre-activation z."}[name]
+            return (name, text, {})
+    if block.startswith("b"):
+        for label, single in mutants.single_sample_bias_gradients(arch, theta, x, y):
+            if close(g, single[block], rel, abs_):
+                return ("bias-one-sample", f"Your bias gradient equals the gradient of a single sample "
+                        f"({label}); it must combine all S = {s} samples (sum the error over the sample axis, "
+                        "then divide by S).", {"matches": label})
+    return None
+
+
+def _other_activation(g: np.ndarray, arch: Any, theta: dict, x: np.ndarray, y: np.ndarray, block: str,
+                      rel: float, abs_: float) -> str | None:
+    for name, grads in mutants.activation_mutants(arch, theta, x, y, ACTIVATION_NAMES).items():
+        if close(g, grads[block], rel, abs_):
+            return name
+    return None
+
+
+def _block_table(obs: dict, ref_all: dict) -> dict:
+    rows = []
+    for key, ref in ref_all.items():
+        g = obs["grads"].get(key)
+        if g is None:
+            rows.append([key, obs["forms"].get(key, "missing"), "-", "-"])
+            continue
+        c, residual = best_scale(g, ref)
+        rows.append([key, obs["forms"].get(key, "ok"), rel_error(g, ref), c if residual < 1e-6 else "-"])
+    return table(["block", "stored as", "relative error vs reference", "exact ratio"], rows)
+
+
+def _hint_from_blocks(obs: dict, ref_all: dict, block: str, rel: float, abs_: float) -> str | None:
+    """Output-layer blocks right but hidden-layer blocks wrong points at the
+    backward pass through the hidden activation."""
+    last = max(int(k[1:]) for k in ref_all if k.startswith("W"))
+    right = {k for k, ref in ref_all.items() if obs["grads"].get(k) is not None and close(obs["grads"][k], ref, rel, abs_)}
+    if {f"W{last}", f"b{last}"} <= right and not block.endswith(str(last)):
+        return (f"W{last} and b{last} are right, so the error enters when you propagate back through the hidden "
+                "activation: check h'(z) and where you evaluate it.")
+    return None

@@ -1,0 +1,83 @@
+"""`loss`: the student's loss equals the mean cross-entropy (or the rubric's
+loss) of the reference on the same theta and batch.
+
+A wrong forward pass is charged once, in `forward`: when the loss is the
+right function of the student's *own* probabilities it passes, with a note.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..probe import scalar
+from .base import CheckParams, Context, Verdict, failed, fmt, passed, sig
+
+
+class Params(CheckParams):
+    hidden: list[int] = [6]
+    samples: int = 7
+
+
+def observe(ctx: Context, probe: Any, params: Params) -> dict:
+    net = probe.new(params.hidden, seed=ctx.seed("net"))
+    theta = ctx.oracle.theta(params.hidden, ctx.criterion.id)
+    net.set_parameters(theta)
+    x, y = ctx.oracle.batch(params.samples, ctx.criterion.id)
+    value = scalar(net.loss(x, y))
+    try:
+        probs, _, _ = net.forward(x)
+    except Exception:  # the forward criterion reports this; here it only helps the diagnosis
+        probs = None
+    return {"theta": theta, "x": x, "y": y, "loss": value, "probs": probs, "hidden": params.hidden,
+            "float32": net.is_float32}
+
+
+def loss_from_probabilities(kind: str, probs: np.ndarray, y: np.ndarray) -> float:
+    """The rubric's data loss computed from given probabilities (C, S)."""
+    s = y.shape[0]
+    with np.errstate(all="ignore"):
+        if kind == "cross_entropy":
+            return float(-np.mean(np.log(probs[y, np.arange(s)])))
+        onehot = np.zeros_like(probs)
+        onehot[y, np.arange(s)] = 1.0
+        return float(np.mean(0.5 * np.sum((onehot - probs) ** 2, axis=0)))
+
+
+def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
+    oracle, tol = ctx.oracle, ctx.tol
+    x, y, theta, hidden = obs["x"], obs["y"], obs["theta"], obs["hidden"]
+    expected = oracle.loss(hidden, theta, x, y)
+    value = obs["loss"]
+    s = y.shape[0]
+    evidence = {"your loss": sig(value), "expected loss": sig(expected), "samples S": s}
+    name = "mean cross-entropy" if ctx.rubric.assignment.loss == "cross_entropy" else "mean squared error"
+    if not np.isfinite(value):
+        return failed(f"loss returned {value!r}, not a finite number (expected {fmt(expected, 6)}).",
+                      diagnoses=["bad-output"], evidence=evidence)
+    rel = tol.float32_rel if obs["float32"] else tol.value_rel
+    if abs(value - expected) <= tol.value_abs + rel * abs(expected):
+        return passed(f"Your loss equals the {name}: {fmt(value, 6)}.", evidence=evidence)
+    ratio = value / expected if expected else float("nan")
+    evidence["ratio yours / expected"] = sig(ratio)
+    if abs(ratio - s) < 1e-6 * s:
+        return failed(f"Your loss is {fmt(value, 6)}, exactly S = {s} times the expected {fmt(expected, 6)}: "
+                      "you sum over the samples but do not divide by S.", diagnoses=["loss-sum-not-mean"],
+                      evidence=evidence)
+    probs = obs.get("probs")
+    if probs is not None and probs.shape == (ctx.rubric.assignment.architecture.outputs, s):
+        own = loss_from_probabilities(ctx.rubric.assignment.loss, probs, y)
+        reg = oracle.loss(hidden, theta, x, y) - _data_loss(oracle, hidden, theta, x, y)
+        if abs(value - (own + reg)) <= 1e-6 * max(1.0, abs(own)):
+            return passed(f"Your loss is the {name} of your own network's probabilities ({fmt(value, 6)}); "
+                          f"it differs from the expected {fmt(expected, 6)} only because feed_forward does "
+                          "(charged under 'forward').", evidence=evidence)
+    return failed(f"Your loss is {fmt(value, 6)}, expected the {name} {fmt(expected, 6)} "
+                  f"(ratio {fmt(ratio)}).", evidence=evidence)
+
+
+def _data_loss(oracle: Any, hidden: list[int], theta: dict, x: np.ndarray, y: np.ndarray) -> float:
+    from reference import network as ref
+
+    return ref.data_loss(oracle.architecture(hidden), theta, x, y)

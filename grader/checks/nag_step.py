@@ -1,0 +1,164 @@
+"""`nag-step`: Nesterov's method, gradient at the look-ahead point.
+
+The student's NAG runs a few steps from their own initial parameters (so any
+state they set up in the constructor stays valid).  The grader then replays
+the candidate methods from the same start with the student's *own* gradient
+function -- NAG in its theta form (the velocity form gives the same
+iterates), NAG storing the look-ahead point (torch's form), FISTA, heavy
+ball, plain GD -- and classifies the trajectory by the closest candidate.
+Any correct form passes; each wrong one has its own diagnosis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+
+from reference import optimizers as ref_opt
+
+from ..probe import ApiError, WorkerFailure
+from .base import CheckParams, Context, Verdict, fmt, sig, table
+from .gradient import canonical_gradient
+
+CANDIDATES = ("nag", "nag_stored", "nag_fista", "heavy_ball", "gd")
+LABELS = {"nag": "NAG (look-ahead / theta form, or the velocity form)",
+          "nag_stored": "NAG storing the look-ahead point (torch's SGD(nesterov=True) form)",
+          "nag_fista": "NAG with the FISTA momentum schedule",
+          "heavy_ball": "heavy-ball momentum (gradient at the current iterate)",
+          "gd": "plain gradient descent (no momentum at all)"}
+MATCH = 1e-6
+
+
+class Params(CheckParams):
+    hidden: list[int] = [6]
+    samples: int = 5
+    steps: int = 4
+    lr: float = 0.1
+    momentum: float | None = None  # default: the rubric's
+
+
+def observe(ctx: Context, probe: Any, params: Params) -> dict:
+    mu = params.momentum if params.momentum is not None else ctx.rubric.assignment.optimizer.momentum
+    x, y = ctx.oracle.batch(params.samples, "nag")
+    net = probe.new(params.hidden, method="nag", lr=params.lr, momentum=mu, seed=ctx.seed("nag"))
+    layout = net.require_layout()
+    snaps = [layout.to_canonical(s) if isinstance(s, dict) else {} for s in net.steps(x, y, params.steps)]
+    aliases = net.aliases()
+    helper = probe.new(params.hidden, method="gd", lr=params.lr, momentum=mu, seed=ctx.seed("nag"))
+    helper.require_layout()
+    grad_fn, used_own = _gradient_function(ctx, helper, params.hidden, x, y)
+    candidates = {}
+    for method in CANDIDATES:
+        traj = ref_opt.trajectory(method, grad_fn, snaps[0], params.steps, params.lr, mu)
+        candidates[method] = traj.stored
+    return {"snapshots": snaps, "candidates": candidates, "aliases": aliases, "lr": params.lr, "momentum": mu,
+            "own_gradient": used_own[0], "hidden": list(params.hidden), "x": x, "y": y}
+
+
+def _gradient_function(ctx: Context, helper: Any, hidden: list[int], x: np.ndarray, y: np.ndarray):
+    """The student's back_propagate as a function of canonical theta
+    (memoized; falls back to the reference when it fails)."""
+    cache: dict[str, dict] = {}
+    used_own = [True]
+
+    def grad(theta: dict) -> dict:
+        key = hashlib.sha256(b"".join(np.ascontiguousarray(theta[k]).tobytes() for k in sorted(theta))).hexdigest()
+        if key not in cache:
+            result = None
+            if used_own[0]:
+                try:
+                    helper.set_parameters(theta)
+                    grads, _ = canonical_gradient(helper.gradient_raw(x, y), helper.layout, theta)
+                    if all(v is not None and np.all(np.isfinite(v)) for v in grads.values()):
+                        result = grads
+                except (WorkerFailure, ApiError):
+                    result = None
+            if result is None:
+                used_own[0] = False
+                result = ctx.oracle.gradient(hidden, theta, x, y)
+            cache[key] = result
+        return cache[key]
+
+    return grad, used_own
+
+
+def distance(student: list[dict], candidate: list[dict]) -> float:
+    """Largest deviation over the steps, relative to how far the candidate moved."""
+    worst = 0.0
+    start = candidate[0]
+    for k in range(1, min(len(student), len(candidate))):
+        s, c = student[k], candidate[k]
+        if set(s) != set(c):
+            return float("inf")
+        num = np.sqrt(sum(float(np.sum((s[key] - c[key]) ** 2)) for key in c))
+        den = np.sqrt(sum(float(np.sum((c[key] - start[key]) ** 2)) for key in c))
+        if not np.isfinite(num):
+            return float("inf")
+        worst = max(worst, num / max(den, 1e-300))
+    return worst
+
+
+def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
+    snaps, cands = obs["snapshots"], obs["candidates"]
+    correct = {"nag_fista"} if ctx.rubric.assignment.optimizer.schedule == "fista" else {"nag", "nag_stored"}
+    distances = {m: distance(snaps, c) for m, c in cands.items()}
+    best = min(distances, key=lambda m: distances[m])
+    rows = [[LABELS[m], distances[m]] for m in CANDIDATES]
+    evidence: dict[str, Any] = {"learning rate": sig(obs["lr"]), "momentum": sig(obs["momentum"]),
+                                "steps": len(snaps) - 1,
+                                "distance to each method": table(["method", "relative deviation"], rows),
+                                "gradients used": "yours" if obs["own_gradient"] else "the reference's"}
+    if distances[best] <= MATCH:
+        evidence["your steps follow"] = LABELS[best]
+    if distances[best] <= MATCH and best in correct:
+        return Verdict(1.0, f"Your NAG steps follow {LABELS[best]} exactly over {len(snaps) - 1} steps.",
+                       evidence=evidence)
+    frozen = [k for k in snaps[0] if all(np.array_equal(s.get(k), snaps[0][k]) for s in snaps[1:])]
+    if frozen and len(frozen) < len(snaps[0]):
+        return Verdict(0.0, f"{', '.join(frozen)} never changed during NAG steps: the update writes them under "
+                       "another key (a typo such as 'w0' for 'W0'?).", diagnoses=["key-typo"], evidence=evidence)
+    if distances[best] <= MATCH:
+        if best == "heavy_ball":
+            return Verdict(0.0, "Your steps are heavy-ball momentum: the gradient is taken at the current "
+                           "iterate theta_k, not at the look-ahead point y_k = theta_k + mu (theta_k - theta_{k-1}). "
+                           "Nesterov evaluates the gradient at y_k.", diagnoses=["heavy-ball"], evidence=evidence)
+        if best == "gd":
+            if obs["aliases"]:
+                names = ", ".join(f"self.{a}" for a in obs["aliases"])
+                return Verdict(0.0, f"Your NAG steps are exactly GD steps: the momentum term is always zero. "
+                               f"{names} shares memory with the current parameters, so the 'previous iterate' "
+                               "is updated together with theta. Store a copy (e.g. {k: v.copy() for ...}).",
+                               diagnoses=["zero-momentum"], evidence=evidence)
+            return Verdict(0.0, "Your NAG steps are exactly GD steps: no momentum is applied. Is the NAG branch "
+                           "of step() ever reached (gradient_method == 'NAG')?", diagnoses=["nag-missing"],
+                           evidence=evidence)
+        if best == "nag_fista":
+            return Verdict(0.0, "Your steps use the FISTA momentum schedule, but this assignment asks for constant "
+                           f"momentum mu = {fmt(obs['momentum'])}.", diagnoses=["wrong-momentum"], evidence=evidence)
+        if best in ("nag", "nag_stored"):
+            return Verdict(0.0, f"Your steps use constant momentum, but this assignment asks for the FISTA schedule.",
+                           diagnoses=["wrong-momentum"], evidence=evidence)
+    mu = _infer_momentum(ctx, obs)
+    if mu is not None:
+        evidence["inferred momentum"] = sig(mu)
+        return Verdict(0.0, f"Your steps follow Nesterov's method with momentum {fmt(mu)} instead of "
+                       f"{fmt(obs['momentum'])}.", diagnoses=["wrong-momentum"], evidence=evidence)
+    return Verdict(0.0, f"Your NAG steps match none of the known methods; the closest is {LABELS[best]} "
+                   f"(relative deviation {fmt(distances[best])}).", evidence=evidence)
+
+
+def _infer_momentum(ctx: Context, obs: dict) -> float | None:
+    """Search the momentum that reproduces the steps (reference gradient)."""
+    snaps = obs["snapshots"]
+
+    def grad(theta: dict) -> dict:
+        return ctx.oracle.gradient(obs["hidden"], theta, obs["x"], obs["y"])
+
+    for mu in np.round(np.linspace(0.01, 0.99, 99), 2):
+        for method in ("nag", "nag_stored"):
+            traj = ref_opt.trajectory(method, grad, snaps[0], len(snaps) - 1, obs["lr"], float(mu))
+            if distance(snaps, traj.stored) <= 1e-4:
+                return float(mu)
+    return None

@@ -1,0 +1,209 @@
+"""Grade one submission against one rubric: load -> run -> judge.
+
+The student's code runs only in the sandboxed worker; every comparison,
+score and word of feedback is computed here, in the grader's process.  A
+failure in one criterion (exception, hang, crash) costs that criterion only:
+the worker is restarted for the next one.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import __version__
+from .checks import REGISTRY
+from .checks.base import Context, Verdict
+from .oracle import Oracle
+from .probe import ApiError, Probe
+from .rubric import Criterion, Rubric
+from .sandbox.client import LoadSpec, WorkerClient, WorkerFailure
+from .sandbox.limits import WorkerLimits, isolation_level
+from .submission import PreparedSubmission, SubmissionError, prepare, submission_id
+
+
+@dataclass
+class GradeOutcome:
+    """The deterministic result document and the run's wall-clock facts."""
+
+    result: dict[str, Any]
+    run: dict[str, Any] = field(default_factory=dict)
+
+
+def worker_limits(rubric: Rubric) -> WorkerLimits:
+    lim = rubric.limits
+    return WorkerLimits(memory_mb=lim.memory_mb, cpu_seconds=lim.cpu_seconds, processes=lim.processes,
+                        output_bytes=lim.output_kb * 1024, file_mb=lim.file_mb)
+
+
+_ORACLES: dict[str, Oracle] = {}
+
+
+def oracle_for(rubric: Rubric) -> Oracle:
+    """One oracle per rubric per process: its data and caches are reused."""
+    key = rubric.model_dump_json()
+    if key not in _ORACLES:
+        _ORACLES[key] = Oracle(rubric)
+    return _ORACLES[key]
+
+
+def grade(path: Path, rubric: Rubric, *, public_only: bool = False) -> GradeOutcome:
+    """Grade the submission at `path`.  Never raises for anything the
+    submission does; a missing file or a bad archive becomes `error`."""
+    started = time.monotonic()
+    path = Path(path)
+    sid = submission_id(path)
+    criteria = [c for c in rubric.criteria if c.visibility == "public" or not public_only]
+    with tempfile.TemporaryDirectory(prefix="nngrade-sub-") as scratch:
+        try:
+            prepared = prepare(path, Path(scratch))
+        except SubmissionError as exc:
+            return _failed_outcome(sid, rubric, criteria, exc.kind, exc.message, started, public_only)
+        client = WorkerClient(LoadSpec(prepared.source, prepared.directory, prepared.filename,
+                                       seed=Oracle(rubric).seed("load")),
+                              limits=worker_limits(rubric), load_timeout=rubric.limits.load_seconds)
+        try:
+            return _grade_loaded(prepared, rubric, criteria, client, started, public_only)
+        finally:
+            client.close()
+
+
+def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[Criterion],
+                  client: WorkerClient, started: float, public_only: bool) -> GradeOutcome:
+    load_started = time.monotonic()
+    client.start()
+    timings: dict[str, float] = {"load": time.monotonic() - load_started}
+    if client.load_error is not None:
+        kind, message = _load_failure(client.load_error, prepared.filename)
+        outcome = _failed_outcome(prepared.id, rubric, criteria, kind, message, started, public_only,
+                                  stdout=client.output())
+        outcome.run["timings"] = timings
+        return outcome
+    classes = (client.load_result or {}).get("classes", [])
+    if rubric.interface.class_name not in classes:
+        found = f" (found: {', '.join(classes)})" if classes else ""
+        message = f"{prepared.filename} defines no class named {rubric.interface.class_name}{found}"
+        outcome = _failed_outcome(prepared.id, rubric, criteria, "api-missing", message, started, public_only,
+                                  stdout=client.output())
+        outcome.run["timings"] = timings
+        return outcome
+    oracle = oracle_for(rubric)
+    probe = Probe(rubric, client)
+    results = []
+    budget_end = started + rubric.limits.submission_seconds
+    for crit in criteria:
+        t0 = time.monotonic()
+        if t0 >= budget_end:
+            verdict = Verdict(0.0, "Not run: the submission used up its total time budget "
+                              f"({rubric.limits.submission_seconds:g} s) on earlier criteria.",
+                              diagnoses=["timeout"], status="error")
+        else:
+            probe.deadline = min(t0 + rubric.limits.criterion_seconds, budget_end)
+            verdict = run_criterion(rubric, oracle, crit, probe)
+        timings[crit.id] = time.monotonic() - t0
+        results.append(criterion_result(crit, verdict))
+    result = _document(prepared.id, rubric, results, error=None, stdout=client.output(), public_only=public_only)
+    run = {"timings": timings, "seconds": time.monotonic() - started, "worker_restarts": client.restarts,
+           "digest": prepared.digest}
+    return GradeOutcome(result, run)
+
+
+def run_criterion(rubric: Rubric, oracle: Oracle, crit: Criterion, probe: Probe) -> Verdict:
+    """observe (student process) then judge (here); failures become verdicts."""
+    check = REGISTRY[crit.check]
+    params = crit.check_params()
+    ctx = Context(rubric, oracle, crit)
+    try:
+        observation = check.observe(ctx, probe, params)
+    except WorkerFailure as failure:
+        return _failure_verdict(failure)
+    except ApiError as exc:
+        return Verdict(0.0, f"{exc}. The rubric's interface expects: {_interface_summary(rubric)}.",
+                       diagnoses=["api-missing"], status="error")
+    try:
+        return check.judge(ctx, observation, params)
+    except Exception as exc:  # the student's values broke an assumption: say so, never crash the batch
+        return Verdict(0.0, f"The grader could not judge your output ({type(exc).__name__}: {exc}). "
+                       "This usually means an unexpected type or shape was returned.",
+                       diagnoses=["bad-output"], status="error")
+
+
+def _failure_verdict(failure: WorkerFailure) -> Verdict:
+    if failure.kind == "timeout":
+        return Verdict(0.0, f"Your code {failure.message}: an infinite loop, or far too slow "
+                       "(vectorize the per-sample work).", diagnoses=["timeout"], status="error")
+    if failure.kind == "crash":
+        return Verdict(0.0, f"Your program crashed: {failure.message}.", diagnoses=["crash"], status="error")
+    if failure.kind == "protocol":
+        return Verdict(0.0, f"Your program interfered with the grader: {failure.message}.",
+                       diagnoses=["crash"], status="error")
+    where = f"\n{failure.traceback.strip()}" if failure.traceback else ""
+    diag = ["api-missing"] if failure.error_type == "AttributeError" else []
+    return Verdict(0.0, f"Your code raised {failure.describe()}{where}", diagnoses=diag, status="error")
+
+
+def _interface_summary(rubric: Rubric) -> str:
+    iface = rubric.interface
+    methods = ", ".join(f"{n}()" for n in iface.methods.values())
+    return f"class {iface.class_name} with {methods} and self.{iface.parameters_attribute}"
+
+
+def _load_failure(failure: WorkerFailure, filename: str) -> tuple[str, str]:
+    if failure.kind == "exception" and failure.error_type in ("SyntaxError", "IndentationError", "TabError"):
+        return "syntax-error", f"{filename} does not compile: {failure.describe()}"
+    if failure.kind == "exception" and failure.error_type in ("ImportError", "ModuleNotFoundError"):
+        return "import-error", (f"{filename} could not be imported: {failure.describe()}. Only NumPy (and the "
+                                "standard library) is available to submissions.")
+    if failure.kind == "exception":
+        return "import-error", f"{filename} raised an error while being imported: {failure.describe()}"
+    if failure.kind == "timeout":
+        return "timeout", f"{filename} did not finish importing: its top-level code {failure.message}"
+    return "crash", f"{filename} crashed while being imported: {failure.message}"
+
+
+def criterion_result(crit: Criterion, verdict: Verdict) -> dict[str, Any]:
+    return {"id": crit.id, "title": crit.title, "score": round(crit.points * verdict.fraction, 2),
+            "max_score": float(crit.points), "status": verdict.status, "visibility": crit.visibility,
+            "feedback": verdict.feedback + (f"\nHint: {crit.hint}" if crit.hint and verdict.status != "passed" else ""),
+            "diagnoses": list(dict.fromkeys(verdict.diagnoses)), "evidence": verdict.evidence,
+            "plots": verdict.plots}
+
+
+def _failed_outcome(sid: str, rubric: Rubric, criteria: list[Criterion], kind: str, message: str,
+                    started: float, public_only: bool, stdout: str = "") -> GradeOutcome:
+    results = [criterion_result(c, Verdict(0.0, f"Not graded: {message}", diagnoses=[kind], status="error"))
+               for c in criteria]
+    doc = _document(sid, rubric, results, error={"kind": kind, "message": message}, stdout=stdout,
+                    public_only=public_only)
+    return GradeOutcome(doc, {"seconds": time.monotonic() - started})
+
+
+def _document(sid: str, rubric: Rubric, results: list[dict], *, error: dict | None, stdout: str,
+              public_only: bool) -> dict[str, Any]:
+    graded = {r["id"] for r in results}
+    hidden = [criterion_result(c, Verdict(0.0, "Hidden until release.", status="hidden"))
+              for c in rubric.criteria if c.id not in graded]
+    ordered = {c.id: i for i, c in enumerate(rubric.criteria)}
+    criteria = sorted(results + hidden, key=lambda r: ordered[r["id"]])
+    return {
+        "submission": sid,
+        "rubric": rubric.id,
+        "rubric_title": rubric.title,
+        "grader_version": __version__,
+        "score": round(sum(r["score"] for r in results), 2),
+        "max_score": float(sum(r["max_score"] for r in results)),
+        "scope": "public" if public_only else "all",
+        "error": error,
+        "isolation": isolation_level(),
+        "criteria": criteria,
+        "stdout": stdout,
+    }
+
+
+def dumps(result: dict[str, Any]) -> str:
+    """The canonical JSON text of a result: sorted keys, fixed separators."""
+    return json.dumps(result, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=True) + "\n"

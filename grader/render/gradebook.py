@@ -1,0 +1,108 @@
+"""Result documents -> gradebook CSVs: a plain one, and one in Canvas's import layout.
+
+Canvas's gradebook import reads the columns ``Student, ID, SIS User ID,
+SIS Login ID, Section`` followed by one column per assignment, and an optional
+``Points Possible`` row. It matches a row to a student by ``ID`` (the Canvas
+user id), then ``SIS User ID``, then ``SIS Login ID``, then by name. nngrade
+only knows the submission id, so it goes into ``Student`` and ``SIS Login ID``
+(use login names as submission ids for a direct match); ``ID``, ``SIS User ID``
+and ``Section`` stay blank.
+
+The assignment header is ``nngrade <rubric> (<max> pts)``: a header ending in a
+bare ``(<digits>)`` would be read by Canvas as an assignment *id*.
+
+Output is deterministic: rows sorted by submission, fixed float format, ``\\n``
+line endings, UTF-8 without BOM.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from grader.render.common import fmt_points, is_number
+
+__all__ = ["gradebook_frame", "canvas_frame", "write_gradebook", "FLOAT_FORMAT", "CANVAS_ID_COLUMNS"]
+
+FLOAT_FORMAT = "%.2f"
+CANVAS_ID_COLUMNS: tuple[str, ...] = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+
+
+def _float(v: Any) -> float:
+    return float(v) if is_number(v) else math.nan
+
+
+def _error_text(result: dict[str, Any]) -> str:
+    err = result.get("error")
+    if not isinstance(err, dict) or not (err.get("kind") or err.get("message")):
+        return ""
+    kind, message = str(err.get("kind") or ""), str(err.get("message") or "")
+    return f"{kind}: {message}" if kind and message else (kind or message)
+
+
+def gradebook_frame(results: list[dict[str, Any]], criteria_ids: list[str]) -> pd.DataFrame:
+    """One row per submission: ``submission, score, max_score, <criterion ids...>, error``.
+
+    Criterion columns hold the points earned (NaN when the criterion is missing
+    from a result); rows are sorted by submission id.
+    """
+    rows = []
+    for r in results:
+        points = {str(c.get("id")): _float(c.get("score")) for c in (r.get("criteria") or [])
+                  if isinstance(c, dict)}
+        row: dict[str, Any] = {"submission": str(r.get("submission", "")),
+                               "score": _float(r.get("score")), "max_score": _float(r.get("max_score"))}
+        for cid in criteria_ids:
+            row[cid] = points.get(cid, math.nan)
+        row["error"] = _error_text(r)
+        rows.append(row)
+    columns = ["submission", "score", "max_score", *criteria_ids, "error"]
+    frame = pd.DataFrame(rows, columns=columns)
+    for col in ["score", "max_score", *criteria_ids]:
+        frame[col] = frame[col].astype("float64")
+    frame["submission"] = frame["submission"].astype(str)
+    frame["error"] = frame["error"].astype(str)
+    return frame.sort_values("submission", kind="mergesort").reset_index(drop=True)
+
+
+def canvas_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
+    """The Canvas import table: identity columns, one assignment column with the
+    total score, and a leading ``Points Possible`` row."""
+    ordered = sorted(results, key=lambda r: str(r.get("submission", "")))
+    rubric = next((str(r["rubric"]) for r in ordered if r.get("rubric")), "assignment")
+    max_score = next((float(r["max_score"]) for r in ordered if is_number(r.get("max_score"))), math.nan)
+    column = f"nngrade {rubric} ({fmt_points(max_score)} pts)" if math.isfinite(max_score) else f"nngrade {rubric}"
+    rows: list[dict[str, Any]] = [
+        {"Student": "Points Possible", "ID": "", "SIS User ID": "", "SIS Login ID": "", "Section": "",
+         column: max_score}
+    ]
+    for r in ordered:
+        sid = str(r.get("submission", ""))
+        rows.append({"Student": sid, "ID": "", "SIS User ID": "", "SIS Login ID": sid, "Section": "",
+                     column: _float(r.get("score"))})
+    frame = pd.DataFrame(rows, columns=[*CANVAS_ID_COLUMNS, column])
+    frame[column] = frame[column].astype("float64")
+    return frame
+
+
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False, lineterminator="\n", float_format=FLOAT_FORMAT, na_rep="",
+                 quoting=csv.QUOTE_MINIMAL)
+    return buf.getvalue().encode("utf-8")
+
+
+def write_gradebook(results: list[dict[str, Any]], criteria_ids: list[str], out_dir: str | Path) -> list[Path]:
+    """Write ``gradebook.csv`` and ``gradebook_canvas.csv`` into ``out_dir``
+    (created if needed); return their paths. Same input -> same bytes."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    plain, canvas = out / "gradebook.csv", out / "gradebook_canvas.csv"
+    plain.write_bytes(_csv_bytes(gradebook_frame(results, criteria_ids)))
+    canvas.write_bytes(_csv_bytes(canvas_frame(results)))
+    return [plain, canvas]

@@ -1,0 +1,163 @@
+"""Result documents of a whole class -> one self-contained HTML summary page.
+
+Instructor-facing: hidden criteria are included. Shows class statistics, a
+score histogram, per-criterion pass rates, the most frequent diagnoses (with
+links to the affected students' reports), submissions that errored or timed
+out, and a table of all submissions. Ordering is deterministic (by id).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from typing import Any, Callable
+
+from markupsafe import Markup
+
+from grader import diagnoses
+from grader.render.common import (
+    STATUS_LABELS, criterion_status, environment, fmt_points, is_number,
+)
+from grader.render.plots import bar_svg
+
+__all__ = ["render_summary", "class_statistics", "histogram"]
+
+HISTOGRAM_BINS = 10
+
+
+def _default_href(sid: str) -> str:
+    return f"{sid}/report.html"
+
+
+def _score(result: dict[str, Any]) -> float:
+    s = result.get("score")
+    return float(s) if is_number(s) else 0.0
+
+
+def class_statistics(results: list[dict[str, Any]]) -> dict[str, float | int]:
+    """Number of submissions and mean/median/min/max of the total scores
+    (a submission without a numeric score counts as 0)."""
+    scores = [_score(r) for r in results]
+    if not scores:
+        return {"n": 0, "mean": 0.0, "median": 0.0, "min": 0.0, "max": 0.0}
+    return {"n": len(scores), "mean": statistics.fmean(scores), "median": statistics.median(scores),
+            "min": min(scores), "max": max(scores)}
+
+
+def histogram(scores: list[float], max_score: float, bins: int = HISTOGRAM_BINS) -> tuple[list[str], list[int]]:
+    """Counts of scores in ``bins`` equal-width bins over [0, max_score]; the last
+    bin includes max_score. Returns (bin labels, counts)."""
+    max_score = max_score if max_score > 0 else max(scores + [1.0])
+    width = max_score / bins
+    counts = [0] * bins
+    for s in scores:
+        i = int(min(max(s, 0.0), max_score) / width) if width else 0
+        counts[min(i, bins - 1)] += 1
+    labels = []
+    for i in range(bins):
+        lo, hi = fmt_points(i * width), fmt_points((i + 1) * width)
+        labels.append(f"{lo}–{hi}")
+    return labels, counts
+
+
+def render_summary(results: list[dict[str, Any]], *, rubric_title: str, criteria: list[dict[str, Any]],
+                   report_href: Callable[[str], str] = _default_href) -> str:
+    """Render the class summary page.
+
+    ``criteria`` is the rubric's list ``[{"id", "title", "points", "visibility"}]``;
+    ``report_href(submission_id)`` gives the (relative) link to a student's report.
+    """
+    results = sorted((r for r in results if isinstance(r, dict)),
+                     key=lambda r: str(r.get("submission", "")))
+    crit_ids = [str(c["id"]) for c in criteria]
+    max_total = float(sum(float(c.get("points", 0) or 0) for c in criteria))
+    if not max_total:
+        max_total = max((float(r["max_score"]) for r in results if is_number(r.get("max_score"))), default=0.0)
+
+    stats = class_statistics(results)
+    scores = [_score(r) for r in results]
+    labels, counts = histogram(scores, max_total)
+    hist_svg = Markup(bar_svg(labels, counts, xlabel="total score", ylabel="submissions",
+                              id_prefix="hist", rotate=30)) if results else None
+
+    # Per-criterion status counts and mean points.
+    by_crit: dict[str, dict[str, Any]] = {}
+    for c in criteria:
+        cid = str(c["id"])
+        by_crit[cid] = {"id": cid, "title": str(c.get("title") or cid),
+                        "points": fmt_points(c.get("points")), "visibility": str(c.get("visibility") or "public"),
+                        "counts": Counter(), "points_sum": 0.0}
+    diag_students: dict[str, set[str]] = defaultdict(set)
+    diag_counts: Counter[str] = Counter()
+    rows = []
+    errored = []
+    for r in results:
+        sid = str(r.get("submission", "?"))
+        cells = {}
+        for c in r.get("criteria") or []:
+            if not isinstance(c, dict):
+                continue
+            cid = str(c.get("id"))
+            status = criterion_status(c)
+            cells[cid] = {"status": status, "text": fmt_points(c.get("score"))}
+            if cid in by_crit:
+                by_crit[cid]["counts"][status] += 1
+                if is_number(c.get("score")):
+                    by_crit[cid]["points_sum"] += float(c["score"])
+            for d in c.get("diagnoses") or []:
+                diag_counts[str(d)] += 1
+                diag_students[str(d)].add(sid)
+        err = r.get("error")
+        if isinstance(err, dict) and (err.get("kind") or err.get("message")):
+            kind = str(err.get("kind") or "crash")
+            diag_students[kind].add(sid)
+            errored.append({"id": sid, "href": report_href(sid), "kind": kind,
+                            "title": diagnoses.get(kind).title, "message": str(err.get("message") or "")})
+        rows.append({
+            "id": sid, "href": report_href(sid), "score": fmt_points(r.get("score")),
+            "pct": f"{(100.0 * _score(r) / max_total) if max_total else 0.0:.1f}",
+            "error": bool(isinstance(err, dict) and err),
+            "cells": [cells.get(cid, {"status": "missing", "text": "–"}) for cid in crit_ids],
+        })
+
+    n = len(results)
+    crit_rows = []
+    for cid in crit_ids:
+        b = by_crit[cid]
+        cnt = b["counts"]
+        share = {s: (100.0 * cnt[s] / n if n else 0.0) for s in ("passed", "partial", "failed", "error", "hidden")}
+        crit_rows.append({
+            **{k: b[k] for k in ("id", "title", "points", "visibility")},
+            "passed": cnt["passed"], "partial": cnt["partial"], "failed": cnt["failed"],
+            "error": cnt["error"], "hidden": cnt["hidden"],
+            "pass_rate": f"{share['passed']:.0f}%",
+            "shares": [(s, f"{share[s]:.1f}") for s in ("passed", "partial", "failed", "error", "hidden") if cnt[s]],
+            "mean_points": fmt_points(b["points_sum"] / n) if n else "–",
+        })
+
+    top_diag = []
+    # Rank by how many submissions are affected, then by how many criteria.
+    ranked = sorted(diag_students, key=lambda d: (-len(diag_students[d]), -diag_counts[d], d))
+    for did in ranked:
+        count = diag_counts[did]
+        d = diagnoses.get(did)
+        students = sorted(diag_students[did])
+        top_diag.append({"id": did, "title": d.title, "fix": d.fix, "count": count,
+                         "n_students": len(students),
+                         "students": [{"id": s, "href": report_href(s)} for s in students]})
+
+    context = {
+        "rubric_title": rubric_title,
+        "n": n,
+        "stats": {"n": str(stats["n"]), "mean": fmt_points(stats["mean"]),
+                  "median": fmt_points(stats["median"]), "min": fmt_points(stats["min"]),
+                  "max": fmt_points(stats["max"])},
+        "max_total": fmt_points(max_total),
+        "hist_svg": hist_svg,
+        "criteria": crit_rows,
+        "diagnoses": top_diag,
+        "errored": errored,
+        "rows": rows,
+        "status_labels": STATUS_LABELS,
+    }
+    return environment().get_template("summary.html.j2").render(**context)
