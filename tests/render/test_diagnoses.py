@@ -1,0 +1,53 @@
+"""The catalogue of known mistakes: exact id set, complete texts, safe lookup."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+
+from grader import diagnoses
+from grader.diagnoses import CATALOGUE, Diagnosis, get
+
+EXPECTED_IDS = {
+    "sum-not-mean", "mean-twice", "sign-flip", "activation-derivative-sigmoid",
+    "activation-derivative-at-activation", "bias-one-sample", "softmax-overflow",
+    "transposed-weights", "heavy-ball", "zero-momentum", "wrong-momentum", "key-typo",
+    "wrong-activation", "wrong-step-size", "gradient-transposed", "gradient-shape",
+    "loss-sum-not-mean", "init-constant", "init-symmetric", "init-wrong-scale",
+    "init-not-normal", "nag-missing", "no-progress", "diverged", "timeout", "crash",
+    "syntax-error", "import-error", "api-missing", "bad-output",
+}
+
+
+def test_catalogue_has_exactly_the_agreed_ids() -> None:
+    assert set(CATALOGUE) == EXPECTED_IDS
+
+
+@pytest.mark.parametrize("did", sorted(EXPECTED_IDS))
+def test_entry_is_complete_plain_text(did: str) -> None:
+    d = CATALOGUE[did]
+    assert d.id == did
+    for text in (d.title, d.explanation, d.fix):
+        assert text.strip() == text and text
+        assert not re.search(r"<[A-Za-z/!]|&[a-z]+;", text)  # plain text, no HTML tags/entities
+    assert len(d.explanation) < 400 and len(d.fix) < 400
+
+
+def test_sum_not_mean_fix_names_the_formula() -> None:
+    fix = CATALOGUE["sum-not-mean"].fix
+    assert "x.shape[0]" in fix and "(1/S)" in fix
+
+
+def test_get_unknown_id_never_raises() -> None:
+    d = get("no-such-mistake")
+    assert isinstance(d, Diagnosis)
+    assert d.title == "no-such-mistake" and d.id == "no-such-mistake"
+    assert d.explanation and d.fix
+    assert get(None).title == "None"  # type: ignore[arg-type]
+
+
+def test_diagnosis_is_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        diagnoses.get("crash").title = "x"  # type: ignore[misc]
