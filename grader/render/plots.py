@@ -40,8 +40,8 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 __all__ = ["plot_svg", "bar_svg", "is_reference", "STUDENT_COLORS", "REFERENCE_COLORS"]
 
-FIGSIZE: tuple[float, float] = (6.4, 3.4)
-"""Figure size in inches (the SVG is 460.8 x 244.8 pt; CSS scales it to the page)."""
+FIGSIZE: tuple[float, float] = (5.2, 3.3)
+"""Figure size in inches (the SVG is 374.4 x 237.6 pt; CSS scales it to the page)."""
 
 STUDENT_COLORS: tuple[str, ...] = ("#1f6feb", "#d9480f", "#2b8a3e", "#9c36b5", "#0c8599", "#c2255c")
 REFERENCE_COLORS: tuple[str, ...] = ("#6b7280", "#a1a1aa", "#52525b", "#9ca3af")
