@@ -1,0 +1,143 @@
+"""Grade a folder of submissions: parallel, resumable, one bad apple harmless.
+
+The main process plans (what is new or changed), hands submissions to an
+executor, and records each finished grade in the store the moment it
+arrives.  Grading and rendering of one submission happen together in the
+executor's worker (`grade_and_write`), so the main process only commits.
+Class-level outputs (gradebook, summary) are rebuilt from the store at the
+end, so they always describe every finished grade, old and new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import __version__
+from .engine import grade
+from .outputs import criteria_summary, write_atomic, write_submission_outputs
+from .rubric import Rubric, parse_rubric
+from .store import GradeStore
+from .submission import SubmissionError, digest_of, discover, submission_id
+
+STORE_NAME = "nngrade.sqlite"
+
+
+def rubric_digest(rubric: Rubric) -> str:
+    """What a grade depends on besides the submission: rubric and grader version."""
+    return hashlib.sha256((rubric.model_dump_json() + __version__).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Task:
+    """One submission to grade; plain data so any executor can ship it."""
+
+    path: str
+    submission: str
+    digest: str
+    rubric_yaml: str
+    out: str
+    release: bool = False
+
+
+@dataclass
+class TaskDone:
+    submission: str
+    digest: str
+    result: dict[str, Any]
+    run: dict[str, Any]
+
+
+def grade_and_write(task: Task) -> TaskDone:
+    """Runs in an executor worker: grade, then write the per-student files."""
+    rubric = parse_rubric(task.rubric_yaml, "<rubric>")
+    outcome = grade(Path(task.path), rubric)
+    write_submission_outputs(outcome, Path(task.out), release=task.release)
+    return TaskDone(task.submission, task.digest, outcome.result, outcome.run)
+
+
+@dataclass
+class BatchReport:
+    graded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)   # grader-side failures (never the student's)
+    seconds: float = 0.0
+    out: Path | None = None
+
+
+def plan(submissions_dir: Path, rubric: Rubric, rubric_text: str, out: Path, store: GradeStore, *,
+         only: list[str] | None = None, force: bool = False, release: bool = False) -> tuple[list[Task], list[str]]:
+    """Tasks for new or changed submissions; ids that are already current."""
+    rdigest = rubric_digest(rubric)
+    paths = discover(submissions_dir)
+    ids = [submission_id(p) for p in paths]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise SubmissionError("duplicate", f"two submissions share the id(s) {', '.join(dupes)} "
+                              "(e.g. alice.py and alice.ipynb): rename one")
+    if only:
+        unknown = sorted(set(only) - set(ids))
+        if unknown:
+            raise SubmissionError("missing", f"no submission named {', '.join(unknown)} in {submissions_dir}")
+    tasks, skipped = [], []
+    for path, sid in zip(paths, ids):
+        if only and sid not in only:
+            continue
+        digest = digest_of(path)
+        if not force and not only and store.is_current(sid, digest, rdigest) \
+                and (out / sid / "result.json").exists():
+            skipped.append(sid)
+            continue
+        tasks.append(Task(str(path.resolve()), sid, digest, rubric_text, str(out), release))
+    return tasks, skipped
+
+
+def rubric_wire_text(rubric: Rubric) -> str:
+    """The rubric (with any command-line overrides) as text a task carries;
+    JSON is valid YAML, so workers parse it with the same loader."""
+    return json.dumps(rubric.model_dump(mode="json"), sort_keys=True)
+
+
+def run_batch(submissions_dir: Path, rubric: Rubric, out: Path, *, executor: Any,
+              only: list[str] | None = None, force: bool = False, release: bool = False,
+              on_event: Callable[[str, Any], None] | None = None) -> BatchReport:
+    """Grade what needs grading, then rebuild the class outputs."""
+    started = time.monotonic()
+    rubric_text = rubric_wire_text(rubric)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = BatchReport(out=out)
+    event = on_event or (lambda kind, payload: None)
+    rdigest = rubric_digest(rubric)
+    with GradeStore(out / STORE_NAME) as store:
+        tasks, report.skipped = plan(Path(submissions_dir), rubric, rubric_text, out, store,
+                                     only=only, force=force, release=release)
+        event("planned", {"tasks": len(tasks), "skipped": len(report.skipped)})
+        for task, done, error in executor.map_unordered(grade_and_write, tasks):
+            if error is not None:
+                report.failed[task.submission] = error
+                event("failed", (task.submission, error))
+                continue
+            store.record(done.submission, done.digest, rdigest, done.result, done.run)
+            report.graded.append(done.submission)
+            event("graded", done)
+        results = [g.result for g in store.all(rdigest)]
+    write_class_outputs(results, rubric, out)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def write_class_outputs(results: list[dict], rubric: Rubric, out: Path) -> list[Path]:
+    """gradebook.csv, gradebook_canvas.csv and summary.html from all grades."""
+    from .render.gradebook import write_gradebook
+    from .render.summary import render_summary
+
+    results = sorted(results, key=lambda r: r["submission"])
+    written = write_gradebook(results, [c.id for c in rubric.criteria], out)
+    summary = out / "summary.html"
+    write_atomic(summary, render_summary(results, rubric_title=rubric.title, criteria=criteria_summary(rubric)))
+    return [*written, summary]

@@ -1,0 +1,282 @@
+"""`nngrade`: the command line.
+
+    nngrade batch SUBMISSIONS --rubric R --out OUT   grade a class
+    nngrade grade SUBMISSION --rubric R --out OUT    grade one student
+    nngrade check SUBMISSION [--rubric R]            student self-check (public criteria)
+    nngrade kit --rubric R --out DIR                 build the student kit
+    nngrade rubric validate|show R                   inspect a rubric
+
+Exit codes: 0 success (for `check`: every public check passed), 1 a failed
+check or a batch with grader-side failures, 2 usage or input errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from . import __version__
+from .rubric import Rubric, RubricError, load_rubric
+from .submission import SubmissionError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+STATUS_STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "bold red", "hidden": "dim"}
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed plainly, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nngrade", description="Grade neural-network homework: "
+                                     "import each student's NN class, check it numerically, explain mistakes.")
+    parser.add_argument("--version", action="version", version=f"nngrade {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def limits(p: argparse.ArgumentParser) -> None:
+        g = p.add_argument_group("limits (override the rubric's)")
+        g.add_argument("--criterion-seconds", type=float, help="wall time per criterion")
+        g.add_argument("--submission-seconds", type=float, help="wall time per submission")
+        g.add_argument("--memory-mb", type=int, help="memory per student process")
+        g.add_argument("--cpu-seconds", type=int, help="CPU time per student process")
+
+    b = sub.add_parser("batch", help="grade every submission in a folder")
+    b.add_argument("submissions", type=Path, help="folder of .py/.ipynb/.zip files and sub-folders")
+    b.add_argument("--rubric", default="penguins-silu", help="rubric id or path (default: penguins-silu)")
+    b.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports)")
+    b.add_argument("--workers", type=int, default=None, help="parallel graders (default: all cores)")
+    b.add_argument("--only", action="append", metavar="ID", help="regrade only this submission (repeatable)")
+    b.add_argument("--force", action="store_true", help="regrade even unchanged submissions")
+    b.add_argument("--release", action="store_true", help="show hidden criteria in the students' reports")
+    b.add_argument("--executor", choices=("local", "dask"), default="local")
+    b.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
+    limits(b)
+
+    g = sub.add_parser("grade", help="grade one submission (all criteria)")
+    g.add_argument("submission", type=Path)
+    g.add_argument("--rubric", default="penguins-silu")
+    g.add_argument("--out", type=Path, default=Path("reports"))
+    g.add_argument("--release", action="store_true", help="show hidden criteria in the report")
+    limits(g)
+
+    c = sub.add_parser("check", help="student self-check: public criteria only")
+    c.add_argument("submission", type=Path)
+    c.add_argument("--rubric", default="penguins-silu")
+    limits(c)
+
+    k = sub.add_parser("kit", help="build a student kit (public rubric, data, skeleton, answers)")
+    k.add_argument("--rubric", default="penguins-silu")
+    k.add_argument("--out", type=Path, required=True)
+
+    r = sub.add_parser("rubric", help="validate or show a rubric")
+    r.add_argument("action", choices=("validate", "show"))
+    r.add_argument("rubric")
+    return parser
+
+
+def with_limits(rubric: Rubric, args: argparse.Namespace) -> Rubric:
+    updates = {name: getattr(args, name, None) for name in ("criterion_seconds", "submission_seconds",
+                                                            "memory_mb", "cpu_seconds")}
+    updates = {k: v for k, v in updates.items() if v is not None}
+    if not updates:
+        return rubric
+    limits = rubric.limits.model_validate({**rubric.limits.model_dump(), **updates})
+    return rubric.model_copy(update={"limits": limits})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    console = Console(highlight=False)
+    errors = Console(stderr=True, highlight=False)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return COMMANDS[args.command](args, console)
+    except (RubricError, SubmissionError, UsageError) as exc:
+        errors.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        errors.print("interrupted: finished grades are saved; run the same command again to resume")
+        return 130
+
+
+# -- commands ---------------------------------------------------------------------
+
+def cmd_batch(args: argparse.Namespace, console: Console) -> int:
+    from .batch import run_batch
+    from .executors import make_executor
+
+    if not args.submissions.is_dir():
+        raise UsageError(f"{args.submissions} is not a folder of submissions")
+    if args.executor == "dask" and not args.scheduler:
+        raise UsageError("--executor dask needs --scheduler ADDRESS")
+    rubric = with_limits(load_rubric(args.rubric), args)
+    executor = make_executor(args.executor, args.workers, args.scheduler)
+    progress = _BatchProgress(console)
+    try:
+        report = run_batch(args.submissions, rubric, args.out, executor=executor, only=args.only,
+                           force=args.force, release=args.release, on_event=progress.event)
+    finally:
+        progress.stop()
+        if hasattr(executor, "close"):
+            executor.close()
+    console.print(f"graded {len(report.graded)}, unchanged {len(report.skipped)}, "
+                  f"grader failures {len(report.failed)} in {report.seconds:.1f} s")
+    for sid, error in sorted(report.failed.items()):
+        console.print(f"[red]grader failure[/] {sid}: {error.splitlines()[0]}")
+    out = args.out.resolve()
+    console.print(f"reports:   {out}/<id>/report.html\nsummary:   {out / 'summary.html'}\n"
+                  f"gradebook: {out / 'gradebook.csv'} (Canvas: {out / 'gradebook_canvas.csv'})")
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+class _BatchProgress:
+    """A rich progress bar with ETA on a terminal; one line per submission otherwise."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.bar: Any = None
+        self.task: Any = None
+        self.done = 0
+        self.total = 0
+
+    def event(self, kind: str, payload: Any) -> None:
+        if kind == "planned":
+            self.total = payload["tasks"]
+            self.console.print(f"{payload['tasks']} to grade, {payload['skipped']} unchanged (kept)")
+            if self.console.is_terminal and self.total:
+                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+                self.bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                                    TimeRemainingColumn(), console=self.console)
+                self.bar.start()
+                self.task = self.bar.add_task("grading", total=self.total)
+            return
+        self.done += 1
+        if kind == "graded":
+            res = payload.result
+            line = f"{res['submission']}: {res['score']:g}/{res['max_score']:g}"
+            if res.get("error"):
+                line += f" ({res['error']['kind']})"
+        else:
+            line = f"{payload[0]}: grader failure"
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, description=line[:40])
+        else:
+            self.console.print(f"[{self.done}/{self.total}] {line}")
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def cmd_grade(args: argparse.Namespace, console: Console) -> int:
+    from .engine import grade
+    from .outputs import write_submission_outputs
+
+    if not args.submission.exists():
+        raise UsageError(f"{args.submission} does not exist")
+    rubric = with_limits(load_rubric(args.rubric), args)
+    outcome = grade(args.submission, rubric)
+    folder = write_submission_outputs(outcome, args.out, release=args.release)
+    _print_table(console, outcome.result, reveal=True)
+    console.print(f"report: {folder.resolve() / 'report.html'}")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace, console: Console) -> int:
+    from .engine import grade
+
+    if not args.submission.exists():
+        raise UsageError(f"{args.submission} does not exist")
+    rubric = with_limits(load_rubric(args.rubric), args)
+    started = time.monotonic()
+    result = grade(args.submission, rubric, public_only=True).result
+    _print_table(console, result, reveal=False)
+    public = [c for c in result["criteria"] if c["visibility"] == "public"]
+    hidden = [c for c in result["criteria"] if c["visibility"] != "public"]
+    failures = [c for c in public if c["status"] != "passed"]
+    for crit in failures:
+        console.print(Text(f"\n{crit['title']} ({crit['id']}): {crit['status']}", style=STATUS_STYLE[crit["status"]]))
+        console.print(Text(crit["feedback"]))
+        for diag in crit["diagnoses"]:
+            from .diagnoses import get
+
+            d = get(diag)
+            console.print(Text(f"  likely cause: {d.title}. How to fix: {d.fix}", style="cyan"))
+    score = sum(c["score"] for c in public)
+    top = sum(c["max_score"] for c in public)
+    console.print(f"\npublic score {score:g}/{top:g} in {time.monotonic() - started:.1f} s")
+    if hidden:
+        console.print(Text(f"{len(hidden)} hidden criteria ({sum(c['max_score'] for c in hidden):g} points) are "
+                           "graded after the deadline: " + ", ".join(c["title"] for c in hidden), style="dim"))
+    if result.get("error"):
+        console.print(Text(f"error: {result['error']['message']}", style="bold red"))
+    if failures or result.get("error"):
+        console.print(Text(f"{len(failures)} of {len(public)} public checks need work.", style="bold red"))
+        return EXIT_FAILED
+    console.print(Text("all public checks passed" + (" (hidden criteria are graded later)" if hidden else ""),
+                       style="bold green"))
+    return EXIT_OK
+
+
+def _print_table(console: Console, result: dict, *, reveal: bool) -> None:
+    table = Table(title=f"{result['submission']} - {result.get('rubric_title', result['rubric'])}")
+    table.add_column("criterion")
+    table.add_column("points", justify="right")
+    table.add_column("verdict")
+    table.add_column("feedback", overflow="fold")
+    for crit in result["criteria"]:
+        if crit["visibility"] == "hidden" and (not reveal or crit["status"] == "hidden"):
+            table.add_row(crit["title"], f"-/{crit['max_score']:g}", Text("hidden", style="dim"),
+                          Text("graded after release", style="dim"))
+            continue
+        first = crit["feedback"].splitlines()[0] if crit["feedback"] else ""
+        table.add_row(crit["title"], f"{crit['score']:g}/{crit['max_score']:g}",
+                      Text(crit["status"], style=STATUS_STYLE.get(crit["status"], "")), first[:120])
+    console.print(table)
+
+
+def cmd_kit(args: argparse.Namespace, console: Console) -> int:
+    from .kit import build_kit
+
+    rubric = load_rubric(args.rubric)
+    folder = build_kit(rubric, args.out)
+    console.print(f"student kit written to {folder.resolve()}\n"
+                  f"students run: nngrade check nn.py --rubric {folder.resolve() / 'rubric.yaml'}")
+    return EXIT_OK
+
+
+def cmd_rubric(args: argparse.Namespace, console: Console) -> int:
+    rubric = load_rubric(args.rubric)
+    if args.action == "validate":
+        console.print(f"{args.rubric}: valid ({len(rubric.criteria)} criteria, {rubric.total_points:g} points)")
+        return EXIT_OK
+    arch = rubric.assignment.architecture
+    console.print(f"[bold]{rubric.title}[/] ({rubric.id})\n"
+                  f"network {'-'.join(str(n) for n in arch.sizes)} {arch.activation}, loss {rubric.assignment.loss}, "
+                  f"data {rubric.assignment.data.name}")
+    table = Table()
+    for col in ("id", "title", "points", "visibility", "check"):
+        table.add_column(col)
+    for crit in rubric.criteria:
+        table.add_row(crit.id, crit.title, f"{crit.points:g}", crit.visibility, crit.check)
+    console.print(table)
+    console.print(f"total {rubric.total_points:g} points")
+    return EXIT_OK
+
+
+COMMANDS = {"batch": cmd_batch, "grade": cmd_grade, "check": cmd_check, "kit": cmd_kit, "rubric": cmd_rubric}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
