@@ -161,8 +161,12 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
             lines.append(f"It is exactly the gradient of a network with the {other} activation.")
     else:
         credit = 0.0
-        lines.insert(0, f"The gradient of {block} is wrong: relative error {fmt(fd_err)} against finite "
-                     f"differences of your own loss, {fmt(ref_err)} against the reference.")
+        numbers = (f"relative error {fmt(fd_err)} against finite differences of your own loss, "
+                   f"{fmt(ref_err)} against the reference")
+        if found:  # the named mistake is the headline; the numbers back it up
+            lines.append(f"(The gradient of {block}: {numbers}.)")
+        else:
+            lines.insert(0, f"The gradient of {block} is wrong: {numbers}.")
         if not found:
             worst = int(np.argmax(np.abs(np.ravel(g) - np.ravel(ref))))
             idx = np.unravel_index(worst, ref.shape)
