@@ -83,6 +83,15 @@ def _evidence(evidence: Any) -> tuple[list[tuple[str, str]], list[dict[str, Any]
     return scalars, tables, lists
 
 
+def _scalar_views(scalars: list[tuple[str, str]], raw: Any) -> list[dict[str, Any]]:
+    """Scalars for the template; numbers (and lists/objects) get a monospace class."""
+    out = []
+    for name, text in scalars:
+        value = raw.get(name) if isinstance(raw, dict) else None
+        out.append({"name": name, "text": text, "mono": not isinstance(value, str)})
+    return out
+
+
 def _criterion(c: dict[str, Any], reveal: bool, seen: set[str]) -> dict[str, Any]:
     cid = str(c.get("id", ""))
     status = criterion_status(c)
@@ -124,7 +133,7 @@ def _criterion(c: dict[str, Any], reveal: bool, seen: set[str]) -> dict[str, Any
         pct=f"{pct:.1f}",
         feedback=str(c.get("feedback") or ""),
         diagnoses=[diagnoses.get(str(d)) for d in (c.get("diagnoses") or [])],
-        scalars=scalars, tables=tables, lists=lists, plots=plots,
+        scalars=_scalar_views(scalars, c.get("evidence")), tables=tables, lists=lists, plots=plots,
     )
     return view
 
