@@ -23,6 +23,9 @@ from .rubric import Rubric
 
 Params = dict[str, np.ndarray]
 
+#: Probe weights are N(0, 0.5^2) up to this fan-in, N(0, 4 / fan_in) above it.
+PROBE_FAN_IN = 16
+
 
 def stable_seed(*parts: object) -> int:
     """A seed derived from names, identical on every run and machine."""
@@ -86,7 +89,15 @@ class Oracle:
         by default, so that hidden units are not all in the linear regime and
         activation mistakes show."""
         arch = self.architecture(hidden)
-        return ref.init_params(arch, self.seed("theta", *hidden, *parts), 0.0, 0.5 if std is None else std)
+        theta = ref.init_params(arch, self.seed("theta", *hidden, *parts), 0.0, 0.5 if std is None else std)
+        if std is None:
+            # wide layers (fan-in n > 16, e.g. 3072 inputs): weights scaled to std 2/sqrt(n),
+            # so the logits stay O(1) and the softmax does not saturate
+            for i in range(arch.num_layers):
+                fan_in = arch.sizes[i]
+                if fan_in > PROBE_FAN_IN:
+                    theta[f"W{i}"] *= np.sqrt(PROBE_FAN_IN / fan_in)
+        return theta
 
     # -- computations -----------------------------------------------------------
     def forward(self, hidden: list[int], theta: Params, x: np.ndarray, activation: str | None = None) -> np.ndarray:

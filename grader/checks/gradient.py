@@ -21,6 +21,8 @@ import numpy as np
 
 from reference.activations import ACTIVATION_NAMES
 
+from reference import network as reference_network
+
 from .. import mutants
 from .base import CheckParams, Context, Verdict, best_scale, close, fmt, rel_error, sig, table
 
@@ -61,7 +63,11 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
         for _ in range(params.directions):
             d = rng.standard_normal(block_shape)
             directions.append({params.block: d / np.linalg.norm(d)})
-    fd = net.finite_differences(theta, x, y, directions, params.h)
+    # the probe maps whole parameter dicts to the student's layout: pad each
+    # direction with zeros on the other blocks
+    padded = [d if isinstance(d, tuple) else {k: d.get(k, np.zeros_like(v)) for k, v in theta.items()}
+              for d in directions]
+    fd = net.finite_differences(theta, x, y, padded, params.h)
     return {"block": params.block, "hidden": list(params.hidden), "theta": theta, "x": x, "y": y,
             "grads": grads, "forms": forms, "fd": fd, "coords": coords,
             "directions": None if coords is not None else [d[params.block] for d in directions],
@@ -187,7 +193,14 @@ def _project(g: np.ndarray, obs: dict) -> np.ndarray:
 def _explain(g: np.ndarray, ref: np.ndarray, arch: Any, theta: dict, x: np.ndarray, y: np.ndarray,
              block: str, rel: float, abs_: float, s: int) -> tuple[str, str, dict] | None:
     """The known mistake that reproduces the student's numbers, if any."""
+    penalty_mistake = _explain_penalty(g, arch, theta, x, y, block, rel, abs_)
+    if penalty_mistake:
+        return penalty_mistake
     c, residual = best_scale(g, ref)
+    if (residual >= 1e-6 or not np.isfinite(c)) and _penalized(arch):
+        # with a penalty, a scale mistake shows on the data part only: g - reg = c * data
+        data = reference_network.gradient(_without_penalty(arch), theta, x, y)[block]
+        c, residual = best_scale(g - (ref - data), data)
     if residual < 1e-6 and np.isfinite(c):
         ev = {"ratio yours / reference": sig(c)}
         if abs(c - s) < 1e-6 * s:
@@ -214,6 +227,37 @@ def _explain(g: np.ndarray, ref: np.ndarray, arch: Any, theta: dict, x: np.ndarr
                 return ("bias-one-sample", f"Your bias gradient equals the gradient of a single sample "
                         f"({label}); it must combine all S = {s} samples (sum the error over the sample axis, "
                         "then divide by S).", {"matches": label})
+    return None
+
+
+def _penalized(arch: Any) -> bool:
+    return any(arch.l1_coefficients) or any(arch.l2_coefficients)
+
+
+def _without_penalty(arch: Any) -> Any:
+    return reference_network.Architecture(arch.sizes, arch.activation, arch.alpha, arch.loss)
+
+
+def _explain_penalty(g: np.ndarray, arch: Any, theta: dict, x: np.ndarray, y: np.ndarray, block: str,
+                     rel: float, abs_: float) -> tuple[str, str, dict] | None:
+    """Elastic-net mistakes: no penalty term, the penalty on a bias, the L2
+    term's derivative without its factor 2."""
+    layer = int(block[1:])
+    c1, c2 = arch.l1_coefficients[layer], arch.l2_coefficients[layer]
+    if not (c1 or c2):
+        return None
+    data = reference_network.gradient(_without_penalty(arch), theta, x, y)[block]
+    p = theta[block]
+    if block.startswith("W"):
+        if close(g, data, rel, abs_):
+            return ("penalty-missing", f"Your gradient of {block} is the gradient of the data loss alone: the "
+                    f"elastic-net term l1 sign({block}) + 2 l2 {block} is missing.", {})
+        if c2 and close(g, data + c1 * np.sign(p) + c2 * p, rel, abs_):
+            return ("penalty-l2-factor", f"Your gradient of {block} has the L2 term l2 {block} instead of "
+                    f"2 l2 {block}: the derivative of l2 sum {block}^2 is 2 l2 {block}.", {})
+    elif close(g, data + c1 * np.sign(p) + 2.0 * c2 * p, rel, abs_):
+        return ("penalty-on-biases", f"Your gradient of {block} contains the elastic-net term l1 sign({block}) "
+                f"+ 2 l2 {block}; only the weight matrices are penalized, never the biases.", {})
     return None
 
 

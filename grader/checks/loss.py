@@ -53,6 +53,10 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     s = y.shape[0]
     evidence = {"your loss": sig(value), "expected loss": sig(expected), "samples S": s}
     name = "mean cross-entropy" if ctx.rubric.assignment.loss == "cross_entropy" else "mean squared error"
+    arch = oracle.architecture(hidden)
+    penalized = any(arch.l1_coefficients) or any(arch.l2_coefficients)
+    if penalized:
+        name += " plus the elastic-net penalty"
     if not np.isfinite(value):
         return failed(f"loss returned {value!r}, not a finite number (expected {fmt(expected, 6)}).",
                       diagnoses=["bad-output"], evidence=evidence)
@@ -65,6 +69,13 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
         return failed(f"Your loss is {fmt(value, 6)}, exactly S = {s} times the expected {fmt(expected, 6)}: "
                       "you sum over the samples but do not divide by S.", diagnoses=["loss-sum-not-mean"],
                       evidence=evidence)
+    if penalized:
+        found = _penalty_mistake(arch, theta, value, _data_loss(oracle, hidden, theta, x, y),
+                                 expected, s, rel, tol.value_abs)
+        if found:
+            evidence["data loss (no penalty)"] = sig(_data_loss(oracle, hidden, theta, x, y))
+            return failed(f"Your loss is {fmt(value, 6)}, expected the {name} {fmt(expected, 6)}: {found[1]}",
+                          diagnoses=[found[0]], evidence=evidence)
     probs = obs.get("probs")
     if probs is not None and probs.shape == (ctx.rubric.assignment.architecture.outputs, s):
         own = loss_from_probabilities(ctx.rubric.assignment.loss, probs, y)
@@ -75,6 +86,27 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
                           "(charged under 'forward').", evidence=evidence)
     return failed(f"Your loss is {fmt(value, 6)}, expected the {name} {fmt(expected, 6)} "
                   f"(ratio {fmt(ratio)}).", evidence=evidence)
+
+
+def _penalty_mistake(arch: Any, theta: dict, value: float, data: float, expected: float, s: int,
+                     rel: float, abs_: float) -> tuple[str, str] | None:
+    """Elastic-net mistakes in the loss: no penalty, the biases penalized too,
+    the data part summed over the samples."""
+    penalty = expected - data
+    on_biases = sum(c1 * float(np.abs(theta[f"b{i}"]).sum()) + c2 * float(np.square(theta[f"b{i}"]).sum())
+                    for i, (c1, c2) in enumerate(zip(arch.l1_coefficients, arch.l2_coefficients)))
+    candidates = [
+        ("penalty-missing", data, "it is the data loss alone; the elastic-net penalty "
+         "l1 sum|W| + l2 sum W^2 is missing."),
+        ("penalty-on-biases", expected + on_biases, "it penalizes the biases too; only the weight "
+         "matrices are penalized."),
+        ("loss-sum-not-mean", s * data + penalty, f"its data part is S = {s} times too large: you sum over the "
+         "samples but do not divide by S."),
+    ]
+    for diagnosis, candidate, text in candidates:
+        if abs(value - candidate) <= abs_ + rel * abs(candidate):
+            return diagnosis, text
+    return None
 
 
 def _data_loss(oracle: Any, hidden: list[int], theta: dict, x: np.ndarray, y: np.ndarray) -> float:
