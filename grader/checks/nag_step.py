@@ -35,7 +35,7 @@ class Params(CheckParams):
     hidden: list[int] = [6]
     samples: int = 5
     steps: int = 4
-    lr: float = 0.1
+    lr: float = 0.05   # deliberately not a round value students hard-code (0.1, 0.01)
     momentum: float | None = None  # default: the rubric's
 
 
@@ -140,6 +140,12 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
         if best in ("nag", "nag_stored"):
             return Verdict(0.0, f"Your steps use constant momentum, but this assignment asks for the FISTA schedule.",
                            diagnoses=["wrong-momentum"], evidence=evidence)
+    lr = _infer_step_size(ctx, obs)
+    if lr is not None:
+        evidence["inferred learning rate"] = sig(lr)
+        return Verdict(0.0, f"Your steps follow Nesterov's method, but with learning rate {fmt(lr)} instead of "
+                       f"{fmt(obs['lr'])}: step() ignores self.lr (or scales it).",
+                       diagnoses=["wrong-step-size"], evidence=evidence)
     mu = _infer_momentum(ctx, obs)
     if mu is not None:
         evidence["inferred momentum"] = sig(mu)
@@ -147,6 +153,32 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
                        f"{fmt(obs['momentum'])}.", diagnoses=["wrong-momentum"], evidence=evidence)
     return Verdict(0.0, f"Your NAG steps match none of the known methods; the closest is {LABELS[best]} "
                    f"(relative deviation {fmt(distances[best])}).", evidence=evidence)
+
+
+def _infer_step_size(ctx: Context, obs: dict) -> float | None:
+    """The learning rate the student really used: the first NAG step (with
+    theta_{-1} = theta_0) is a plain gradient step, so it reveals lr; the
+    remaining steps must then follow NAG with that lr."""
+    from .base import best_scale
+
+    snaps = obs["snapshots"]
+    if len(snaps) < 3:
+        return None
+    g0 = ctx.oracle.gradient(obs["hidden"], snaps[0], obs["x"], obs["y"])
+    keys = sorted(g0)
+    moved = np.concatenate([np.ravel(snaps[0][k] - snaps[1][k]) for k in keys])
+    lr, residual = best_scale(moved, np.concatenate([np.ravel(g0[k]) for k in keys]))
+    if not np.isfinite(lr) or residual > 1e-6 or abs(lr - obs["lr"]) <= 1e-6 * obs["lr"]:
+        return None
+
+    def grad(theta: dict) -> dict:
+        return ctx.oracle.gradient(obs["hidden"], theta, obs["x"], obs["y"])
+
+    for method in ("nag", "nag_stored"):
+        traj = ref_opt.trajectory(method, grad, snaps[0], len(snaps) - 1, lr, obs["momentum"])
+        if distance(snaps, traj.stored) <= 1e-4:
+            return lr
+    return None
 
 
 def _infer_momentum(ctx: Context, obs: dict) -> float | None:

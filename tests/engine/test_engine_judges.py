@@ -378,3 +378,17 @@ def test_training_judge_conditions(make_ctx):
     nan = {k: np.full_like(val, np.nan) for k, val in theta0.items()}
     diverged = dict(good, runs={"gd": good["runs"]["gd"][:-1] + [nan], "nag": good["runs"]["nag"]})
     assert "diverged" in training.judge(ctx, diverged, p).diagnoses
+
+
+def test_nag_ignored_learning_rate_is_inferred(make_ctx):
+    ctx = make_ctx("nag-step")
+    params = ctx.criterion.check_params()
+    obs = nag_obs(ctx, "nag")
+    x, y = obs["x"], obs["y"]
+
+    def grad(th):
+        return ctx.oracle.gradient(params.hidden, th, x, y)
+
+    obs["snapshots"] = ref_opt.trajectory("nag", grad, obs["snapshots"][0], params.steps, 0.1, 0.9).stored
+    v = nag_step.judge(ctx, obs, params)
+    assert v.diagnoses == ["wrong-step-size"] and v.evidence["inferred learning rate"] == 0.1
