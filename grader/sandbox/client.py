@@ -1,24 +1,28 @@
 """The grader's handle on one sandboxed worker.
 
-`WorkerClient` starts the worker in a scratch folder, sends requests with a
-deadline each, and turns every way a student process can misbehave (raise,
-hang, exit, die, flood its output) into a `WorkerFailure` the checks report.
-After a hang or a death the next request starts a fresh worker and replays
-the load, so one bad method spoils only the criteria that call it.
+`WorkerClient` stages the submission and the worker script in a scratch
+folder, starts the worker through the launcher (namespaces, uid, rlimits:
+see `limits`), sends requests with a deadline each, and turns every way a
+student process can misbehave (raise, hang, exit, die, flood its output,
+scribble on the grader's channel) into a `WorkerFailure` the checks report.
+After a hang, a death or a protocol violation the next request starts a
+fresh worker and replays the load, so one bad method spoils only the
+criteria that call it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import shutil
 import signal
+import stat
 import struct
 import subprocess
 import sys
 import tempfile
 import time
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,10 +30,15 @@ from typing import Any
 import numpy as np
 
 from . import worker as wire
-from .limits import WorkerLimits, apply_rlimits, isolation_level, wrap_command
+from .limits import UidLease, WorkerLimits, inner_dir, isolation, isolation_level, launch_command
 
 WORKER_SOURCE = Path(wire.__file__)
+WORKER_NAME = "_nngrade_worker.py"
+SUBMISSION_DIR = "submission"
 MAX_REPLY_BYTES = 512 * 1024 * 1024
+EFBIG_TEXT = "[Errno 27]"
+
+__all__ = ["LoadSpec", "WorkerClient", "WorkerFailure", "WorkerLimits", "isolation_level", "scrubbed_environment"]
 
 
 class WorkerFailure(Exception):
@@ -92,39 +101,93 @@ class WorkerClient:
     limits: WorkerLimits = field(default_factory=WorkerLimits)
     load_timeout: float = 30.0
     proc: subprocess.Popen | None = None
-    workdir: Path | None = None
+    workdir: Path | None = None       # the staged folder on the grader's side
     restarts: int = 0
     load_result: Any = None
     load_error: WorkerFailure | None = None
     _req: Any = None
     _resp: Any = None
+    _status: Any = None
     _out: Any = None
+    _io: Path | None = None            # grader-private: output files
+    _inner: Path | None = None         # the staged folder as the worker sees it
+    _uid: UidLease | None = None
+    _source_rel: Path = Path("nn.py")  # the source file inside the staged submission folder
+    _captured: bytes = b""
+    _starts: int = 0
+    _output_full: bool = False
+
+    # -- staging ---------------------------------------------------------------
+    def _stage(self) -> None:
+        """Copy the worker script and the submission's folder into a fresh
+        scratch folder, readable by the worker's uid."""
+        self.workdir = Path(tempfile.mkdtemp(prefix="nngrade-"))
+        self._io = Path(tempfile.mkdtemp(prefix="nngrade-io-"))  # 0700: the worker never sees it
+        shutil.copy(WORKER_SOURCE, self.workdir / WORKER_NAME)
+        spec = self.load_spec
+        target = self.workdir / SUBMISSION_DIR
+        directory = Path(spec.directory)
+        if directory.is_dir():
+            shutil.copytree(directory, target, symlinks=True,
+                            ignore=shutil.ignore_patterns("__pycache__", ".git"))
+        else:
+            target.mkdir()
+        source = Path(spec.source)
+        try:
+            relative = source.resolve().relative_to(directory.resolve())
+        except ValueError:
+            relative = Path(source.name)
+            shutil.copy(source, target / relative)
+        self._source_rel = relative
+        for base, dirs, files in os.walk(self.workdir):
+            for name in dirs:
+                os.chmod(os.path.join(base, name), 0o755)
+            for name in files:
+                path = os.path.join(base, name)
+                if not os.path.islink(path):
+                    os.chmod(path, stat.S_IMODE(os.lstat(path).st_mode) | 0o644)
+        os.chmod(self.workdir, 0o1777)  # without a mount namespace the worker writes here
+        self._inner = inner_dir(self.workdir)
 
     # -- lifecycle -----------------------------------------------------------
     def start(self) -> None:
         if self.workdir is None:
-            self.workdir = Path(tempfile.mkdtemp(prefix="nngrade-"))
-            os.chmod(self.workdir, 0o777)
-        shutil.copy(WORKER_SOURCE, self.workdir / "_nngrade_worker.py")
+            self._stage()
+        if self.proc is not None:
+            self.kill()
+        level = isolation()
+        if level.uid and self._uid is None:
+            self._uid = UidLease.acquire()
+        assert self._io is not None and self._inner is not None
+        if self._starts:
+            self.restarts += 1  # after a hang, a crash or a protocol failure
+        self._starts += 1
+        self._out = open(self._io / f"output-{self._starts}.txt", "wb")
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
-        if self._out is None:
-            self._out = open(self.workdir / "_output.txt", "ab")
-        command = wrap_command([sys.executable, "-I", "-B", str(self.workdir / "_nngrade_worker.py"),
-                                str(req_r), str(resp_w)])
-        self.proc = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._out,
-            cwd=self.workdir, env=scrubbed_environment(), pass_fds=(req_r, resp_w),
-            preexec_fn=lambda: apply_rlimits(self.limits), close_fds=True)
-        os.close(req_r)
-        os.close(resp_w)
+        status_r, status_w = os.pipe()
+        argv = [sys.executable, "-I", "-B", str(self._inner / WORKER_NAME), str(req_r), str(resp_w)]
+        command, _ = launch_command(level, self.limits, argv=argv, stage=self.workdir, inner=self._inner,
+                                    uid=self._uid.uid if self._uid else None, keep_fds=(req_r, resp_w),
+                                    status_fd=status_w)
+        try:
+            self.proc = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._out, cwd="/",
+                env=scrubbed_environment(), pass_fds=(req_r, resp_w, status_w), close_fds=True,
+                start_new_session=True)
+        finally:
+            for fd in (req_r, resp_w, status_w):
+                os.close(fd)
         self._req = os.fdopen(req_w, "wb", buffering=0)
         self._resp = resp_r
+        self._status = status_r
+        os.set_blocking(status_r, False)
         self.load_result = None
         self.load_error = None
+        inner = self._inner / SUBMISSION_DIR
         try:
-            self.load_result = self._request({"op": "load", "source": str(self.load_spec.source),
-                                              "dir": str(self.load_spec.directory),
+            self.load_result = self._request({"op": "load", "source": str(inner / self._source_rel),
+                                              "dir": str(inner),
                                               "filename": self.load_spec.filename,
                                               "seed": self.load_spec.seed}, self.load_timeout)
         except WorkerFailure as failure:
@@ -134,48 +197,83 @@ class WorkerClient:
         return self.proc is not None and self.proc.poll() is None
 
     def kill(self) -> None:
-        """Kill the worker's whole process group (and PID namespace)."""
+        """Kill the worker: its process group, and with it the init of its
+        PID namespace, which takes every process the student started."""
         if self.proc is not None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
             try:
+                self.proc.kill()
+            except OSError:
+                pass
+            try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
-        for stream in (self._req,):
+        if self._req is not None:
             try:
-                if stream:
-                    stream.close()
+                self._req.close()
             except OSError:
                 pass
-        if isinstance(self._resp, int):
+        for fd in (self._resp, self._status):
+            if isinstance(fd, int):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.proc, self._req, self._resp, self._status = None, None, None, None
+        self._harvest()
+
+    def _harvest(self) -> None:
+        """Keep the head of a finished worker's output; drop its file."""
+        if self._out is None:
+            return
+        path = Path(self._out.name)
+        self._out.close()
+        self._out = None
+        room = self.limits.output_bytes + 1 - len(self._captured)
+        if room > 0:
             try:
-                os.close(self._resp)
+                with open(path, "rb") as handle:
+                    self._captured += handle.read(room)
             except OSError:
                 pass
-        self.proc, self._req, self._resp = None, None, None
+        try:
+            path.unlink()
+        except OSError:
+            pass
 
     def close(self) -> None:
         self.kill()
-        if self._out is not None:
-            self._out.close()
-            self._out = None
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
+        for folder in (self.workdir, self._io):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+        self.workdir = self._io = None
+        if self._uid is not None:
+            self._uid.release()
+            self._uid = None
+
+    def __del__(self) -> None:  # pragma: no cover - safety net for forgotten clients
+        try:
+            if self.proc is not None:
+                self.kill()
+        except Exception:
+            pass
 
     def output(self, limit: int | None = None) -> str:
-        """The student's captured stdout/stderr, truncated."""
+        """The student's captured stdout/stderr (every start, in order),
+        truncated to `limit` bytes (default: the limits' output_bytes)."""
         limit = limit or self.limits.output_bytes
-        if self.workdir is None:
-            return ""
-        path = self.workdir / "_output.txt"
-        if not path.exists():
-            return ""
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
+        data = self._captured
+        if self._out is not None and len(data) <= limit:
+            try:
+                self._out.flush()
+                with open(self._out.name, "rb") as handle:
+                    data += handle.read(limit + 1 - len(data))
+            except OSError:
+                pass
         text = data[:limit].decode("utf-8", errors="replace")
         if len(data) > limit:
             text += f"\n[... output truncated at {limit} bytes ...]"
@@ -184,9 +282,6 @@ class WorkerClient:
     def ensure(self) -> None:
         """A live, loaded worker (restarting after a hang or a crash)."""
         if not self.alive():
-            if self.proc is not None:
-                self.restarts += 1
-                self.kill()
             self.start()
         if self.load_error is not None:
             raise self.load_error
@@ -205,25 +300,56 @@ class WorkerClient:
         deadline = time.monotonic() + timeout
         head = self._read(4, deadline)
         (size,) = struct.unpack(">I", head)
-        if size > MAX_REPLY_BYTES:
-            self.kill()
-            raise WorkerFailure("protocol", f"the program sent a {size}-byte answer")
+        if size > min(MAX_REPLY_BYTES, self.limits.reply_mb * 1024 * 1024):
+            raise self._protocol(f"the program sent a {size}-byte answer (or wrote into the grader's channel)")
         body = self._read(size, deadline)
         try:
             reply = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
-            self.kill()
-            raise WorkerFailure("protocol", "the program wrote garbage into the grader's channel")
+            raise self._protocol("the program wrote garbage into the grader's channel")
         if not isinstance(reply, dict) or "ok" not in reply:
-            raise WorkerFailure("protocol", "the program answered with something that is not an answer")
+            raise self._protocol("the program answered with something that is not an answer")
         if not reply["ok"]:
             err = reply.get("error") or {}
-            raise WorkerFailure("exception", str(err.get("message", "")), error_type=str(err.get("type", "Error")),
-                                line=err.get("line"), traceback=str(err.get("traceback", "")))
+            if not isinstance(err, dict):
+                raise self._protocol("the program answered with something that is not an answer")
+            error_type = str(err.get("type", "Error"))
+            text = self._explain(error_type, str(err.get("message", "")))
+            line = err.get("line") if isinstance(err.get("line"), int) else None
+            raise WorkerFailure("exception", text, error_type=error_type, line=line,
+                                traceback=str(err.get("traceback", "")))
         try:
             return wire.decode(reply.get("value"), np)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise WorkerFailure("protocol", f"undecodable answer: {exc}")
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise self._protocol(f"undecodable answer: {exc}")
+
+    def _explain(self, error_type: str, message: str) -> str:
+        """Say which sandbox limit an exception comes from."""
+        lim = self.limits
+        if EFBIG_TEXT in message:
+            if self._output_at_cap():
+                self.kill()  # the next request gets a fresh worker and a fresh output file
+                return (f"{message} -- your program printed more than the sandbox allows "
+                        f"({lim.file_mb} MB of output); print less, e.g. not inside loops")
+            return f"{message} -- a file your program wrote exceeds the sandbox's limit of {lim.file_mb} MB"
+        if error_type == "MemoryError":
+            return f"{message} (the sandbox allows {lim.memory_mb} MB of memory)".lstrip()
+        if error_type == "BlockingIOError" and "[Errno 11]" in message:
+            return f"{message} (the sandbox allows at most {lim.processes} processes and threads)"
+        if error_type == "SystemExit":
+            return (f"{message or 'None'} -- your code called sys.exit() (or exit()/quit()); a submission "
+                    "must not exit: the grader imports it and calls its methods")
+        if "[Errno 101]" in message or "[Errno -3]" in message or "[Errno -2]" in message:
+            return f"{message} (the sandbox has no network access)"
+        if error_type == "PermissionError":
+            return f"{message} (the sandbox forbids this)"
+        return message
+
+    def _output_at_cap(self) -> bool:
+        try:
+            return self._out is not None and os.fstat(self._out.fileno()).st_size >= self.limits.file_mb * 1024 * 1024
+        except OSError:
+            return False
 
     def _read(self, size: int, deadline: float) -> bytes:
         chunks: list[bytes] = []
@@ -231,31 +357,71 @@ class WorkerClient:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self.kill()
-                raise WorkerFailure("timeout", "did not finish within the time limit "
-                                    f"and was stopped")
+                raise WorkerFailure("timeout", "did not finish within the time limit and was stopped")
             ready, _, _ = select.select([self._resp], [], [], min(remaining, 1.0))
             if not ready:
                 continue
-            chunk = os.read(self._resp, min(size, 1 << 20))
+            try:
+                chunk = os.read(self._resp, min(size, 1 << 20))
+            except OSError:
+                chunk = b""
             if not chunk:
                 raise self._died("the program stopped")
             chunks.append(chunk)
             size -= len(chunk)
         return b"".join(chunks)
 
-    def _died(self, what: str) -> WorkerFailure:
-        code = self.proc.wait(timeout=10) if self.proc is not None else None
+    def _protocol(self, message: str) -> WorkerFailure:
+        """The channel can no longer be trusted: stop this worker."""
         self.kill()
-        if code is not None and code < 0:
+        return WorkerFailure("protocol", message)
+
+    def _exit_status(self, wait: float) -> tuple[str, int] | None:
+        """('exit', code) or ('signal', number) of the worker itself (the
+        launcher reports it); None while it is still running."""
+        if self.proc is None:
+            return None
+        try:
+            code = self.proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            return None
+        text = b""
+        if isinstance(self._status, int):
             try:
-                name = signal.Signals(-code).name
+                text = os.read(self._status, 64)
+            except OSError:
+                text = b""
+        words = text.decode("ascii", errors="replace").split()
+        if words[:1] == ["setup"]:
+            return "setup", 0
+        try:
+            kind, number = words
+            return kind, int(number)
+        except ValueError:
+            return ("signal", -code) if code < 0 else ("exit", code)
+
+    def _died(self, what: str) -> WorkerFailure:
+        status = self._exit_status(wait=3.0)
+        self.kill()
+        if status is None:
+            return WorkerFailure("protocol", f"{what}: it closed the grader's channel but kept running")
+        kind, number = status
+        if kind == "signal":
+            try:
+                name = signal.Signals(number).name
             except ValueError:
-                name = str(-code)
+                name = str(number)
             detail = f"{what}: killed by {name}"
-            if name in ("SIGKILL", "SIGSEGV") :
+            if name == "SIGKILL":
                 detail += " (often: it used more memory than allowed, or it killed itself)"
-            if name == "SIGXCPU":
-                detail += " (it used more CPU time than allowed)"
+            elif name == "SIGSEGV":
+                detail += " (a segmentation fault: often memory exhaustion inside a library)"
+            elif name == "SIGXCPU":
+                detail += f" (it used more than {self.limits.cpu_seconds} s of CPU time)"
+            elif name == "SIGXFSZ":
+                detail += f" (it wrote more than {self.limits.file_mb} MB to a file)"
+        elif kind == "setup":
+            detail = f"{what}: the sandbox could not start it (see the output)"
         else:
-            detail = f"{what} (exit status {code}; e.g. sys.exit/os._exit in your code)"
+            detail = f"{what} (exit status {number}; e.g. sys.exit/os._exit in your code)"
         return WorkerFailure("crash", detail)

@@ -1,67 +1,379 @@
 """Resource limits and isolation for a worker process.
 
-Applied in the child between fork and exec, so they bind the student's code
-from its first instruction.  The strongest isolation this machine allows is
-chosen once (`isolation_level`) and reported in every result.
+Every worker is started by `launcher.py` (standalone), configured by
+`launch_command`.  The strongest isolation level this machine allows is
+chosen once per grader process (`isolation`), by actually starting a probe
+through each level in turn, and reported in every result document
+(`isolation_level`):
+
+``namespaces(net,pid,mount)+uid+rlimits``
+    root and util-linux ``unshare``: no network (an empty network namespace,
+    so connecting anywhere fails at once), its own PID namespace (killing
+    its init kills every process the student started), its own mount
+    namespace (a private size-limited ``/tmp``, ``/dev/shm`` and
+    ``/var/tmp``; the grader's source tree, the reference solution, rubrics,
+    submissions and the grader's working folder covered by empty tmpfs, only
+    the interpreter's folders bound back read-only), and a distinct
+    unprivileged uid per worker (60000+), so ``RLIMIT_NPROC`` binds and
+    nothing of the grader's is writable.
+``namespaces(user,net,pid,mount)+rlimits``
+    the same without root, through an unprivileged user namespace (the
+    student's process keeps the grader's uid).
+``namespaces(net,pid)+uid+rlimits``, ``uid+rlimits``, ``rlimits``
+    fallbacks when mounts, or ``unshare`` itself, are not available.
+
+``NNGRADE_ISOLATION`` (one of the level names above, or ``auto``) caps the
+level, e.g. to test a fallback.  ``NNGRADE_SANDBOX_HIDE`` adds
+``os.pathsep``-separated folders to hide from workers (e.g. a folder of
+solutions outside the grader's tree).
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import importlib.util
+import json
 import os
-import resource
+import random
 import shutil
 import subprocess
-from dataclasses import dataclass
+import sys
+import sysconfig
+import tempfile
+import threading
+from dataclasses import dataclass, fields
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+LAUNCHER = Path(__file__).resolve().with_name("launcher.py")
+UID_BASE = 60000
+UID_COUNT = 5000  # 60000 .. 64999 (65534 is nobody)
+SYSTEM_DIRS = ("/", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/var",
+               "/dev", "/proc", "/sys", "/run", "/home", "/srv", "/mnt", "/media", "/snap", "/nix", "/gnu",
+               "/boot", "/tmp")
 
 
 @dataclass(frozen=True)
 class WorkerLimits:
-    """What one worker process may use."""
+    """What one worker process (and one submission) may use.
 
-    memory_mb: int = 2048
-    cpu_seconds: int = 600
-    processes: int = 64
-    output_bytes: int = 65536
-    file_mb: int = 64
-    open_files: int = 256
+    Covers every field of the rubric's ``limits`` (`from_rubric`); the
+    time limits are enforced by the client and the engine, the rest by
+    rlimits on the worker process."""
+
+    memory_mb: int = 2048          # RLIMIT_AS: a bigger allocation raises MemoryError
+    cpu_seconds: int = 600         # RLIMIT_CPU (per worker process): SIGXCPU, then SIGKILL
+    processes: int = 64            # RLIMIT_NPROC for the worker's own uid
+    output_bytes: int = 65536      # student stdout/stderr kept in the result
+    file_mb: int = 64              # RLIMIT_FSIZE: largest file, and the output file's cap
+    open_files: int = 256          # RLIMIT_NOFILE
+    criterion_seconds: float = 60.0
+    submission_seconds: float = 600.0
+    load_seconds: float = 30.0
+    reply_mb: int = 512            # largest answer the grader accepts from a worker
+
+    @property
+    def output_kb(self) -> int:
+        return max(1, self.output_bytes // 1024)
+
+    @classmethod
+    def from_rubric(cls, limits: Any, **overrides: Any) -> "WorkerLimits":
+        """From a rubric's `Limits` (pydantic model or mapping), every field."""
+        data = limits.model_dump() if hasattr(limits, "model_dump") else dict(limits)
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        if "output_kb" in data:
+            values["output_bytes"] = int(data["output_kb"]) * 1024
+        values.update(overrides)
+        return cls(**values)
+
+    def rlimits(self) -> dict[str, Any]:
+        mem = self.memory_mb * 1024 * 1024
+        size = self.file_mb * 1024 * 1024
+        return {"AS": mem, "CPU": [self.cpu_seconds, self.cpu_seconds + 5], "FSIZE": size,
+                "NOFILE": self.open_files, "CORE": 0, "NPROC": self.processes}
 
 
-def apply_rlimits(limits: WorkerLimits) -> None:
-    """Called in the child (preexec): new session, then hard rlimits."""
-    os.setsid()
-    mem = limits.memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
-    size = limits.file_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+# --------------------------------------------------------------------------
+# isolation levels
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Isolation:
+    name: str
+    unshare: tuple[str, ...] = ()   # flags for util-linux unshare; () = no namespaces
+    mounts: bool = False
+    uid: bool = False
+    pid: bool = False
+
+
+LEVELS = (
+    Isolation("namespaces(net,pid,mount)+uid+rlimits",
+              ("--net", "--pid", "--mount", "--fork", "--kill-child"), mounts=True, uid=True, pid=True),
+    Isolation("namespaces(user,net,pid,mount)+rlimits",
+              ("--user", "--map-root-user", "--net", "--pid", "--mount", "--fork", "--kill-child"),
+              mounts=True, pid=True),
+    Isolation("namespaces(net,pid)+uid+rlimits", ("--net", "--pid", "--fork", "--kill-child"), uid=True, pid=True),
+    Isolation("uid+rlimits", (), uid=True),
+    Isolation("rlimits", ()),
+)
+
+
+def _candidates() -> list[Isolation]:
+    wanted = os.environ.get("NNGRADE_ISOLATION", "auto").strip() or "auto"
+    names = [level.name for level in LEVELS]
+    start = names.index(wanted) if wanted in names else 0
+    root = os.geteuid() == 0
+    out = []
+    for level in LEVELS[start:]:
+        if level.uid and not root:
+            continue
+        if level.unshare and shutil.which("unshare") is None:
+            continue
+        if "--user" in level.unshare and root:
+            continue  # root gets the stronger uid-dropping levels
+        out.append(level)
+    return out
+
+
+@lru_cache(maxsize=8)
+def _chosen(wanted: str) -> Isolation:
+    for level in _candidates():
+        if _probe(level):
+            return level
+    return LEVELS[-1]
+
+
+def isolation() -> Isolation:
+    """The strongest level that works here (probed once per process)."""
+    return _chosen(os.environ.get("NNGRADE_ISOLATION", "auto"))
+
+
+def isolation_level() -> str:
+    """The chosen level's name, e.g. 'namespaces(net,pid,mount)+uid+rlimits'."""
+    return isolation().name
+
+
+def _probe(level: Isolation) -> bool:
+    """Start the interpreter through `level` exactly as a worker would be,
+    and import NumPy there: the level works only if that succeeds."""
+    stage = Path(tempfile.mkdtemp(prefix="nngrade-probe-"))
+    lease = UidLease.acquire() if level.uid else None
     try:
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
-    except (ValueError, OSError):
-        pass
+        os.chmod(stage, 0o1777)
+        code = ("import numpy, socket, sys\n"
+                "s = socket.socket()\n"
+                "s.settimeout(2)\n"
+                "try:\n    s.connect(('127.0.0.1', 9))\nexcept OSError:\n    pass\n")
+        argv = [sys.executable, "-I", "-B", "-c", code]
+        command, _ = launch_command(level, WorkerLimits(), argv=argv, stage=stage,
+                                    inner=_inner_dir(level, stage), uid=lease.uid if lease else None,
+                                    keep_fds=(), status_fd=None)
+        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=30,
+                              env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+        return done.returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+    finally:
+        if lease:
+            lease.release()
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _inner_dir(level: Isolation, stage: Path) -> Path:
+    """Where the staged folder appears for the worker: the same path, or the
+    same name in the private /tmp."""
+    return Path("/tmp") / stage.name if level.mounts else stage
+
+
+def inner_dir(stage: Path) -> Path:
+    return _inner_dir(isolation(), stage)
+
+
+# --------------------------------------------------------------------------
+# what the worker may and may not see
+# --------------------------------------------------------------------------
+
+def _real(path: str | os.PathLike) -> str:
+    return os.path.realpath(os.fspath(path))
+
+
+def keep_paths() -> list[str]:
+    """Folders the worker needs: the interpreter(s), the standard library,
+    site-packages with NumPy."""
+    out = {_real(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix,
+                              getattr(sys, "base_exec_prefix", sys.exec_prefix))}
+    out.add(os.path.dirname(_real(sys.executable)))
+    out.add(os.path.dirname(os.path.abspath(sys.executable)))
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        try:
+            out.add(_real(sysconfig.get_paths()[key]))
+        except KeyError:
+            pass
+    spec = importlib.util.find_spec("numpy")
+    if spec is not None and spec.origin:
+        out.add(os.path.dirname(os.path.dirname(_real(spec.origin))))
+    return sorted(p for p in out if p and p != "/" and os.path.exists(p))
+
+
+def _is_system(path: str) -> bool:
+    return path in SYSTEM_DIRS or any(s != "/" and s.startswith(path.rstrip("/") + "/") for s in SYSTEM_DIRS)
+
+
+def hidden_paths(keep: list[str] | None = None) -> list[str]:
+    """Folders covered by an empty tmpfs inside the worker's mount namespace."""
+    keep = keep if keep is not None else keep_paths()
+    package = Path(__file__).resolve().parents[1]          # .../grader
+    root = package.parent
+    hide: set[str] = set()
+    if (root / "pyproject.toml").exists() or (root / "reference").is_dir() and (root / "rubrics").is_dir():
+        hide.add(str(root))                                   # a source checkout: all of it
+    hide.add(str(package))
+    for name in ("reference",):
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations:
+            hide.update(_real(p) for p in spec.submodule_search_locations)
+    if (root / "rubrics").is_dir():
+        hide.add(str(root / "rubrics"))
+    for extra in os.environ.get("NNGRADE_SANDBOX_HIDE", "").split(os.pathsep):
+        if extra.strip() and os.path.isdir(extra.strip()):
+            hide.add(_real(extra.strip()))
+    cwd = _real(os.getcwd())
+    inside_keep = any(cwd == k or cwd.startswith(k.rstrip("/") + "/") for k in keep)
+    if not inside_keep and not _is_system(cwd) and _real(tempfile.gettempdir()) != cwd:
+        hide.add(cwd)                                          # the grader's working folder (course files)
+    return sorted(p for p in hide if not _is_system(p) and os.path.isdir(p))
+
+
+def blocked_ancestors(keep: list[str], uid: int) -> list[str]:
+    """Ancestors of the kept folders that the worker's uid cannot traverse
+    (e.g. /root holding ~/.pyenv): covered too, with the kept folders bound
+    back, so the interpreter stays reachable without exposing the rest."""
+    out = set()
+    for path in keep:
+        parts = Path(path).parts
+        for i in range(2, len(parts)):
+            folder = str(Path(*parts[:i]))
+            try:
+                st = os.stat(folder)
+            except OSError:
+                break
+            if st.st_uid != uid and not st.st_mode & 0o001:
+                out.add(folder)
+                break
+    return sorted(out)
+
+
+def private_paths(limits: WorkerLimits, stage_mb: int) -> list[list[Any]]:
+    tmp = {_real("/tmp"), _real(tempfile.gettempdir())}
+    out: list[list[Any]] = [[p, "1777", limits.file_mb + stage_mb + 16] for p in sorted(tmp)]
+    out += [["/dev/shm", "1777", limits.file_mb], ["/var/tmp", "1777", limits.file_mb],
+            ["/run/lock", "755", 1], ["/run/user", "755", 1]]
+    return out
 
 
 @lru_cache(maxsize=1)
-def isolation_level() -> str:
-    """'namespaces+rlimits' when unshare can give the worker its own network
-    and PID namespaces here, else 'rlimits'."""
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        return "rlimits"
-    try:
-        probe = subprocess.run([unshare, "--net", "--pid", "--fork", "--kill-child", "true"],
-                               capture_output=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return "rlimits"
-    return "namespaces+rlimits" if probe.returncode == 0 else "rlimits"
+def _mount_plan_base() -> tuple[list[str], list[str]]:
+    keep = keep_paths()
+    return keep, hidden_paths(keep)
 
 
-def wrap_command(command: list[str]) -> list[str]:
-    """Prefix the worker command with namespace isolation when available:
-    no network, its own PID space (killing it kills every child it made)."""
-    if isolation_level().startswith("namespaces"):
-        return [shutil.which("unshare") or "unshare", "--net", "--pid", "--fork",
-                "--kill-child", "--"] + command
-    return command
+def launch_command(level: Isolation, limits: WorkerLimits, *, argv: list[str], stage: Path, inner: Path,
+                   uid: int | None, keep_fds: tuple[int, ...], status_fd: int | None) -> tuple[list[str], dict]:
+    """The command that starts `argv` (the worker) under `level`, and the
+    launcher's configuration (returned for tests and diagnostics)."""
+    cfg: dict[str, Any] = {
+        "argv": argv,
+        "cwd": str(inner),
+        "uid": uid if level.uid else None,
+        "gid": uid if level.uid else None,
+        "rlimits": limits.rlimits(),
+        "keep_fds": list(keep_fds),
+        "status_fd": status_fd,
+        "setsid": level.pid,
+    }
+    if level.mounts:
+        keep, hide = _mount_plan_base()
+        if level.uid and uid is not None:
+            hide = sorted(set(hide) | set(blocked_ancestors(keep, uid)))
+        stage_mb = _size_mb(stage)
+        cfg["mounts"] = {"stage": str(stage), "inner": str(inner), "keep": keep, "hide": hide,
+                         "private": private_paths(limits, stage_mb), "proc": level.pid}
+    launcher = [sys.executable, "-I", "-S", "-B", str(LAUNCHER), json.dumps(cfg)]
+    if level.unshare:
+        return [shutil.which("unshare") or "unshare", *level.unshare, "--", *launcher], cfg
+    return launcher, cfg
+
+
+def _size_mb(folder: Path) -> int:
+    total = 0
+    for base, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(base, name)).st_size
+            except OSError:
+                pass
+    return total // (1024 * 1024) + 1
+
+
+# --------------------------------------------------------------------------
+# worker uids
+# --------------------------------------------------------------------------
+
+class UidLease:
+    """A uid no other live worker on this machine uses (a lock file per uid
+    held while the worker lives), so that one worker's RLIMIT_NPROC count
+    and files are its own."""
+
+    _lock = threading.Lock()
+    _counter = random.Random(os.getpid()).randrange(UID_COUNT)
+
+    def __init__(self, uid: int, fd: int) -> None:
+        self.uid = uid
+        self._fd: int | None = fd
+
+    @classmethod
+    def acquire(cls) -> "UidLease":
+        folder = Path(tempfile.gettempdir()) / "nngrade-uids"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        with cls._lock:
+            for _ in range(UID_COUNT):
+                cls._counter = (cls._counter + 1) % UID_COUNT
+                uid = UID_BASE + cls._counter
+                fd = os.open(folder / f"{uid}.lock", os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError as exc:
+                    os.close(fd)
+                    if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                        continue
+                    raise
+                return cls(uid, fd)
+        raise RuntimeError("no free worker uid")
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __del__(self) -> None:  # pragma: no cover - safety net
+        self.release()
+
+
+def apply_rlimits(limits: WorkerLimits) -> None:
+    """Kept for callers that start their own processes: new session, then
+    the same rlimits the launcher sets (call in the child, before exec)."""
+    import resource
+
+    from .launcher import RLIMITS
+
+    os.setsid()
+    for name, value in limits.rlimits().items():
+        soft, hard = (value, value) if isinstance(value, int) else value
+        try:
+            resource.setrlimit(RLIMITS[name], (soft, hard))
+        except (ValueError, OSError):
+            if name != "NPROC":
+                raise

@@ -155,6 +155,7 @@ class Worker:
         self.module: dict[str, Any] | None = None
         self.instances: dict[int, Any] = {}
         self.next_handle = 1
+        self.student_files: set[str] = set()  # file names (and folders, ending in os.sep) of the submission
 
     # -- helpers ----------------------------------------------------------
     def _arg(self, value: Any) -> Any:
@@ -190,6 +191,7 @@ class Worker:
         directory = req["dir"]
         if directory not in sys.path:
             sys.path.insert(0, directory)
+        self.student_files = {req.get("filename", "nn.py"), req["source"], os.path.join(directory, "")}
         with open(req["source"], encoding="utf-8") as handle:
             source = handle.read()
         code = compile(source, req.get("filename", "nn.py"), "exec")
@@ -306,17 +308,24 @@ class Worker:
         try:
             value = op(req)
         except BaseException as exc:  # SystemExit and KeyboardInterrupt included: report, stay alive
-            return {"ok": False, "error": describe_exception(exc), "seconds": time.perf_counter() - started}
+            return {"ok": False, "error": describe_exception(exc, self.student_files),
+                    "seconds": time.perf_counter() - started}
         return {"ok": True, "value": value, "seconds": time.perf_counter() - started}
 
 
-def describe_exception(exc: BaseException) -> dict:
-    """Name the error and the student's line, without the worker's frames."""
+def describe_exception(exc: BaseException, student_files: Any = ()) -> dict:
+    """Name the error and the student's line, without the worker's frames.
+    The line is the innermost one in the student's own files when known
+    (not one inside NumPy or the standard library)."""
     tb = traceback.extract_tb(exc.__traceback__)
     student = [f for f in tb if not f.filename.endswith("worker.py")]
+    own = [f for f in student if f.filename in student_files
+           or any(f.filename.startswith(d) for d in student_files if d.endswith(os.sep))]
     line = None
     if isinstance(exc, SyntaxError):
         line = exc.lineno
+    elif own:
+        line = own[-1].lineno
     elif student:
         line = student[-1].lineno
     try:
@@ -343,19 +352,36 @@ def _seed_default_rng(np: Any, seed: int) -> None:
     np.random.default_rng = default_rng
 
 
+def _flush_output() -> None:
+    """Push the student's buffered prints to the output file after every
+    request, so they survive a later crash (a full file is the grader's
+    business, not an error here)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
 def main() -> int:
     req_fd, resp_fd = int(sys.argv[1]), int(sys.argv[2])
+    for fd in (req_fd, resp_fd):  # not inherited by anything the student runs
+        os.set_inheritable(fd, False)
     requests = os.fdopen(req_fd, "rb", buffering=0)
     responses = os.fdopen(resp_fd, "wb", buffering=0)
     os.environ["MPLBACKEND"] = "Agg"
     import numpy as np  # imported here so that a broken numpy is reported, not fatal
     worker = Worker(np)
     sys.stdin = io.StringIO("")
+    owner = os.getpid()
     while True:
         req = read_frame(requests)
         if req is None:
             return 0
         reply = worker.handle(req)
+        if os.getpid() != owner:  # a process the student forked came back here: it must not answer
+            os._exit(0)
+        _flush_output()
         try:
             write_frame(responses, reply)
         except (TypeError, ValueError) as exc:

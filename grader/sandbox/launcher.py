@@ -1,0 +1,254 @@
+"""Sets up one worker's sandbox, then runs the worker as an unprivileged user.
+
+Standalone (standard library only, no grader imports): the client runs it as
+``python -I -S -B launcher.py CONFIG_JSON``, usually as the first process of
+fresh namespaces made by ``unshare --net --pid --mount --fork --kill-child``,
+so it is PID 1 there and still root.  Steps, all driven by the JSON config
+that `grader.sandbox.limits.launch_command` writes:
+
+1. mounts (inside the private mount namespace only; the host never sees
+   them): empty tmpfs over the grader's source tree and other hidden paths,
+   with the interpreter's folders bound back in; a private, size-limited
+   ``/tmp`` holding a fresh copy of the staged worker folder; a fresh
+   ``/proc`` for the new PID namespace;
+2. fork: the child starts a new session, closes every other descriptor,
+   sets the rlimits, drops to the worker's uid/gid (no supplementary groups,
+   no new privileges) and execs the worker;
+3. the parent stays as a tiny init: it reaps every process, and when the
+   worker ends it writes ``exit N`` or ``signal N`` to the status descriptor
+   and exits -- which, as PID 1, takes every other process of the namespace
+   with it (forked children, fork bombs, orphans).
+
+Any failure before the exec is reported on stderr (the student's output
+file) and with exit status 71, so the grader sees a crash, never a hang.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import signal
+import sys
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+PR_SET_PDEATHSIG = 1
+PR_SET_NO_NEW_PRIVS = 38
+SETUP_FAILED = 71
+
+RLIMITS = {
+    "AS": resource.RLIMIT_AS,
+    "CPU": resource.RLIMIT_CPU,
+    "FSIZE": resource.RLIMIT_FSIZE,
+    "NOFILE": resource.RLIMIT_NOFILE,
+    "CORE": resource.RLIMIT_CORE,
+    "NPROC": resource.RLIMIT_NPROC,
+}
+
+_libc = None
+
+
+def libc():
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    return _libc
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    enc = (lambda s: s.encode() if s is not None else None)
+    _check(libc().mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
+           f"mount {target}")
+
+
+def _under(path: str, folder: str) -> bool:
+    return path != folder and path.startswith(folder.rstrip("/") + "/")
+
+
+def _depth(path: str) -> int:
+    return len([p for p in path.split("/") if p])
+
+
+# --------------------------------------------------------------------------
+# mounts
+# --------------------------------------------------------------------------
+
+def cover(target: str, mode: str, size_mb: int, keep: list[str]) -> None:
+    """An empty tmpfs over `target`, with the `keep` paths below it bound
+    back (read-only) at the same place."""
+    if os.path.islink(target) or not os.path.isdir(target):
+        return
+    kept = []
+    for path in keep:
+        if _under(path, target) and os.path.exists(path):
+            kept.append((path, os.open(path, os.O_PATH | os.O_CLOEXEC)))
+    try:
+        mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV,
+              f"mode={mode},size={max(1, int(size_mb))}m,nr_inodes=16384")
+        for path, fd in sorted(kept, key=lambda item: _depth(item[0])):
+            if os.path.isdir(f"/proc/self/fd/{fd}"):
+                os.makedirs(path, mode=0o755, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+                open(path, "a").close()
+            mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+            try:  # best effort: some parents lock flags a remount may not drop
+                mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+            except OSError:
+                pass
+    finally:
+        for _, fd in kept:
+            os.close(fd)
+
+
+def setup_mounts(cfg: dict) -> None:
+    try:
+        mount(None, "/", None, MS_REC | MS_PRIVATE)
+    except OSError:
+        pass  # unshare already made the tree private
+    stage_fd = os.open(cfg["stage"], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    keep = [os.path.realpath(p) for p in cfg.get("keep", [])]
+    targets = []
+    for path, mode, size in cfg.get("private", []):
+        targets.append((os.path.realpath(path), mode, size))
+    for path in cfg.get("hide", []):
+        targets.append((os.path.realpath(path), "755", 1))
+    seen = set()
+    for path, mode, size in sorted(targets, key=lambda t: _depth(t[0])):
+        if path in seen or path in keep or path == "/":
+            continue
+        seen.add(path)
+        cover(path, mode, size, keep)
+    inner = cfg["inner"]
+    os.makedirs(inner, mode=0o755, exist_ok=True)
+    import shutil
+
+    shutil.copytree(f"/proc/self/fd/{stage_fd}", inner, symlinks=True, dirs_exist_ok=True)
+    os.chmod(inner, 0o1777)  # the worker may create files; it cannot remove the grader's copies
+    os.close(stage_fd)
+    if cfg.get("proc"):
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+
+# --------------------------------------------------------------------------
+# the worker's process
+# --------------------------------------------------------------------------
+
+def close_other_fds(keep: set[int]) -> None:
+    try:
+        fds = [int(n) for n in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = list(range(3, 1024))
+    for fd in fds:
+        if fd > 2 and fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def become_worker(cfg: dict, status_fd: int | None) -> None:
+    """In the child: never returns (exec, or _exit on failure).  The status
+    descriptor is close-on-exec: the worker never holds it."""
+    try:
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        if cfg.get("setsid"):
+            os.setsid()
+        keep_fds = set(int(fd) for fd in cfg["keep_fds"])
+        close_other_fds(keep_fds | ({status_fd} if status_fd is not None else set()))
+        for fd in keep_fds:
+            os.set_inheritable(fd, True)
+        for name, value in cfg["rlimits"].items():
+            soft, hard = (value, value) if isinstance(value, int) else value
+            try:
+                resource.setrlimit(RLIMITS[name], (soft, hard))
+            except (ValueError, OSError):
+                if name != "NPROC":  # not every system lets us set it; the others are essential
+                    raise
+        uid = cfg.get("uid")
+        if uid is not None:
+            os.setgroups([])
+            os.setgid(int(cfg.get("gid", uid)))
+            os.setuid(int(uid))
+            if os.getuid() != int(uid) or os.geteuid() != int(uid):
+                raise OSError("could not drop privileges")
+        _check(libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+        libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        os.chdir(cfg["cwd"])
+        os.umask(0o022)
+        argv = cfg["argv"]
+        os.execv(argv[0], argv)
+    except BaseException as exc:  # noqa: BLE001 -- report and leave, never fall through
+        try:
+            os.write(2, f"nngrade sandbox: cannot start the worker: {exc}\n".encode())
+            if status_fd is not None:
+                os.write(status_fd, b"setup ")
+        finally:
+            os._exit(SETUP_FAILED)
+
+
+def supervise(child: int, status_fd: int | None) -> int:
+    """Reap everything until the worker ends; report how it ended."""
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    status = None
+    while status is None:
+        try:
+            pid, raw = os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        if pid == child:
+            status = raw
+    if status is None:
+        text, code = "exit 70", 70
+    elif os.WIFSIGNALED(status):
+        text, code = f"signal {os.WTERMSIG(status)}", 128 + os.WTERMSIG(status)
+    else:
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 70
+        text = f"exit {code}"
+    if status_fd is not None:
+        try:
+            os.write(status_fd, text.encode())
+        except OSError:
+            pass
+    return code
+
+
+def main() -> None:
+    cfg = json.loads(sys.argv[1])
+    status_fd = cfg.get("status_fd")
+    if status_fd is not None:
+        status_fd = int(status_fd)
+        os.set_inheritable(int(status_fd), False)
+    try:
+        if cfg.get("mounts"):
+            setup_mounts(cfg["mounts"])
+    except BaseException as exc:  # noqa: BLE001
+        os.write(2, f"nngrade sandbox: cannot set up the sandbox: {exc}\n".encode())
+        if status_fd is not None:
+            os.write(status_fd, b"setup ")
+        os._exit(SETUP_FAILED)
+    child = os.fork()
+    if child == 0:
+        become_worker(cfg, int(status_fd) if status_fd is not None else None)
+    os._exit(supervise(child, status_fd))
+
+
+if __name__ == "__main__":
+    main()
