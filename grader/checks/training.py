@@ -21,7 +21,7 @@ import numpy as np
 
 from reference import optimizers as ref_opt
 
-from ..probe import scalar
+from ..probe import _wire, scalar
 from .base import CheckParams, Context, Verdict, fmt, sig
 
 
@@ -44,7 +44,7 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
     for method in ("gd", "nag"):
         net = probe.new(hidden, method=method, lr=lr, seed=ctx.seed("start"))
         layout = net.require_layout()
-        net.set_parameters(theta0)
+        start_at(net, theta0)
         raw = net.steps(data.x_train, data.y_train, params.iterations, every=params.every)
         runs[method] = [layout.to_canonical(s) if isinstance(s, dict) else None for s in raw]
     trainer = probe.new(hidden, method="gd", lr=lr, seed=ctx.seed("start"))
@@ -56,6 +56,38 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
         history, history_error = None, str(getattr(exc, "message", exc))
     return {"runs": runs, "hidden": list(hidden), "lr": lr, "history": history, "history_error": history_error,
             "every": params.every}
+
+
+def start_at(net: Any, theta0: dict) -> None:
+    """Inject theta0 as if the constructor had drawn it: besides the parameters,
+    every attribute that holds a copy of the constructor's parameters (NAG's
+    previous iterate theta_{-1} = theta_0, a separately kept iterate) is set to
+    theta0 as well, so the student's optimizer does not start with a momentum
+    kick from its own initialization towards theta0."""
+    own = net.raw_parameters()
+    try:
+        attributes = net._request({"op": "get", "attr": "__dict__"})
+    except Exception:  # no instance dict (slots): nothing else to re-point
+        attributes = {}
+    net.set_parameters(theta0)
+    if not isinstance(own, dict) or not isinstance(attributes, dict):
+        return
+    student = net.layout.to_student(theta0)
+
+    def same(a: Any, b: Any) -> bool:
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape \
+            and np.array_equal(a, b)
+
+    for name, state in attributes.items():
+        if name == net.attr:
+            continue
+        if isinstance(state, dict) and set(state) == set(own) and all(same(state[k], own[k]) for k in own):
+            net._request({"op": "set", "attr": name, "value": _wire(student)})
+        elif isinstance(state, list) and state and len(state) <= len(own):
+            # e.g. self.last = [W0.copy(), b0.copy(), ...]: match each entry to a parameter
+            keys = [next((k for k in own if same(entry, own[k])), None) for entry in state]
+            if all(k is not None for k in keys):
+                net._request({"op": "set", "attr": name, "value": _wire([student[k] for k in keys])})
 
 
 def curves(ctx: Context, hidden: list[int], thetas: list[dict | None]) -> dict[str, list[float]]:
