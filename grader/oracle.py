@@ -23,7 +23,7 @@ from .rubric import Rubric
 
 Params = dict[str, np.ndarray]
 
-#: Probe weights are N(0, 0.5^2) up to this fan-in, N(0, 4 / fan_in) above it.
+#: Probe weights are N(0, 0.5^2) up to this fan-in, N(0, 2 / fan_in) (He) above it.
 PROBE_FAN_IN = 16
 
 
@@ -91,12 +91,12 @@ class Oracle:
         arch = self.architecture(hidden)
         theta = ref.init_params(arch, self.seed("theta", *hidden, *parts), 0.0, 0.5 if std is None else std)
         if std is None:
-            # wide layers (fan-in n > 16, e.g. 3072 inputs): weights scaled to std 2/sqrt(n),
+            # wide layers (fan-in n > 16, e.g. 3072 inputs): weights of std sqrt(2/n),
             # so the logits stay O(1) and the softmax does not saturate
             for i in range(arch.num_layers):
                 fan_in = arch.sizes[i]
                 if fan_in > PROBE_FAN_IN:
-                    theta[f"W{i}"] *= np.sqrt(PROBE_FAN_IN / fan_in)
+                    theta[f"W{i}"] *= np.sqrt(2.0 / fan_in) / 0.5
         return theta
 
     # -- computations -----------------------------------------------------------
