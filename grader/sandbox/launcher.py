@@ -246,7 +246,12 @@ def main() -> None:
         os._exit(SETUP_FAILED)
     child = os.fork()
     if child == 0:
-        become_worker(cfg, int(status_fd) if status_fd is not None else None)
+        become_worker(cfg, status_fd)
+    for fd in cfg["keep_fds"]:  # the channel is the worker's alone
+        try:
+            os.close(int(fd))
+        except OSError:
+            pass
     os._exit(supervise(child, status_fd))
 
 

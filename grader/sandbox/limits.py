@@ -240,7 +240,10 @@ def hidden_paths(keep: list[str] | None = None) -> list[str]:
     for extra in os.environ.get("NNGRADE_SANDBOX_HIDE", "").split(os.pathsep):
         if extra.strip() and os.path.isdir(extra.strip()):
             hide.add(_real(extra.strip()))
-    cwd = _real(os.getcwd())
+    try:
+        cwd = _real(os.getcwd())
+    except OSError:  # the grader's folder was removed under it
+        cwd = "/"
     inside_keep = any(cwd == k or cwd.startswith(k.rstrip("/") + "/") for k in keep)
     if not inside_keep and not _is_system(cwd) and _real(tempfile.gettempdir()) != cwd:
         hide.add(cwd)                                          # the grader's working folder (course files)
@@ -275,9 +278,22 @@ def private_paths(limits: WorkerLimits, stage_mb: int) -> list[list[Any]]:
 
 
 @lru_cache(maxsize=1)
+def _keep_cached() -> tuple[str, ...]:
+    return tuple(keep_paths())
+
+
+@lru_cache(maxsize=16)
+def _hidden_cached(cwd: str, extra: str) -> tuple[str, ...]:
+    return tuple(hidden_paths(list(_keep_cached())))
+
+
 def _mount_plan_base() -> tuple[list[str], list[str]]:
-    keep = keep_paths()
-    return keep, hidden_paths(keep)
+    """(kept, hidden) folders; recomputed when the grader's folder changes."""
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = "/"
+    return list(_keep_cached()), list(_hidden_cached(cwd, os.environ.get("NNGRADE_SANDBOX_HIDE", "")))
 
 
 def launch_command(level: Isolation, limits: WorkerLimits, *, argv: list[str], stage: Path, inner: Path,

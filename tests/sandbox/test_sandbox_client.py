@@ -1,0 +1,372 @@
+"""Unit tests of the sandbox plumbing: limits, the launcher, the client's
+failure handling (timeouts, deaths, garbage on the channel) and the
+isolation the worker actually gets."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from grader.sandbox import limits as limits_mod
+from grader.sandbox.client import LoadSpec, WorkerClient, WorkerFailure
+from grader.sandbox.limits import LEVELS, WorkerLimits, isolation, isolation_level
+
+ROOT = Path(__file__).resolve().parents[2]
+FULL = "namespaces(net,pid,mount)+uid+rlimits"
+
+TOY = '''
+import os, sys, time, struct, resource, signal, socket, json
+
+class Toy:
+    def ok(self, value=1):
+        return value
+
+    def loop(self):
+        while True:
+            pass
+
+    def sleep(self, seconds):
+        time.sleep(seconds)
+        return seconds
+
+    def exit_hard(self, code):
+        os._exit(code)
+
+    def kill_self(self):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def garbage(self):
+        os.write(int(sys.argv[2]), b"this is not a frame at all")
+        return 1
+
+    def bad_json(self):
+        os.write(int(sys.argv[2]), struct.pack(">I", 5) + b"{{{{{")
+        return 1
+
+    def not_an_answer(self):
+        body = b"[1, 2, 3]"
+        os.write(int(sys.argv[2]), struct.pack(">I", len(body)) + body)
+        return 1
+
+    def close_channel(self):
+        os.close(int(sys.argv[2]))
+        time.sleep(30)
+
+    def shout(self, n):
+        sys.stdout.write("x" * n)
+        return n
+
+    def fork(self):
+        return os.fork()
+
+    def facts(self):
+        out = {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "pid": os.getpid(),
+               "cwd": os.getcwd(), "tmp": " ".join(sorted(os.listdir("/tmp"))),
+               "root_on_path": any(p == REPO or p.startswith(REPO + "/") for p in sys.path),
+               "limits": {name: resource.getrlimit(getattr(resource, "RLIMIT_" + name))[0]
+                          for name in ("AS", "CPU", "FSIZE", "NOFILE", "NPROC", "CORE")}}
+        try:
+            socket.create_connection(("127.0.0.1", 9), timeout=5)
+            out["net"] = "connected"
+        except OSError as exc:
+            out["net"] = type(exc).__name__ + str(exc.errno)
+        for what, action in (("import_grader", lambda: __import__("grader")),
+                             ("import_reference", lambda: __import__("reference")),
+                             ("read_reference", lambda: open(REPO + "/reference/network.py").read()),
+                             ("write_repo", lambda: open(REPO + "/pwned-by-toy.txt", "w").write("x"))):
+            try:
+                action()
+                out[what] = "allowed"
+            except Exception as exc:
+                out[what] = type(exc).__name__
+        return out
+'''
+
+
+def toy_source(tmp_path: Path) -> Path:
+    folder = tmp_path / "toy"
+    folder.mkdir()
+    src = folder / "nn.py"
+    src.write_text(f"REPO = {str(ROOT)!r}\n" + textwrap.dedent(TOY))
+    return src
+
+
+@pytest.fixture
+def client(tmp_path):
+    src = toy_source(tmp_path)
+    made = []
+
+    def make(**limit_overrides) -> WorkerClient:
+        lim = WorkerLimits(memory_mb=1024, **limit_overrides)
+        c = WorkerClient(LoadSpec(src, src.parent, "nn.py"), limits=lim, load_timeout=20)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.close()
+
+
+def new_toy(c: WorkerClient) -> int:
+    return int(c.request({"op": "new", "class": "Toy", "kwargs": {}}, 20)["handle"])
+
+
+def call(c: WorkerClient, handle: int, method: str, *args, timeout: float = 20):
+    return c.request({"op": "call", "handle": handle, "method": method, "args": list(args)}, timeout)["value"]
+
+
+def unshare_works() -> bool:
+    unshare = shutil.which("unshare")
+    if os.geteuid() != 0 or unshare is None:
+        return False
+    try:
+        done = subprocess.run([unshare, "--net", "--pid", "--mount", "--fork", "--kill-child", "true"],
+                              capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+# -- limits ---------------------------------------------------------------------
+
+def test_worker_limits_cover_every_rubric_limit():
+    from grader.rubric import Limits
+
+    names = {f.name for f in fields(WorkerLimits)}
+    for name in Limits.model_fields:
+        assert name in names or name == "output_kb", name
+    rubric_limits = Limits(criterion_seconds=7, submission_seconds=70, load_seconds=9, memory_mb=512,
+                           cpu_seconds=33, processes=12, output_kb=3, file_mb=5)
+    lim = WorkerLimits.from_rubric(rubric_limits)
+    assert (lim.criterion_seconds, lim.submission_seconds, lim.load_seconds) == (7, 70, 9)
+    assert (lim.memory_mb, lim.cpu_seconds, lim.processes, lim.file_mb) == (512, 33, 12, 5)
+    assert lim.output_bytes == 3 * 1024 and lim.output_kb == 3
+    assert WorkerLimits.from_rubric(rubric_limits, memory_mb=300).memory_mb == 300
+
+
+def test_rlimits_table():
+    table = WorkerLimits(memory_mb=300, cpu_seconds=10, processes=7, file_mb=2).rlimits()
+    assert table["AS"] == 300 * 2**20
+    assert table["CPU"] == [10, 15]
+    assert table["NPROC"] == 7 and table["FSIZE"] == 2 * 2**20 and table["CORE"] == 0
+
+
+def test_isolation_level_string():
+    level = isolation_level()
+    assert level in {lvl.name for lvl in LEVELS}
+    assert level.endswith("rlimits")
+    if unshare_works():
+        assert level == FULL
+
+
+def test_isolation_level_can_be_capped(monkeypatch):
+    monkeypatch.setenv("NNGRADE_ISOLATION", "rlimits")
+    assert isolation_level() == "rlimits"
+    monkeypatch.setenv("NNGRADE_ISOLATION", "auto")
+    assert isolation_level() == limits_mod._chosen("auto").name
+
+
+def test_hidden_and_kept_paths():
+    keep, hide = limits_mod._mount_plan_base()
+    assert str(ROOT) in hide  # a source checkout is hidden whole
+    assert any(Path(sys.executable).resolve().is_relative_to(k) for k in keep)
+    assert "/" not in hide and "/usr" not in hide
+
+
+def test_uid_leases_are_distinct():
+    leases = [limits_mod.UidLease.acquire() for _ in range(5)]
+    try:
+        uids = [lease.uid for lease in leases]
+        assert len(set(uids)) == 5
+        assert all(limits_mod.UID_BASE <= u < limits_mod.UID_BASE + limits_mod.UID_COUNT for u in uids)
+    finally:
+        for lease in leases:
+            lease.release()
+
+
+# -- requests and failures ---------------------------------------------------------
+
+def test_round_trip_and_restart_counter(client):
+    c = client()
+    c.start()
+    assert c.load_error is None and c.load_result == {"classes": ["Toy"]}
+    handle = new_toy(c)
+    assert call(c, handle, "ok", 41) == 41
+    assert c.restarts == 0
+
+
+def test_timeout_kills_and_restarts(client):
+    c = client()
+    c.start()
+    handle = new_toy(c)
+    old = c.proc
+    started = time.monotonic()
+    with pytest.raises(WorkerFailure) as info:
+        call(c, handle, "loop", timeout=1.0)
+    assert info.value.kind == "timeout"
+    assert time.monotonic() - started < 5
+    assert not c.alive() and old.poll() is not None  # the whole worker is gone
+    handle = new_toy(c)                               # the next request gets a fresh worker
+    assert call(c, handle, "ok", 3) == 3
+    assert c.restarts == 1
+
+
+@pytest.mark.parametrize("code", [0, 7])
+def test_exit_is_a_crash_with_its_status(client, code):
+    c = client()
+    c.start()
+    handle = new_toy(c)
+    with pytest.raises(WorkerFailure) as info:
+        call(c, handle, "exit_hard", code)
+    assert info.value.kind == "crash"
+    assert f"exit status {code}" in info.value.message
+    assert call(c, new_toy(c), "ok") == 1
+
+
+def test_death_by_signal_is_named(client):
+    c = client()
+    c.start()
+    with pytest.raises(WorkerFailure) as info:
+        call(c, new_toy(c), "kill_self")
+    assert info.value.kind == "crash" and "SIGKILL" in info.value.message
+
+
+@pytest.mark.parametrize("method", ["garbage", "bad_json", "not_an_answer"])
+def test_garbage_on_the_channel_is_a_protocol_failure(client, method):
+    c = client()
+    c.start()
+    handle = new_toy(c)
+    with pytest.raises(WorkerFailure) as info:
+        call(c, handle, method, timeout=5)
+    assert info.value.kind == "protocol"
+    assert not c.alive()                  # an untrustworthy channel is never reused
+    assert call(c, new_toy(c), "ok", 5) == 5
+
+
+def test_closed_channel_is_detected(client):
+    c = client()
+    c.start()
+    handle = new_toy(c)
+    started = time.monotonic()
+    with pytest.raises(WorkerFailure) as info:
+        call(c, handle, "close_channel", timeout=3)
+    # the unshare process keeps a copy of the channel, so this is seen as a hang
+    assert info.value.kind in ("crash", "protocol", "timeout")
+    assert time.monotonic() - started < 8
+    assert call(c, new_toy(c), "ok") == 1
+
+
+def test_forked_child_never_answers(client):
+    c = client()
+    c.start()
+    handle = new_toy(c)
+    pid = call(c, handle, "fork")
+    assert isinstance(pid, int) and pid > 0
+    for value in range(3):               # no stray answers from the child
+        assert call(c, handle, "ok", value) == value
+
+
+def test_output_is_captured_and_truncated(client):
+    c = client(output_bytes=1000)
+    c.start()
+    handle = new_toy(c)
+    call(c, handle, "shout", 600)
+    assert c.output() == "x" * 600
+    call(c, handle, "shout", 600)
+    text = c.output()
+    assert text.startswith("x" * 1000) and "truncated at 1000 bytes" in text
+    with pytest.raises(WorkerFailure):
+        call(c, handle, "exit_hard", 1)   # output of finished workers is kept
+    assert "truncated at 1000 bytes" in c.output()
+
+
+def test_output_file_is_capped(client):
+    c = client(file_mb=1)
+    c.start()
+    handle = new_toy(c)
+    with pytest.raises(WorkerFailure) as info:
+        call(c, handle, "shout", 3 * 2**20)
+    assert info.value.kind == "exception"
+    assert "printed more than" in info.value.message
+    assert call(c, new_toy(c), "ok") == 1    # a fresh worker with a fresh output file
+
+
+def test_load_failure_is_kept_until_restart(client, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "nn.py").write_text("def f(:\n")
+    c = WorkerClient(LoadSpec(broken / "nn.py", broken, "nn.py"), limits=WorkerLimits(memory_mb=1024))
+    try:
+        c.start()
+        assert c.load_error is not None and c.load_error.error_type == "SyntaxError"
+        with pytest.raises(WorkerFailure):
+            c.request({"op": "ping"}, 5)
+    finally:
+        c.close()
+
+
+def test_close_cleans_up(client):
+    c = client()
+    c.start()
+    proc, workdir, io = c.proc, c.workdir, c._io
+    c.close()
+    assert proc.poll() is not None
+    assert not workdir.exists() and not io.exists()
+
+
+# -- what the worker gets --------------------------------------------------------------
+
+def test_worker_facts(client):
+    c = client(processes=32, cpu_seconds=50, file_mb=3)
+    c.start()
+    facts = call(c, new_toy(c), "facts")
+    lim = facts["limits"]
+    assert lim["AS"] == 1024 * 2**20
+    assert lim["CPU"] == 50 and lim["FSIZE"] == 3 * 2**20 and lim["CORE"] == 0
+    assert not facts["root_on_path"]
+    level = isolation()
+    if level.uid:
+        assert facts["uid"] >= limits_mod.UID_BASE and facts["gid"] == facts["uid"] and len(facts["groups"]) == 0
+        assert lim["NPROC"] == 32
+        assert facts["write_repo"] == "PermissionError" or facts["write_repo"] == "FileNotFoundError"
+    if "net" in level.name:
+        assert facts["net"].startswith("OSError")
+    if level.pid:
+        assert facts["pid"] == 2      # the launcher is PID 1 of the worker's namespace
+    if level.mounts:
+        assert facts["import_grader"] == "ModuleNotFoundError"
+        assert facts["import_reference"] == "ModuleNotFoundError"
+        assert facts["read_reference"] in ("FileNotFoundError", "PermissionError")
+        assert facts["tmp"] == Path(facts["cwd"]).name   # a private /tmp
+    assert not (ROOT / "pwned-by-toy.txt").exists()
+
+
+def test_two_workers_do_not_share_uid_or_tmp(client):
+    a, b = client(), client()
+    a.start()
+    b.start()
+    fa = call(a, new_toy(a), "facts")
+    fb = call(b, new_toy(b), "facts")
+    if isolation().uid:
+        assert fa["uid"] != fb["uid"]
+    if isolation().mounts:
+        assert fa["tmp"] != fb["tmp"]
+
+
+def test_worker_start_is_fast(client):
+    c = client()
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        c.start()
+        times.append(time.perf_counter() - started)
+        assert c.load_error is None
+    assert min(times) < 2.0, times  # typically ~0.15 s; generous for loaded CI machines
