@@ -113,9 +113,13 @@ def run_batch(submissions_dir: Path, rubric: Rubric, out: Path, *, executor: Any
     report = BatchReport(out=out)
     event = on_event or (lambda kind, payload: None)
     rdigest = rubric_digest(rubric)
+    remove_partial_writes(out)
     with GradeStore(out / STORE_NAME) as store:
         tasks, report.skipped = plan(Path(submissions_dir), rubric, rubric_text, out, store,
                                      only=only, force=force, release=release)
+        if store.get_meta("release") not in (None, str(release)):
+            rerender_reports(store, report.skipped, out, release)   # released (or withdrawn) without regrading
+        store.set_meta("release", str(release))
         event("planned", {"tasks": len(tasks), "skipped": len(report.skipped)})
         for task, done, error in executor.map_unordered(grade_and_write, tasks):
             if error is not None:
@@ -129,6 +133,31 @@ def run_batch(submissions_dir: Path, rubric: Rubric, out: Path, *, executor: Any
     write_class_outputs(results, rubric, out)
     report.seconds = time.monotonic() - started
     return report
+
+
+OUTPUT_NAMES = ("result.json", "run.json", "gradescope.json", "report.html", "summary.html",
+                "gradebook.csv", "gradebook_canvas.csv")
+
+
+def remove_partial_writes(out: Path) -> list[Path]:
+    """Delete the temporary files of writes a killed batch left unfinished
+    (`write_atomic` names them `.<name>.<random>`)."""
+    removed = []
+    for folder in [out, *[p for p in out.iterdir() if p.is_dir()]] if out.is_dir() else []:
+        for path in folder.iterdir():
+            if path.is_file() and any(path.name.startswith(f".{name}.") for name in OUTPUT_NAMES):
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+def rerender_reports(store: GradeStore, ids: list[str], out: Path, release: bool) -> None:
+    from .render.html import render_report
+
+    for sid in ids:
+        stored = store.get(sid)
+        if stored is not None:
+            write_atomic(out / sid / "report.html", render_report(stored.result, reveal_hidden=release))
 
 
 def write_class_outputs(results: list[dict], rubric: Rubric, out: Path) -> list[Path]:

@@ -22,6 +22,10 @@ CREATE TABLE IF NOT EXISTS grades (
     rubric_digest  TEXT NOT NULL,
     result         TEXT NOT NULL,
     run            TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
 )
 """
 
@@ -44,7 +48,7 @@ class GradeStore:
         self._db = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(SCHEMA)
+        self._db.executescript(SCHEMA)
 
     def close(self) -> None:
         self._db.close()
@@ -85,6 +89,13 @@ class GradeStore:
             args = (rubric_digest,)
         for row in self._db.execute(query + " ORDER BY submission", args):
             yield _row(row)
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     def count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM grades").fetchone()[0])
