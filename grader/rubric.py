@@ -154,30 +154,11 @@ class Rubric(Strict):
     tolerances: Tolerances = Tolerances()
     limits: Limits = Limits()
     criteria: list[Criterion] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> "Rubric":
-        from .checks import REGISTRY
-
-        ids = [c.id for c in self.criteria]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"criterion ids must be unique; repeated: {', '.join(dupes)}")
-        total = sum(c.points for c in self.criteria)
-        if abs(total - self.total_points) > 1e-9:
-            raise ValueError(f"criteria points add up to {total:g}, but total_points is {self.total_points:g}")
-        for crit in self.criteria:
-            if crit.check not in REGISTRY:
-                raise ValueError(f"criterion {crit.id!r}: unknown check {crit.check!r}; "
-                                 f"known checks: {', '.join(sorted(REGISTRY))}")
-        n_weights = len(self.assignment.architecture.hidden) + 1
-        valid_keys = {f"W{i}" for i in range(n_weights)}
-        for table in (self.assignment.regularization.l1, self.assignment.regularization.l2):
-            bad = sorted(set(table) - valid_keys)
-            if bad:
-                raise ValueError(f"regularization names {', '.join(bad)}, but the weight matrices "
-                                 f"are {', '.join(sorted(valid_keys))}")
-        return self
+    answers: str | None = Field(default=None, description=(
+        "student kits only: a file of recorded reference answers (relative to the rubric), "
+        "used instead of the reference solution"))
+    hidden_summary: list[dict[str, Any]] = Field(default=[], description=(
+        "student kits only: titles and points of the criteria graded after release"))
 
     # convenience -----------------------------------------------------------
     def criterion(self, criterion_id: str) -> Criterion:
@@ -193,6 +174,35 @@ class Rubric(Strict):
 
 class RubricError(Exception):
     """A rubric that cannot be used, with where and why."""
+
+
+def consistency_problems(rubric: Rubric) -> list[tuple[tuple, str]]:
+    """Rules that span fields, each with the path of the field to blame."""
+    from .checks import REGISTRY
+
+    problems: list[tuple[tuple, str]] = []
+    seen: dict[str, int] = {}
+    for index, crit in enumerate(rubric.criteria):
+        if crit.id in seen:
+            problems.append((("criteria", index, "id"), f"criterion ids must be unique; {crit.id!r} is already "
+                             f"used by criteria.{seen[crit.id]}"))
+        seen.setdefault(crit.id, index)
+        if crit.check not in REGISTRY:
+            problems.append((("criteria", index, "check"), f"unknown check {crit.check!r}; known checks: "
+                             f"{', '.join(sorted(REGISTRY))}"))
+    total = sum(c.points for c in rubric.criteria)
+    if abs(total - rubric.total_points) > 1e-9:
+        problems.append((("total_points",), f"criteria points add up to {total:g}, but total_points is "
+                         f"{rubric.total_points:g}"))
+    n_weights = len(rubric.assignment.architecture.hidden) + 1
+    valid = {f"W{i}" for i in range(n_weights)}
+    for kind in ("l1", "l2"):
+        for key in getattr(rubric.assignment.regularization, kind):
+            if key not in valid:
+                problems.append((("assignment", "regularization", kind, key),
+                                 f"regularization names {key}, but the weight matrices are "
+                                 f"{', '.join(sorted(valid))}"))
+    return problems
 
 
 def find_rubric(name_or_path: str | Path) -> Path:
@@ -211,7 +221,13 @@ def find_rubric(name_or_path: str | Path) -> Path:
 
 def load_rubric(name_or_path: str | Path) -> Rubric:
     path = find_rubric(name_or_path)
-    return parse_rubric(path.read_text(encoding="utf-8"), str(path))
+    rubric = parse_rubric(path.read_text(encoding="utf-8"), str(path))
+    if rubric.answers and not Path(rubric.answers).is_absolute():
+        answers = (path.parent / rubric.answers).resolve()
+        if not answers.is_file():
+            raise RubricError(f"{path}: answers file {rubric.answers} not found next to the rubric")
+        rubric = rubric.model_copy(update={"answers": str(answers)})
+    return rubric
 
 
 def parse_rubric(text: str, filename: str = "<rubric>") -> Rubric:
@@ -227,14 +243,18 @@ def parse_rubric(text: str, filename: str = "<rubric>") -> Rubric:
         raise RubricError(f"{filename}:1: a rubric is a mapping of fields (id, title, criteria, ...)")
     try:
         rubric = Rubric(**data)
-        for index, crit in enumerate(rubric.criteria):
-            try:
-                crit.check_params()
-            except ValidationError as exc:
-                raise RubricError(_format_errors(exc, filename, node, prefix=("criteria", index, "params"))) from exc
-        return rubric
     except ValidationError as exc:
         raise RubricError(_format_errors(exc, filename, node)) from exc
+    problems = consistency_problems(rubric)
+    if problems:
+        raise RubricError("\n".join(f"{filename}:{_line_of(node, loc)}: {'.'.join(str(p) for p in loc)}: {msg}"
+                                    for loc, msg in problems))
+    for index, crit in enumerate(rubric.criteria):
+        try:
+            crit.check_params()
+        except ValidationError as exc:
+            raise RubricError(_format_errors(exc, filename, node, prefix=("criteria", index, "params"))) from exc
+    return rubric
 
 
 def _format_errors(exc: ValidationError, filename: str, root: Any, prefix: tuple = ()) -> str:

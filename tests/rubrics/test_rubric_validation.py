@@ -185,10 +185,6 @@ def test_several_mistakes_are_all_reported():
 
 # -- consistency of the whole rubric ---------------------------------------------------
 
-LOCATION_PENDING = pytest.mark.xfail(
-    strict=True,
-    reason="grader/rubric.py reports model-level consistency errors as '(top level)' at the "
-           "document's first line instead of naming the offending field and its line")
 
 
 def test_points_that_do_not_add_up_are_refused():
@@ -198,7 +194,6 @@ def test_points_that_do_not_add_up_are_refused():
     assert "65" in message and "60" in message
 
 
-@LOCATION_PENDING
 def test_points_that_do_not_add_up_name_total_points():
     text = edit("    points: 20\n", "    points: 25\n")
     assert_located(refused(text), line_of(text, "total_points:"), "total_points")
@@ -211,7 +206,6 @@ def test_unknown_check_is_refused():
     assert "gradient" in message, "the known checks are listed"
 
 
-@LOCATION_PENDING
 def test_unknown_check_names_its_line():
     text = edit("    check: forward\n", "    check: forwards\n")
     assert_located(refused(text), line_of(text, "check: forwards"), "criteria.1.check")
@@ -223,7 +217,6 @@ def test_duplicate_criterion_id_is_refused():
     assert FILE in message and "forward" in message and "unique" in message
 
 
-@LOCATION_PENDING
 def test_duplicate_criterion_id_names_the_second_one():
     text = edit("  - id: gd\n", "  - id: forward\n")
     assert_located(refused(text), line_of(text, "- id: forward", occurrence=2), "criteria.3.id")
@@ -236,7 +229,6 @@ def test_regularization_of_a_missing_weight_matrix_is_refused():
     assert "W1" not in re.findall(r"names ([^,]*),", message), "W1 exists in a one-hidden-layer network"
 
 
-@LOCATION_PENDING
 def test_regularization_of_a_missing_weight_matrix_names_its_line():
     text = edit("      W0: 0.01\n", "      W0: 0.01\n      W2: 0.01\n")
     assert_located(refused(text), line_of(text, "W2: 0.01"), "assignment.regularization.l2.W2")
