@@ -186,7 +186,6 @@ def test_several_mistakes_are_all_reported():
 # -- consistency of the whole rubric ---------------------------------------------------
 
 
-
 def test_points_that_do_not_add_up_are_refused():
     text = edit("    points: 20\n", "    points: 25\n")
     message = refused(text)
