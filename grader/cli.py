@@ -203,7 +203,9 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     result = grade(args.submission, rubric, public_only=True).result
     _print_table(console, result, reveal=False)
     public = [c for c in result["criteria"] if c["visibility"] == "public"]
-    hidden = [c for c in result["criteria"] if c["visibility"] != "public"]
+    hidden = [{"title": c["title"], "max_score": c["max_score"]} for c in result["criteria"]
+              if c["visibility"] != "public"]
+    hidden += [{"title": h.get("title", "?"), "max_score": float(h.get("points", 0))} for h in rubric.hidden_summary]
     failures = [c for c in public if c["status"] != "passed"]
     for crit in failures:
         console.print(Text(f"\n{crit['title']} ({crit['id']}): {crit['status']}", style=STATUS_STYLE[crit["status"]]))

@@ -47,7 +47,7 @@ def oracle_for(rubric: Rubric) -> Oracle:
     """One oracle per rubric per process: its data and caches are reused."""
     key = rubric.model_dump_json()
     if key not in _ORACLES:
-        _ORACLES[key] = Oracle(rubric)
+        _ORACLES[key] = Oracle.for_rubric(rubric)
     return _ORACLES[key]
 
 

@@ -1,25 +1,29 @@
 """The reference solution, configured by a rubric.
 
 Everything the judges compare against comes from here and runs in the
-grader's own process: architectures, data, probe batches, gradients,
-trajectories.  Results that do not depend on the student are cached per
-rubric, so a batch of 400 computes them once per worker process.
+grader's own process: probe inputs, probabilities, losses, gradients, the
+gradients of known mistakes, trajectories.
+
+Every reference computation goes through one door, `_answer`, so that an
+oracle can *record* its answers (to build a student kit) or *replay* them
+from a file (the kit's self-check), in which case the reference solution is
+never imported.  Probe inputs are seeded from the rubric and the criterion,
+so the questions a public check asks are known in advance.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Callable
+from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 
-from reference import data as ref_data
-from reference import network as ref
-from reference import optimizers as ref_opt
-
-from .rubric import Rubric
+from .rubric import ACTIVATIONS, Rubric
 
 Params = dict[str, np.ndarray]
 
@@ -32,24 +36,63 @@ def stable_seed(*parts: object) -> int:
     return zlib.crc32("/".join(str(p) for p in parts).encode()) & 0x7FFFFFFF
 
 
+class AnswerMissing(LookupError):
+    """A replaying oracle was asked a question its kit did not record."""
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    """What judges may know of a network: configuration, no mathematics."""
+
+    sizes: tuple[int, ...]
+    activation: str
+    alpha: float
+    loss: str
+    l1_coefficients: tuple[float, ...]
+    l2_coefficients: tuple[float, ...]
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.sizes) - 1
+
+    @property
+    def penalized(self) -> bool:
+        return any(self.l1_coefficients) or any(self.l2_coefficients)
+
+    def shapes(self) -> dict[str, tuple[int, int]]:
+        out = {}
+        for i in range(self.num_layers):
+            out[f"W{i}"] = (self.sizes[i + 1], self.sizes[i])
+            out[f"b{i}"] = (self.sizes[i + 1], 1)
+        return out
+
+    def param_count(self) -> int:
+        return sum(int(np.prod(s)) for s in self.shapes().values())
+
+
 @dataclass
 class Oracle:
     rubric: Rubric
+    record: dict[str, Any] | None = None          # filled when building a kit
+    answers: dict[str, Any] | None = field(default=None, repr=False)  # replayed in a kit
+
+    @classmethod
+    def for_rubric(cls, rubric: Rubric) -> "Oracle":
+        """A computing oracle, or a replaying one when the rubric is a kit's."""
+        if rubric.answers:
+            return cls(rubric, answers=load_answers(Path(rubric.answers)))
+        return cls(rubric)
 
     # -- configuration --------------------------------------------------------
-    def architecture(self, hidden: list[int] | None = None, activation: str | None = None) -> ref.Architecture:
+    def architecture(self, hidden: list[int] | None = None, activation: str | None = None) -> NetSpec:
         spec = self.rubric.assignment.architecture
         hidden = list(hidden) if hidden is not None else list(spec.hidden)
         reg = self.rubric.assignment.regularization
         n = len(hidden) + 1
-        return ref.Architecture(
-            sizes=(spec.inputs, *hidden, spec.outputs),
-            activation=activation or spec.activation,
-            alpha=spec.alpha,
-            loss=self.rubric.assignment.loss,
-            l1=tuple(float(reg.l1.get(f"W{i}", 0.0)) for i in range(n)),
-            l2=tuple(float(reg.l2.get(f"W{i}", 0.0)) for i in range(n)),
-        )
+        return NetSpec(sizes=(spec.inputs, *hidden, spec.outputs), activation=activation or spec.activation,
+                       alpha=spec.alpha, loss=self.rubric.assignment.loss,
+                       l1_coefficients=tuple(float(reg.l1.get(f"W{i}", 0.0)) for i in range(n)),
+                       l2_coefficients=tuple(float(reg.l2.get(f"W{i}", 0.0)) for i in range(n)))
 
     @property
     def default_hidden(self) -> list[int]:
@@ -65,15 +108,12 @@ class Oracle:
     def seed(self, *parts: object) -> int:
         return stable_seed(self.rubric.id, self.rubric.seed, *parts)
 
-    # -- data -------------------------------------------------------------------
-    @cached_property
-    def dataset(self) -> ref_data.Dataset:
-        spec = self.rubric.assignment.data
-        arch = self.rubric.assignment.architecture
-        if spec.name == "penguins":
-            return _penguins(spec.seed)
-        return _synthetic(spec.n_train or 0, spec.n_test or 0, arch.inputs, arch.outputs, spec.seed)
+    @property
+    def nag_method(self) -> str:
+        """The reference method the rubric asks for."""
+        return "nag_fista" if self.rubric.assignment.optimizer.schedule == "fista" else "nag"
 
+    # -- probe inputs (plain NumPy: a kit needs them without the reference) ------
     def batch(self, samples: int, *parts: object) -> tuple[np.ndarray, np.ndarray]:
         """A small probe batch (S != C, so output orientation is unambiguous):
         standard-normal features scaled up a little so every activation's
@@ -85,56 +125,177 @@ class Oracle:
         return x, y.astype(np.int64)
 
     def theta(self, hidden: list[int], *parts: object, std: float | None = None) -> Params:
-        """A start point for probes.  Larger than the assignment's init (0.5)
-        by default, so that hidden units are not all in the linear regime and
-        activation mistakes show."""
-        arch = self.architecture(hidden)
-        theta = ref.init_params(arch, self.seed("theta", *hidden, *parts), 0.0, 0.5 if std is None else std)
-        if std is None:
-            # wide layers (fan-in n > 16, e.g. 3072 inputs): weights of std sqrt(2/n),
-            # so the logits stay O(1) and the softmax does not saturate
-            for i in range(arch.num_layers):
-                fan_in = arch.sizes[i]
-                if fan_in > PROBE_FAN_IN:
-                    theta[f"W{i}"] *= np.sqrt(2.0 / fan_in) / 0.5
+        """A start point for probes.  N(0, 0.5^2) by default, larger than the
+        assignment's init so hidden units leave the linear regime and
+        activation mistakes show; wide layers (fan-in > 16, e.g. 3072 inputs)
+        get std sqrt(2 / fan-in) so the softmax does not saturate."""
+        spec = self.architecture(hidden)
+        rng = np.random.default_rng(self.seed("theta", *hidden, *parts))
+        theta: Params = {}
+        for key, shape in spec.shapes().items():
+            scale = 0.5 if std is None else std
+            if std is None and key.startswith("W") and shape[1] > PROBE_FAN_IN:
+                scale = float(np.sqrt(2.0 / shape[1]))
+            theta[key] = scale * rng.standard_normal(shape)
         return theta
 
-    # -- computations -----------------------------------------------------------
+    # -- the data set (hidden checks and kits only) ----------------------------
+    @cached_property
+    def dataset(self) -> Any:
+        spec = self.rubric.assignment.data
+        arch = self.rubric.assignment.architecture
+        if spec.name == "penguins":
+            return _penguins(spec.seed)
+        return _synthetic(spec.n_train or 0, spec.n_test or 0, arch.inputs, arch.outputs, spec.seed)
+
+    # -- reference answers ---------------------------------------------------------
+    def _answer(self, name: str, compute: Callable[[], Any], *args: Any, optional: Any = None) -> Any:
+        """Compute (and maybe record) or replay one answer.  `optional` is
+        what a replaying oracle returns for a diagnostic question its kit
+        left out (e.g. mutants of a very large network)."""
+        if self.answers is None and self.record is None:
+            return compute()   # the common case: no hashing on hot paths
+        key = answer_key(name, *args)
+        if self.answers is not None:
+            if key in self.answers:
+                return self.answers[key]
+            if optional is not None:
+                return optional
+            raise AnswerMissing(f"the kit has no recorded answer for {name}")
+        value = compute()
+        if self.record is not None:
+            self.record[key] = value
+        return value
+
     def forward(self, hidden: list[int], theta: Params, x: np.ndarray, activation: str | None = None) -> np.ndarray:
-        return ref.forward(self.architecture(hidden, activation), theta, x)
+        spec = self.architecture(hidden, activation)
+        optional = None if activation is None else np.full((spec.sizes[-1], x.shape[0]), np.nan)
+        return self._answer("forward", lambda: _ref().forward(_arch(spec), theta, x), spec, theta, x,
+                            optional=optional)
 
     def loss(self, hidden: list[int], theta: Params, x: np.ndarray, y: np.ndarray) -> float:
-        return ref.loss(self.architecture(hidden), theta, x, y)
+        spec = self.architecture(hidden)
+        return self._answer("loss", lambda: _ref().loss(_arch(spec), theta, x, y), spec, theta, x, y)
+
+    def data_loss(self, hidden: list[int], theta: Params, x: np.ndarray, y: np.ndarray) -> float:
+        spec = self.architecture(hidden)
+        return self._answer("data_loss", lambda: _ref().data_loss(_arch(spec), theta, x, y), spec, theta, x, y)
 
     def gradient(self, hidden: list[int], theta: Params, x: np.ndarray, y: np.ndarray) -> Params:
-        return ref.gradient(self.architecture(hidden), theta, x, y)
+        spec = self.architecture(hidden)
+        return self._answer("gradient", lambda: _ref().gradient(_arch(spec), theta, x, y), spec, theta, x, y)
+
+    def data_gradient(self, hidden: list[int], theta: Params, x: np.ndarray, y: np.ndarray) -> Params:
+        """The gradient without the elastic-net penalty."""
+        spec = self.architecture(hidden)
+        bare = NetSpec(spec.sizes, spec.activation, spec.alpha, spec.loss, (), ())
+        return self._answer("data_gradient", lambda: _ref().gradient(_arch(bare), theta, x, y), spec, theta, x, y)
 
     def accuracy(self, hidden: list[int], theta: Params, x: np.ndarray, y: np.ndarray) -> float:
-        return ref.accuracy(self.architecture(hidden), theta, x, y)
+        spec = self.architecture(hidden)
+        return self._answer("accuracy", lambda: _ref().accuracy(_arch(spec), theta, x, y), spec, theta, x, y)
+
+    def gradient_mutants(self, hidden: list[int], theta: Params, x: np.ndarray, y: np.ndarray) -> dict[str, Params]:
+        """Gradients of the classic backprop mistakes, keyed by diagnosis id."""
+        from . import mutants
+
+        spec = self.architecture(hidden)
+        return self._answer("gradient_mutants", lambda: mutants.gradient_mutants(_arch(spec), theta, x, y),
+                            spec, theta, x, y, optional={})
+
+    def activation_gradients(self, hidden: list[int], theta: Params, x: np.ndarray, y: np.ndarray) -> dict[str, Params]:
+        """Correct gradients of the same network with every other activation."""
+        from . import mutants
+
+        spec = self.architecture(hidden)
+        return self._answer("activation_gradients",
+                            lambda: mutants.activation_mutants(_arch(spec), theta, x, y, ACTIVATIONS),
+                            spec, theta, x, y, optional={})
+
+    def single_sample_gradients(self, hidden: list[int], theta: Params, x: np.ndarray,
+                                y: np.ndarray) -> dict[str, Params]:
+        """Gradients from one sample only, by label ('sample 4 / S', ...)."""
+        from . import mutants
+
+        spec = self.architecture(hidden)
+        return self._answer("single_sample_gradients",
+                            lambda: dict(mutants.single_sample_bias_gradients(_arch(spec), theta, x, y)),
+                            spec, theta, x, y, optional={})
 
     def trajectory(self, method: str, grad_fn: Callable[[Params], Params], theta0: Params, steps: int,
-                   lr: float, momentum: float) -> ref_opt.Trajectory:
-        return ref_opt.trajectory(method, grad_fn, theta0, steps, lr, momentum)
+                   lr: float, momentum: float) -> Any:
+        from reference import optimizers
 
-    @property
-    def nag_method(self) -> str:
-        """The reference method the rubric asks for."""
-        return "nag_fista" if self.rubric.assignment.optimizer.schedule == "fista" else "nag"
+        return optimizers.trajectory(method, grad_fn, theta0, steps, lr, momentum)
+
+    # -- kits ---------------------------------------------------------------------
+    def recorded(self) -> dict[str, Any]:
+        """The recorded answers as a JSON-ready document."""
+        from .sandbox import worker as wire
+
+        return {"format": "nngrade-answers/1", "rubric": self.rubric.id,
+                "answers": {k: wire.encode(v, np) for k, v in sorted((self.record or {}).items())}}
+
+
+def load_answers(path: Path) -> dict[str, Any]:
+    from .sandbox import worker as wire
+
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    if doc.get("format") != "nngrade-answers/1":
+        raise ValueError(f"{path}: not an nngrade answers file")
+    return {k: wire.decode(v, np) for k, v in doc["answers"].items()}
+
+
+def answer_key(name: str, *args: Any) -> str:
+    """A digest of a question: its name and the exact bytes of its inputs."""
+    sha = hashlib.sha256(name.encode())
+    for arg in args:
+        _feed(sha, arg)
+    return sha.hexdigest()
+
+
+def _feed(sha: Any, value: Any) -> None:
+    if isinstance(value, np.ndarray):
+        arr = np.ascontiguousarray(value)
+        sha.update(f"nd{arr.dtype.str}{arr.shape}".encode())
+        sha.update(arr.tobytes())
+    elif isinstance(value, dict):
+        for key in sorted(value):
+            sha.update(f"k{key}".encode())
+            _feed(sha, value[key])
+    elif isinstance(value, NetSpec):
+        sha.update(repr(value).encode())
+    elif isinstance(value, (list, tuple)):
+        sha.update(b"[")
+        for item in value:
+            _feed(sha, item)
+        sha.update(b"]")
+    else:
+        sha.update(repr(value).encode())
+
+
+def _ref() -> Any:
+    from reference import network
+
+    return network
+
+
+def _arch(spec: NetSpec) -> Any:
+    from reference import network
+
+    return network.Architecture(spec.sizes, spec.activation, spec.alpha, spec.loss,
+                                spec.l1_coefficients, spec.l2_coefficients)
 
 
 @lru_cache(maxsize=4)
-def _penguins(seed: int) -> ref_data.Dataset:
-    return ref_data.penguins(seed=seed)
+def _penguins(seed: int) -> Any:
+    from reference import data
+
+    return data.penguins(seed=seed)
 
 
 @lru_cache(maxsize=4)
-def _synthetic(n_train: int, n_test: int, n_features: int, n_classes: int, seed: int) -> ref_data.Dataset:
-    return ref_data.synthetic(n_train, n_test, n_features, n_classes, seed)
+def _synthetic(n_train: int, n_test: int, n_features: int, n_classes: int, seed: int) -> Any:
+    from reference import data
 
-
-def param_shapes(arch: ref.Architecture) -> dict[str, tuple[int, ...]]:
-    return ref.param_shapes(arch)
-
-
-def param_count(arch: ref.Architecture) -> int:
-    return ref.param_count(arch)
+    return data.synthetic(n_train, n_test, n_features, n_classes, seed)

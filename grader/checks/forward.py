@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from reference.activations import ACTIVATION_NAMES
-
+from ..rubric import ACTIVATIONS
 from ..probe import WorkerFailure, describe_value
 from .base import CheckParams, Context, Verdict, close, fmt, rel_error, sig
 
@@ -28,11 +27,23 @@ class Params(CheckParams):
     large_scale: float = 1000.0
 
 
+def probe_inputs(ctx: Context, params: Params) -> tuple[dict, Any]:
+    """The parameters and batch this criterion asks about (seeded)."""
+    return ctx.oracle.theta(params.hidden, ctx.criterion.id), ctx.oracle.batch(params.samples, ctx.criterion.id)[0]
+
+
+def prefetch(ctx: Context, params: Params) -> None:
+    """Every reference answer `judge` may need (recorded into student kits)."""
+    theta, x = probe_inputs(ctx, params)
+    ctx.oracle.forward(params.hidden, theta, x)
+    for name in ACTIVATIONS:
+        ctx.oracle.forward(params.hidden, theta, x, activation=name)
+
+
 def observe(ctx: Context, probe: Any, params: Params) -> dict:
     net = probe.new(params.hidden, seed=ctx.seed("net"))
-    theta = ctx.oracle.theta(params.hidden, ctx.criterion.id)
+    theta, x = probe_inputs(ctx, params)
     net.set_parameters(theta)
-    x, _ = ctx.oracle.batch(params.samples, ctx.criterion.id)
     probs, layout, raw = net.forward(x)
     try:
         big_probs, _, big_raw = net.forward(x * params.large_scale)
@@ -104,7 +115,7 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
 
 def _which_activation(oracle: Any, hidden: list[int], theta: dict, x: np.ndarray, probs: np.ndarray,
                       asked: str, rel: float) -> str | None:
-    for name in ACTIVATION_NAMES:
+    for name in ACTIVATIONS:
         if name == asked:
             continue
         try:

@@ -19,11 +19,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from reference.activations import ACTIVATION_NAMES
 
-from reference import network as reference_network
 
-from .. import mutants
 from .base import CheckParams, Context, Verdict, best_scale, close, fmt, rel_error, sig, table
 
 SELF_CONSISTENT_CREDIT = 0.5
@@ -39,14 +36,34 @@ class Params(CheckParams):
     max_coordinates: int = 200
 
 
-def observe(ctx: Context, probe: Any, params: Params) -> dict:
+#: above this many parameters a kit records no mutant gradients (they would be huge)
+KIT_MUTANT_LIMIT = 100_000
+
+
+def probe_inputs(ctx: Context, params: Params) -> tuple[dict, Any, Any]:
+    """The same theta and batch for every block: one mistake, one picture."""
+    x, y = ctx.oracle.batch(params.samples, "gradient")
+    return ctx.oracle.theta(params.hidden, "gradient"), x, y
+
+
+def prefetch(ctx: Context, params: Params) -> None:
+    """Every reference answer `judge` may need (recorded into student kits)."""
     oracle = ctx.oracle
+    theta, x, y = probe_inputs(ctx, params)
+    oracle.gradient(params.hidden, theta, x, y)
+    oracle.data_gradient(params.hidden, theta, x, y)
+    if oracle.architecture(params.hidden).param_count() <= KIT_MUTANT_LIMIT:
+        oracle.gradient_mutants(params.hidden, theta, x, y)
+        oracle.activation_gradients(params.hidden, theta, x, y)
+        oracle.single_sample_gradients(params.hidden, theta, x, y)
+
+
+def observe(ctx: Context, probe: Any, params: Params) -> dict:
     net = probe.new(params.hidden, seed=ctx.seed("net"))
     layout = net.require_layout()
     if params.block not in layout.blocks:
         raise KeyError(params.block)
-    theta = oracle.theta(params.hidden, "gradient")   # same theta for every block: one mistake, one picture
-    x, y = oracle.batch(params.samples, "gradient")
+    theta, x, y = probe_inputs(ctx, params)
     net.set_parameters(theta)
     raw = net.gradient_raw(x, y)
     grads, forms = canonical_gradient(raw, layout, theta)
@@ -152,7 +169,7 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     if transposed_note:
         lines.append(transposed_note)
         diagnoses.append("gradient-transposed")
-    found = _explain(g, ref, arch, theta, x, y, block, rel, abs_, s)
+    found = _explain(g, ref, oracle, hidden, theta, x, y, block, rel, abs_, s)
     if found:
         diagnoses.append(found[0])
         lines.append(found[1])
@@ -162,7 +179,7 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
         lines.insert(0, f"The gradient of {block} is consistent with your own loss (finite-difference error "
                      f"{fmt(fd_err)}) but differs from the reference (relative error {fmt(ref_err)}), so the "
                      "function you differentiate is not the assignment's.")
-        other = _other_activation(g, arch, theta, x, y, block, rel, abs_)
+        other = _other_activation(g, oracle, hidden, theta, x, y, block, rel, abs_)
         if other and "wrong-activation" not in diagnoses:
             diagnoses.append("wrong-activation")
             lines.append(f"It is exactly the gradient of a network with the {other} activation.")
@@ -191,16 +208,17 @@ def _project(g: np.ndarray, obs: dict) -> np.ndarray:
     return np.array([float(np.sum(g * d)) for d in obs["directions"]])
 
 
-def _explain(g: np.ndarray, ref: np.ndarray, arch: Any, theta: dict, x: np.ndarray, y: np.ndarray,
+def _explain(g: np.ndarray, ref: np.ndarray, oracle: Any, hidden: list[int], theta: dict, x: np.ndarray, y: np.ndarray,
              block: str, rel: float, abs_: float, s: int) -> tuple[str, str, dict] | None:
     """The known mistake that reproduces the student's numbers, if any."""
-    penalty_mistake = _explain_penalty(g, arch, theta, x, y, block, rel, abs_)
+    arch = oracle.architecture(hidden)
+    penalty_mistake = _explain_penalty(g, oracle, hidden, theta, x, y, block, rel, abs_)
     if penalty_mistake:
         return penalty_mistake
     c, residual = best_scale(g, ref)
-    if (residual >= 1e-6 or not np.isfinite(c)) and _penalized(arch):
+    if (residual >= 1e-6 or not np.isfinite(c)) and arch.penalized:
         # with a penalty, a scale mistake shows on the data part only: g - reg = c * data
-        data = reference_network.gradient(_without_penalty(arch), theta, x, y)[block]
+        data = oracle.data_gradient(hidden, theta, x, y)[block]
         c, residual = best_scale(g - (ref - data), data)
     if residual < 1e-6 and np.isfinite(c):
         ev = {"ratio yours / reference": sig(c)}
@@ -213,7 +231,7 @@ def _explain(g: np.ndarray, ref: np.ndarray, arch: Any, theta: dict, x: np.ndarr
             return ("sign-flip", "Your gradient has the right size but the opposite sign.", ev)
         if abs(c - s * s) < 1e-6 * s * s:
             return ("sum-not-mean", f"Your gradient is S^2 = {s * s} times the correct one.", ev)
-    for name, mutant in mutants.gradient_mutants(arch, theta, x, y).items():
+    for name, mutant in oracle.gradient_mutants(hidden, theta, x, y).items():
         if close(g, mutant[block], rel, abs_):
             text = {"activation-derivative-sigmoid":
                     f"Your gradient equals backprop with the sigmoid's derivative s(z)(1 - s(z)) in place of "
@@ -223,7 +241,7 @@ def _explain(g: np.ndarray, ref: np.ndarray, arch: Any, theta: dict, x: np.ndarr
                     "activation a = h(z) instead of the pre-activation z."}[name]
             return (name, text, {})
     if block.startswith("b"):
-        for label, single in mutants.single_sample_bias_gradients(arch, theta, x, y):
+        for label, single in oracle.single_sample_gradients(hidden, theta, x, y).items():
             if close(g, single[block], rel, abs_):
                 return ("bias-one-sample", f"Your bias gradient equals the gradient of a single sample "
                         f"({label}); it must combine all S = {s} samples (sum the error over the sample axis, "
@@ -231,23 +249,16 @@ def _explain(g: np.ndarray, ref: np.ndarray, arch: Any, theta: dict, x: np.ndarr
     return None
 
 
-def _penalized(arch: Any) -> bool:
-    return any(arch.l1_coefficients) or any(arch.l2_coefficients)
-
-
-def _without_penalty(arch: Any) -> Any:
-    return reference_network.Architecture(arch.sizes, arch.activation, arch.alpha, arch.loss)
-
-
-def _explain_penalty(g: np.ndarray, arch: Any, theta: dict, x: np.ndarray, y: np.ndarray, block: str,
+def _explain_penalty(g: np.ndarray, oracle: Any, hidden: list[int], theta: dict, x: np.ndarray, y: np.ndarray, block: str,
                      rel: float, abs_: float) -> tuple[str, str, dict] | None:
     """Elastic-net mistakes: no penalty term, the penalty on a bias, the L2
     term's derivative without its factor 2."""
+    arch = oracle.architecture(hidden)
     layer = int(block[1:])
     c1, c2 = arch.l1_coefficients[layer], arch.l2_coefficients[layer]
     if not (c1 or c2):
         return None
-    data = reference_network.gradient(_without_penalty(arch), theta, x, y)[block]
+    data = oracle.data_gradient(hidden, theta, x, y)[block]
     p = theta[block]
     if block.startswith("W"):
         if close(g, data, rel, abs_):
@@ -262,9 +273,9 @@ def _explain_penalty(g: np.ndarray, arch: Any, theta: dict, x: np.ndarray, y: np
     return None
 
 
-def _other_activation(g: np.ndarray, arch: Any, theta: dict, x: np.ndarray, y: np.ndarray, block: str,
-                      rel: float, abs_: float) -> str | None:
-    for name, grads in mutants.activation_mutants(arch, theta, x, y, ACTIVATION_NAMES).items():
+def _other_activation(g: np.ndarray, oracle: Any, hidden: list[int], theta: dict, x: np.ndarray, y: np.ndarray,
+                      block: str, rel: float, abs_: float) -> str | None:
+    for name, grads in oracle.activation_gradients(hidden, theta, x, y).items():
         if close(g, grads[block], rel, abs_):
             return name
     return None

@@ -20,11 +20,23 @@ class Params(CheckParams):
     samples: int = 7
 
 
+def probe_inputs(ctx: Context, params: Params) -> tuple[dict, Any, Any]:
+    """The parameters and batch this criterion asks about (seeded)."""
+    x, y = ctx.oracle.batch(params.samples, ctx.criterion.id)
+    return ctx.oracle.theta(params.hidden, ctx.criterion.id), x, y
+
+
+def prefetch(ctx: Context, params: Params) -> None:
+    """Every reference answer `judge` may need (recorded into student kits)."""
+    theta, x, y = probe_inputs(ctx, params)
+    ctx.oracle.loss(params.hidden, theta, x, y)
+    ctx.oracle.data_loss(params.hidden, theta, x, y)
+
+
 def observe(ctx: Context, probe: Any, params: Params) -> dict:
     net = probe.new(params.hidden, seed=ctx.seed("net"))
-    theta = ctx.oracle.theta(params.hidden, ctx.criterion.id)
+    theta, x, y = probe_inputs(ctx, params)
     net.set_parameters(theta)
-    x, y = ctx.oracle.batch(params.samples, ctx.criterion.id)
     value = scalar(net.loss(x, y))
     try:
         probs, _, _ = net.forward(x)
@@ -54,7 +66,7 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     evidence = {"your loss": sig(value), "expected loss": sig(expected), "samples S": s}
     name = "mean cross-entropy" if ctx.rubric.assignment.loss == "cross_entropy" else "mean squared error"
     arch = oracle.architecture(hidden)
-    penalized = any(arch.l1_coefficients) or any(arch.l2_coefficients)
+    penalized = arch.penalized
     if penalized:
         name += " plus the elastic-net penalty"
     if not np.isfinite(value):
@@ -110,6 +122,4 @@ def _penalty_mistake(arch: Any, theta: dict, value: float, data: float, expected
 
 
 def _data_loss(oracle: Any, hidden: list[int], theta: dict, x: np.ndarray, y: np.ndarray) -> float:
-    from reference import network as ref
-
-    return ref.data_loss(oracle.architecture(hidden), theta, x, y)
+    return oracle.data_loss(hidden, theta, x, y)

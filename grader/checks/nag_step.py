@@ -16,8 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from reference import optimizers as ref_opt
-
 from ..probe import ApiError, WorkerFailure
 from .base import CheckParams, Context, Verdict, fmt, sig, table
 from .gradient import canonical_gradient
@@ -51,7 +49,7 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
     grad_fn, used_own = _gradient_function(ctx, helper, params.hidden, x, y)
     candidates = {}
     for method in CANDIDATES:
-        traj = ref_opt.trajectory(method, grad_fn, snaps[0], params.steps, params.lr, mu)
+        traj = ctx.oracle.trajectory(method, grad_fn, snaps[0], params.steps, params.lr, mu)
         candidates[method] = traj.stored
     return {"snapshots": snaps, "candidates": candidates, "aliases": aliases, "lr": params.lr, "momentum": mu,
             "own_gradient": used_own[0], "hidden": list(params.hidden), "x": x, "y": y}
@@ -175,7 +173,7 @@ def _infer_step_size(ctx: Context, obs: dict) -> float | None:
         return ctx.oracle.gradient(obs["hidden"], theta, obs["x"], obs["y"])
 
     for method in ("nag", "nag_stored"):
-        traj = ref_opt.trajectory(method, grad, snaps[0], len(snaps) - 1, lr, obs["momentum"])
+        traj = ctx.oracle.trajectory(method, grad, snaps[0], len(snaps) - 1, lr, obs["momentum"])
         if distance(snaps, traj.stored) <= 1e-4:
             return lr
     return None
@@ -190,7 +188,7 @@ def _infer_momentum(ctx: Context, obs: dict) -> float | None:
 
     for mu in np.round(np.linspace(0.01, 0.99, 99), 2):
         for method in ("nag", "nag_stored"):
-            traj = ref_opt.trajectory(method, grad, snaps[0], len(snaps) - 1, obs["lr"], float(mu))
+            traj = ctx.oracle.trajectory(method, grad, snaps[0], len(snaps) - 1, obs["lr"], float(mu))
             if distance(snaps, traj.stored) <= 1e-4:
                 return float(mu)
     return None

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..oracle import param_count
 from .base import CheckParams, Context, Verdict, failed, passed, table
 from .param_shapes import describe_parameters
 
@@ -27,7 +26,7 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     rows, problems = [], []
     for variant in obs["variants"]:
         hidden = variant["hidden"]
-        expected = param_count(ctx.oracle.architecture(hidden))
+        expected = ctx.oracle.architecture(hidden).param_count()
         entries = variant["raw"]["entries"]
         counted = sum(int(e["size"]) for e in entries.values())
         label = f"N_H={hidden[0]}" if len(hidden) == 1 else f"hidden={hidden}"

@@ -19,8 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from reference import optimizers as ref_opt
-
 from ..probe import _wire, scalar
 from .base import CheckParams, Context, Verdict, fmt, sig
 
@@ -113,7 +111,7 @@ def reference_curves(ctx: Context, hidden: list[int], theta0: dict, method: str,
         return ctx.oracle.gradient(hidden, theta, data.x_train, data.y_train)
 
     name = ctx.oracle.nag_method if method == "nag" else "gd"
-    traj = ref_opt.trajectory(name, grad, theta0, iterations, lr, mu)
+    traj = ctx.oracle.trajectory(name, grad, theta0, iterations, lr, mu)
     return curves(ctx, hidden, traj.iterates[::every])
 
 

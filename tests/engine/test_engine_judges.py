@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from grader.checks import forward, gd_step, gradient, init, loss, nag_step, param_count, param_shapes, training
-from reference import network as ref
 from reference import optimizers as ref_opt
 
 
@@ -68,22 +67,13 @@ def test_sum_not_mean_feedback_names_S(make_ctx):
     assert "S = 5 times" in verdict.feedback
 
 
-def _mutant(name):
-    def fd(hidden, theta, x, y, ctx=None):
-        raise NotImplementedError
-    return name
-
-
 @pytest.mark.parametrize("diagnosis", ["activation-derivative-sigmoid", "activation-derivative-at-activation"])
 @pytest.mark.parametrize("block", ["W0", "b0"])
 def test_wrong_activation_derivative_is_named(make_ctx, diagnosis, block):
-    from grader import mutants
-
     ctx = make_ctx(f"grad-{block}")
 
     def transform(key, g, obs):
-        arch = ctx.oracle.architecture(obs["hidden"])
-        return mutants.gradient_mutants(arch, obs["theta"], obs["x"], obs["y"])[diagnosis][key]
+        return ctx.oracle.gradient_mutants(obs["hidden"], obs["theta"], obs["x"], obs["y"])[diagnosis][key]
 
     verdict = judge_gradient(ctx, gradient_obs(ctx, block, transform))
     assert verdict.diagnoses == [diagnosis]
@@ -95,7 +85,7 @@ def test_bias_from_one_sample_is_named(make_ctx, block):
     ctx = make_ctx(f"grad-{block}")
 
     def transform(key, g, obs):
-        single = ref.gradient(ctx.oracle.architecture(obs["hidden"]), obs["theta"], obs["x"][-1:], obs["y"][-1:])
+        single = ctx.oracle.gradient(obs["hidden"], obs["theta"], obs["x"][-1:], obs["y"][-1:])
         return single[key] / obs["x"].shape[0] if key == block else g
 
     verdict = judge_gradient(ctx, gradient_obs(ctx, block, transform))
@@ -126,7 +116,7 @@ def test_self_consistent_wrong_activation_gets_partial_credit(make_ctx):
     ctx = make_ctx("grad-W0")
 
     def relu_grad(hidden, theta, x, y):
-        return ref.gradient(ctx.oracle.architecture(hidden, "relu"), theta, x, y)
+        return ctx.oracle.activation_gradients(hidden, theta, x, y)["relu"]
 
     obs = gradient_obs(ctx, "W0", lambda k, g, o: relu_grad(o["hidden"], o["theta"], o["x"], o["y"])[k],
                        fd_from=relu_grad)
@@ -316,7 +306,7 @@ def nag_obs(ctx, method, mu=None, aliases=()):
     params = ctx.criterion.check_params()
     mu = ctx.rubric.assignment.optimizer.momentum if mu is None else mu
     x, y = ctx.oracle.batch(params.samples, "nag")
-    theta0 = ref.init_params(ctx.oracle.architecture(params.hidden), 7, 0, 0.05)
+    theta0 = ctx.oracle.theta(params.hidden, "nag-test", std=0.05)
 
     def grad(th):
         return ctx.oracle.gradient(params.hidden, th, x, y)

@@ -1,0 +1,164 @@
+"""The student kit: everything `nngrade check` needs, and nothing it must not.
+
+A kit holds the *public* part of a rubric, the data, a skeleton `nn.py`,
+instructions, and `answers.json`: the reference's answers to exactly the
+questions the public checks ask (their probe inputs are seeded, so they are
+known in advance).  With it, the self-check runs without the reference
+solution and without any hidden criterion's parameters: hidden criteria
+appear only as titles and points.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from .checks import REGISTRY
+from .checks.base import Context
+from .oracle import Oracle
+from .rubric import Rubric
+
+SKELETON = '''"""{title}: your implementation.
+
+Run the public self-check at any time:
+
+    nngrade check nn.py --rubric rubric.yaml
+"""
+import numpy as np
+
+
+class {class_name}:
+    def __init__(self, num_input={inputs}, num_hidden={hidden}, num_output={outputs},
+                 gradient_method="GD", lr={lr}, momentum={momentum}):
+        self.num_input = num_input
+        self.num_hidden = num_hidden
+        self.num_output = num_output
+        self.gradient_method = gradient_method
+        self.lr = lr
+        self.momentum = momentum
+        self.init_params()
+
+    def init_params(self):
+        """Draw every parameter from N({mean}, {std}^2) into self.{theta}:
+        {shapes}."""
+        raise NotImplementedError
+
+    def feed_forward(self, x):
+        """x: (S, num_input) array. Return class probabilities, (num_output, S)."""
+        raise NotImplementedError
+
+    def loss(self, x, y):
+        """{loss_text}; y: (S,) integer labels."""
+        raise NotImplementedError
+
+    def back_propagate(self, x, y):
+        """Gradient of loss(x, y) at the current self.{theta}, as a dict with
+        the same keys and shapes as self.{theta}."""
+        raise NotImplementedError
+
+    def step(self, x, y):
+        """One iteration of self.gradient_method ("GD" or "NAG") on (x, y)."""
+        raise NotImplementedError
+
+    def train(self, x, y, num_iterations):
+        """Run num_iterations steps; return the list of training losses."""
+        raise NotImplementedError
+'''
+
+
+def public_rubric(rubric: Rubric) -> dict[str, Any]:
+    """The rubric as students may see it: public criteria with their
+    parameters, hidden ones reduced to title and points."""
+    data = rubric.model_dump(mode="json", exclude_defaults=False)
+    public = [c for c in data["criteria"] if c["visibility"] == "public"]
+    data["criteria"] = public
+    data["total_points"] = sum(c["points"] for c in public)
+    data["hidden_summary"] = [{"title": c.title, "points": c.points} for c in rubric.criteria
+                              if c.visibility != "public"]
+    data["answers"] = "answers.json"
+    data["description"] = (rubric.description + " " if rubric.description else "") + \
+        "(Student kit: public criteria only.)"
+    return data
+
+
+def record_answers(rubric: Rubric) -> dict[str, Any]:
+    """Ask the reference every question the public checks can ask."""
+    oracle = Oracle(rubric, record={})
+    for crit in rubric.public_criteria:
+        check = REGISTRY[crit.check]
+        prefetch = getattr(check, "prefetch", None)
+        if prefetch is not None:
+            prefetch(Context(rubric, oracle, crit), crit.check_params())
+    return oracle.recorded()
+
+
+def build_kit(rubric: Rubric, out: Path) -> Path:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "rubric.yaml").write_text(
+        f"# Student kit for {rubric.title}: public criteria only.\n"
+        + yaml.safe_dump(public_rubric(rubric), sort_keys=False, allow_unicode=True), encoding="utf-8")
+    (out / "answers.json").write_text(json.dumps(record_answers(rubric), sort_keys=True) + "\n", encoding="utf-8")
+    _write_data(rubric, out / "data")
+    (out / "nn.py").write_text(_skeleton(rubric), encoding="utf-8")
+    (out / "README.md").write_text(_instructions(rubric), encoding="utf-8")
+    return out
+
+
+def _write_data(rubric: Rubric, folder: Path) -> None:
+    data = Oracle(rubric).dataset
+    folder.mkdir(exist_ok=True)
+    header = ",".join([*data.feature_names, "label"])
+    for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
+        rows = np.column_stack([x, y])
+        np.savetxt(folder / f"{split}.csv", rows, delimiter=",", header=header, comments="",
+                   fmt=["%.10g"] * x.shape[1] + ["%d"])
+    (folder / "classes.txt").write_text("\n".join(data.class_names) + "\n", encoding="utf-8")
+
+
+def _skeleton(rubric: Rubric) -> str:
+    arch, opt, init = rubric.assignment.architecture, rubric.assignment.optimizer, rubric.assignment.init
+    iface = rubric.interface
+    shapes = ", ".join(f"{iface.weight_key.format(i=i)} {(arch.sizes[i + 1], arch.sizes[i])}, "
+                       f"{iface.bias_key.format(i=i)} {(arch.sizes[i + 1], 1)}" for i in range(len(arch.sizes) - 1))
+    loss_text = "Mean cross-entropy" if rubric.assignment.loss == "cross_entropy" else "Mean of 1/2 ||y - y~||^2"
+    return SKELETON.format(title=rubric.title, class_name=iface.class_name, inputs=arch.inputs,
+                           hidden=arch.hidden[0] if len(arch.hidden) == 1 else list(arch.hidden),
+                           outputs=arch.outputs, lr=opt.lr, momentum=opt.momentum, mean=init.mean, std=init.std,
+                           theta=iface.parameters_attribute, shapes=shapes, loss_text=loss_text)
+
+
+def _instructions(rubric: Rubric) -> str:
+    public = "\n".join(f"| {c.id} | {c.title} | {c.points:g} |" for c in rubric.public_criteria)
+    hidden = "\n".join(f"| {c.title} | {c.points:g} |" for c in rubric.criteria if c.visibility != "public")
+    return f"""# {rubric.title}: student kit
+
+{rubric.description}
+
+Files:
+* `nn.py`: the skeleton to complete (keep the class and method names).
+* `data/train.csv`, `data/test.csv`: the features (already standardized with the
+  training statistics) and the integer label; `data/classes.txt`: class names.
+* `rubric.yaml` and `answers.json`: what the self-check uses.
+
+Check your work as often as you like:
+
+    nngrade check nn.py --rubric rubric.yaml
+
+It runs the public criteria below in a few seconds and explains every failure.
+Exit code 0 means all public checks passed.
+
+| id | public criterion | points |
+| --- | --- | --- |
+{public}
+
+Graded after the deadline (not run by the self-check):
+
+| hidden criterion | points |
+| --- | --- |
+{hidden}
+"""
