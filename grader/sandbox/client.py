@@ -37,6 +37,7 @@ WORKER_NAME = "_nngrade_worker.py"
 SUBMISSION_DIR = "submission"
 MAX_REPLY_BYTES = 512 * 1024 * 1024
 EFBIG_TEXT = "[Errno 27]"
+RUN_HERE = os.environ.get("NNGRADE_WORKER_EXEC", "") != "1"  # the launcher runs the worker in its own process
 
 __all__ = ["LoadSpec", "WorkerClient", "WorkerFailure", "WorkerLimits", "isolation_level", "scrubbed_environment"]
 
@@ -169,7 +170,7 @@ class WorkerClient:
         argv = [sys.executable, "-I", "-B", str(self._inner / WORKER_NAME), str(req_r), str(resp_w)]
         command, _ = launch_command(level, self.limits, argv=argv, stage=self.workdir, inner=self._inner,
                                     uid=self._uid.uid if self._uid else None, keep_fds=(req_r, resp_w),
-                                    status_fd=status_w)
+                                    status_fd=status_w, run_here=RUN_HERE)
         try:
             self.proc = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._out, cwd="/",
@@ -200,6 +201,16 @@ class WorkerClient:
         """Kill the worker: its process group, and with it the init of its
         PID namespace, which takes every process the student started."""
         if self.proc is not None:
+            # First the namespace's init alone: unshare reaps it only once
+            # the kernel has killed and reaped every process of the
+            # namespace, so waiting for unshare means nothing is left.
+            init = _child_pid(self.proc.pid) if self.proc.poll() is None else None
+            if init is not None:
+                try:
+                    os.kill(init, signal.SIGKILL)
+                    self.proc.wait(timeout=5)
+                except (OSError, subprocess.TimeoutExpired):
+                    pass
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -425,3 +436,13 @@ class WorkerClient:
         else:
             detail = f"{what} (exit status {number}; e.g. sys.exit/os._exit in your code)"
         return WorkerFailure("crash", detail)
+
+
+def _child_pid(pid: int) -> int | None:
+    """The first child of `pid` (the launcher under unshare), if any."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
+            children = handle.read().split()
+    except OSError:
+        return None
+    return int(children[0]) if children else None

@@ -1,7 +1,8 @@
 """Sets up one worker's sandbox, then runs the worker as an unprivileged user.
 
 Standalone (standard library only, no grader imports): the client runs it as
-``python -I -S -B launcher.py CONFIG_JSON``, usually as the first process of
+``python -I -S -B launcher.py CONFIG`` (CONFIG: the hex of a `marshal` dump
+of a dict, which needs no import at all, unlike JSON), usually as the first process of
 fresh namespaces made by ``unshare --net --pid --mount --fork --kill-child``,
 so it is PID 1 there and still root.  Steps, all driven by the JSON config
 that `grader.sandbox.limits.launch_command` writes:
@@ -26,11 +27,12 @@ file) and with exit status 71, so the grader sees a crash, never a hang.
 from __future__ import annotations
 
 import ctypes
-import json
+import marshal
 import os
 import resource
-import signal
 import sys
+
+import _signal as signal  # the C module: `signal` would import enum (milliseconds)
 
 MS_RDONLY = 1
 MS_NOSUID = 2
@@ -115,6 +117,34 @@ def cover(target: str, mode: str, size_mb: int, keep: list[str]) -> None:
             os.close(fd)
 
 
+def copy_tree(source: str, target: str) -> None:
+    """Copy a folder's files, folders and symlinks (not following links),
+    keeping permission bits; no shutil, which costs an import."""
+    with os.scandir(source) as entries:
+        for entry in entries:
+            src, dst = os.path.join(source, entry.name), os.path.join(target, entry.name)
+            if entry.is_symlink():
+                os.symlink(os.readlink(src), dst)
+            elif entry.is_dir():
+                os.mkdir(dst, 0o755)
+                copy_tree(src, dst)
+            elif entry.is_file():
+                mode = entry.stat().st_mode & 0o777
+                fin = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
+                fout = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+                try:
+                    size = os.fstat(fin).st_size
+                    while size > 0:
+                        sent = os.sendfile(fout, fin, None, min(size, 1 << 30))
+                        if sent == 0:
+                            break
+                        size -= sent
+                finally:
+                    os.close(fin)
+                    os.close(fout)
+                os.chmod(dst, mode)
+
+
 def setup_mounts(cfg: dict) -> None:
     try:
         mount(None, "/", None, MS_REC | MS_PRIVATE)
@@ -135,9 +165,7 @@ def setup_mounts(cfg: dict) -> None:
         cover(path, mode, size, keep)
     inner = cfg["inner"]
     os.makedirs(inner, mode=0o755, exist_ok=True)
-    import shutil
-
-    shutil.copytree(f"/proc/self/fd/{stage_fd}", inner, symlinks=True, dirs_exist_ok=True)
+    copy_tree(f"/proc/self/fd/{stage_fd}", inner)
     os.chmod(inner, 0o1777)  # the worker may create files; it cannot remove the grader's copies
     os.close(stage_fd)
     if cfg.get("proc"):
@@ -191,7 +219,14 @@ def become_worker(cfg: dict, status_fd: int | None) -> None:
         os.chdir(cfg["cwd"])
         os.umask(0o022)
         argv = cfg["argv"]
-        os.execv(argv[0], argv)
+        if not cfg.get("run_here"):
+            os.execv(argv[0], argv)
+        import runpy
+        import site
+
+        site.main()  # this interpreter started with -S; the worker needs site-packages
+        if status_fd is not None:
+            os.close(status_fd)
     except BaseException as exc:  # noqa: BLE001 -- report and leave, never fall through
         try:
             os.write(2, f"nngrade sandbox: cannot start the worker: {exc}\n".encode())
@@ -199,6 +234,13 @@ def become_worker(cfg: dict, status_fd: int | None) -> None:
                 os.write(status_fd, b"setup ")
         finally:
             os._exit(SETUP_FAILED)
+    # Run the worker script in this very process: the same as exec'ing
+    # `python -I -B script args` (isolated, no bytecode, the script's folder
+    # not on sys.path) minus one interpreter start-up.
+    script = next(a for a in argv[1:] if not a.startswith("-"))
+    sys.argv = argv[argv.index(script):]
+    runpy.run_path(script, run_name="__main__")
+    sys.exit(0)
 
 
 def supervise(child: int, status_fd: int | None) -> int:
@@ -231,7 +273,7 @@ def supervise(child: int, status_fd: int | None) -> int:
 
 
 def main() -> None:
-    cfg = json.loads(sys.argv[1])
+    cfg = marshal.loads(bytes.fromhex(sys.argv[1]))
     status_fd = cfg.get("status_fd")
     if status_fd is not None:
         status_fd = int(status_fd)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import importlib.util
-import json
+import marshal
 import os
 import random
 import shutil
@@ -297,9 +297,13 @@ def _mount_plan_base() -> tuple[list[str], list[str]]:
 
 
 def launch_command(level: Isolation, limits: WorkerLimits, *, argv: list[str], stage: Path, inner: Path,
-                   uid: int | None, keep_fds: tuple[int, ...], status_fd: int | None) -> tuple[list[str], dict]:
+                   uid: int | None, keep_fds: tuple[int, ...], status_fd: int | None,
+                   run_here: bool = False) -> tuple[list[str], dict]:
     """The command that starts `argv` (the worker) under `level`, and the
-    launcher's configuration (returned for tests and diagnostics)."""
+    launcher's configuration (returned for tests and diagnostics).  With
+    `run_here`, argv must be ``[python, -I, -B, script, args...]`` and the
+    launcher runs the script itself instead of exec'ing a new interpreter
+    (saves a start-up)."""
     cfg: dict[str, Any] = {
         "argv": argv,
         "cwd": str(inner),
@@ -309,6 +313,7 @@ def launch_command(level: Isolation, limits: WorkerLimits, *, argv: list[str], s
         "keep_fds": list(keep_fds),
         "status_fd": status_fd,
         "setsid": level.pid,
+        "run_here": run_here,
     }
     if level.mounts:
         keep, hide = _mount_plan_base()
@@ -317,7 +322,7 @@ def launch_command(level: Isolation, limits: WorkerLimits, *, argv: list[str], s
         stage_mb = _size_mb(stage)
         cfg["mounts"] = {"stage": str(stage), "inner": str(inner), "keep": keep, "hide": hide,
                          "private": private_paths(limits, stage_mb), "proc": level.pid}
-    launcher = [sys.executable, "-I", "-S", "-B", str(LAUNCHER), json.dumps(cfg)]
+    launcher = [sys.executable, "-I", "-S", "-B", str(LAUNCHER), marshal.dumps(cfg).hex()]
     if level.unshare:
         return [shutil.which("unshare") or "unshare", *level.unshare, "--", *launcher], cfg
     return launcher, cfg

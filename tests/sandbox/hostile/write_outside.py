@@ -8,7 +8,7 @@ REPO = "@REPO@"
 def attempt(what, action):
     try:
         action()
-        print("ALLOWED:", what)
+        print("done (inside the sandbox only):", what)
     except Exception as exc:
         print("refused:", what, "->", type(exc).__name__)
 
