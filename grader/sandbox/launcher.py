@@ -43,7 +43,9 @@ MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 PR_SET_PDEATHSIG = 1
+PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
 SETUP_FAILED = 71
 
 RLIMITS = {
@@ -189,6 +191,21 @@ def close_other_fds(keep: set[int]) -> None:
                 pass
 
 
+def drop_capabilities() -> None:
+    """For a worker that keeps uid 0 (in a user namespace, or an
+    unprivileged grader): empty the bounding set, so no exec can regain
+    capabilities, then clear every set -- without CAP_SYS_ADMIN it cannot
+    unmount what hides the grader's files.  Best effort: an unprivileged
+    process has nothing to drop."""
+    lib = libc()
+    for cap in range(64):
+        if lib.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == 22:  # EINVAL: no such cap
+            break
+    header = (ctypes.c_uint32 * 2)(LINUX_CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()
+    lib.capset(header, data)
+
+
 def become_worker(cfg: dict, status_fd: int | None) -> None:
     """In the child: never returns (exec, or _exit on failure).  The status
     descriptor is close-on-exec: the worker never holds it."""
@@ -214,6 +231,8 @@ def become_worker(cfg: dict, status_fd: int | None) -> None:
             os.setuid(int(uid))
             if os.getuid() != int(uid) or os.geteuid() != int(uid):
                 raise OSError("could not drop privileges")
+        else:
+            drop_capabilities()
         _check(libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
         libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         os.chdir(cfg["cwd"])

@@ -25,7 +25,9 @@ through each level in turn, and reported in every result document
 ``NNGRADE_ISOLATION`` (one of the level names above, or ``auto``) caps the
 level, e.g. to test a fallback.  ``NNGRADE_SANDBOX_HIDE`` adds
 ``os.pathsep``-separated folders to hide from workers (e.g. a folder of
-solutions outside the grader's tree).
+solutions outside the grader's tree); so does `hide` (for a batch's input
+and output folders).  Without a mount namespace nothing can be hidden: the
+worker then reads whatever its uid may read.
 """
 
 from __future__ import annotations
@@ -218,6 +220,18 @@ def keep_paths() -> list[str]:
     return sorted(p for p in out if p and p != "/" and os.path.exists(p))
 
 
+_EXTRA_HIDDEN: set[str] = set()
+
+
+def hide(*paths: str | os.PathLike) -> None:
+    """Hide more folders from every worker started from now on in this
+    process, e.g. a batch's input folder (the other students' files) and
+    its output folder."""
+    for path in paths:
+        if os.path.isdir(path):
+            _EXTRA_HIDDEN.add(_real(path))
+
+
 def _is_system(path: str) -> bool:
     return path in SYSTEM_DIRS or any(s != "/" and s.startswith(path.rstrip("/") + "/") for s in SYSTEM_DIRS)
 
@@ -237,6 +251,7 @@ def hidden_paths(keep: list[str] | None = None) -> list[str]:
             hide.update(_real(p) for p in spec.submodule_search_locations)
     if (root / "rubrics").is_dir():
         hide.add(str(root / "rubrics"))
+    hide.update(_EXTRA_HIDDEN)
     for extra in os.environ.get("NNGRADE_SANDBOX_HIDE", "").split(os.pathsep):
         if extra.strip() and os.path.isdir(extra.strip()):
             hide.add(_real(extra.strip()))
@@ -293,7 +308,8 @@ def _mount_plan_base() -> tuple[list[str], list[str]]:
         cwd = os.getcwd()
     except OSError:
         cwd = "/"
-    return list(_keep_cached()), list(_hidden_cached(cwd, os.environ.get("NNGRADE_SANDBOX_HIDE", "")))
+    extra = os.environ.get("NNGRADE_SANDBOX_HIDE", "") + "\0" + "\0".join(sorted(_EXTRA_HIDDEN))
+    return list(_keep_cached()), list(_hidden_cached(cwd, extra))
 
 
 def launch_command(level: Isolation, limits: WorkerLimits, *, argv: list[str], stage: Path, inner: Path,

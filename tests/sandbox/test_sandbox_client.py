@@ -67,7 +67,24 @@ class Toy:
     def fork(self):
         return os.fork()
 
-    def facts(self):
+    def forks(self, n):
+        for _ in range(n):
+            if os.fork() == 0:
+                time.sleep(60)
+                os._exit(0)
+        return n
+
+    def big_file(self, megabytes):
+        with open("big.bin", "wb") as handle:
+            handle.write(b"x" * (megabytes * 2**20))
+        return megabytes
+
+    def spin(self):
+        x = 0
+        while True:
+            x += 1
+
+    def facts(self, try_write=False):
         out = {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "pid": os.getpid(),
                "cwd": os.getcwd(), "tmp": " ".join(sorted(os.listdir("/tmp"))),
                "root_on_path": any(p == REPO or p.startswith(REPO + "/") for p in sys.path),
@@ -82,6 +99,8 @@ class Toy:
                              ("import_reference", lambda: __import__("reference")),
                              ("read_reference", lambda: open(REPO + "/reference/network.py").read()),
                              ("write_repo", lambda: open(REPO + "/pwned-by-toy.txt", "w").write("x"))):
+            if what == "write_repo" and not try_write:  # only where a uid protects the repository
+                continue
             try:
                 action()
                 out[what] = "allowed"
@@ -163,7 +182,7 @@ def test_isolation_level_string():
     level = isolation_level()
     assert level in {lvl.name for lvl in LEVELS}
     assert level.endswith("rlimits")
-    if unshare_works():
+    if unshare_works() and os.environ.get("NNGRADE_ISOLATION", "auto") == "auto":
         assert level == FULL
 
 
@@ -327,12 +346,12 @@ def test_close_cleans_up(client):
 def test_worker_facts(client):
     c = client(processes=32, cpu_seconds=50, file_mb=3)
     c.start()
-    facts = call(c, new_toy(c), "facts")
+    level = isolation()
+    facts = call(c, new_toy(c), "facts", bool(level.uid))
     lim = facts["limits"]
     assert lim["AS"] == 1024 * 2**20
     assert lim["CPU"] == 50 and lim["FSIZE"] == 3 * 2**20 and lim["CORE"] == 0
     assert not facts["root_on_path"]
-    level = isolation()
     if level.uid:
         assert facts["uid"] >= limits_mod.UID_BASE and facts["gid"] == facts["uid"] and len(facts["groups"]) == 0
         assert lim["NPROC"] == 32
@@ -370,3 +389,66 @@ def test_worker_start_is_fast(client):
         times.append(time.perf_counter() - started)
         assert c.load_error is None
     assert min(times) < 2.0, times  # typically ~0.15 s; generous for loaded CI machines
+
+
+def test_cpu_limit_kills(client):
+    c = client(cpu_seconds=1)
+    c.start()
+    started = time.monotonic()
+    with pytest.raises(WorkerFailure) as info:
+        call(c, new_toy(c), "spin", timeout=30)
+    assert info.value.kind == "crash" and "CPU" in info.value.message, info.value.message
+    assert time.monotonic() - started < 15
+
+
+def test_file_size_limit(client):
+    c = client(file_mb=2)
+    c.start()
+    with pytest.raises(WorkerFailure) as info:
+        call(c, new_toy(c), "big_file", 5)
+    assert info.value.kind == "exception" and "exceeds the sandbox's limit of 2 MB" in info.value.message
+
+
+@pytest.mark.skipif(not isolation().uid, reason="root ignores RLIMIT_NPROC; needs the uid level")
+def test_process_limit(client):
+    c = client(processes=6)
+    c.start()
+    with pytest.raises(WorkerFailure) as info:
+        call(c, new_toy(c), "forks", 50)
+    assert info.value.error_type == "BlockingIOError"
+    assert "at most 6 processes" in info.value.message
+
+
+@pytest.mark.skipif(not isolation().mounts, reason="hiding needs a mount namespace")
+def test_hide_registers_more_folders(client, tmp_path, monkeypatch):
+    import tempfile
+
+    # outside /tmp and /var/tmp, which every worker sees privately anyway
+    base = next((d for d in ("/run", "/srv", "/opt", "/mnt") if os.access(d, os.W_OK)), None)
+    if base is None:
+        pytest.skip("no writable folder outside /tmp")
+    secret = Path(tempfile.mkdtemp(prefix="nngrade-classmates-", dir=base))
+    (secret / "other_student.py").write_text("secret = 1\n")
+    os.chmod(secret, 0o755)
+    os.chmod(secret / "other_student.py", 0o644)
+    monkeypatch.setattr(limits_mod, "_EXTRA_HIDDEN", set())
+    limits_mod.hide(secret)
+    assert str(secret.resolve()) in limits_mod._mount_plan_base()[1]
+    src = tmp_path / "peek"
+    src.mkdir()
+    (src / "nn.py").write_text(
+        "import os\n"
+        f"try:\n    print(sorted(os.listdir({str(secret)!r})))\nexcept OSError as exc:\n    print('hidden', exc.errno)\n"
+        "class NN:\n    pass\n")
+    c = WorkerClient(LoadSpec(src / "nn.py", src, "nn.py"), limits=WorkerLimits(memory_mb=1024))
+    try:
+        c.start()
+        assert c.load_error is None
+        assert "other_student" not in c.output()  # an empty folder, or none
+        limits_mod._EXTRA_HIDDEN.clear()
+        c.close()
+        c.start()                               # without hide(), the folder is visible (world-readable)
+        assert "other_student" in c.output()
+    finally:
+        c.close()
+        shutil.rmtree(secret, ignore_errors=True)
