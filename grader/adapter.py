@@ -59,7 +59,8 @@ class Layout:
         return not self.missing and all(b.form != "mismatch" for b in self.blocks.values())
 
     def to_student(self, theta: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {b.student_key: b.to_student(theta[k]) for k, b in self.blocks.items()}
+        """Blocks absent from `theta` are left out (a direction in one block)."""
+        return {b.student_key: b.to_student(theta[k]) for k, b in self.blocks.items() if k in theta}
 
     def to_canonical(self, student: dict[str, Any]) -> dict[str, np.ndarray]:
         return {k: b.to_canonical(student[b.student_key]) for k, b in self.blocks.items()

@@ -56,11 +56,11 @@ _ENTRIES: tuple[Diagnosis, ...] = (
     ),
     _d(
         "activation-derivative-sigmoid",
-        "Sigmoid's derivative used instead of SiLU's",
+        "Sigmoid's derivative used instead of the activation's",
         "You multiply by sigma(z)(1 - sigma(z)), the derivative of the sigmoid, but "
-        "the hidden activation is SiLU h(z) = z sigma(z), whose derivative differs.",
-        "Use h'(z) = sigma(z) + z sigma(z)(1 - sigma(z)) = sigma(z)(1 + z(1 - "
-        "sigma(z))), so e1 = (W1^T e2) * h'(z1).",
+        "the hidden activation is another function (e.g. SiLU h(z) = z sigma(z)), whose derivative differs.",
+        "Differentiate the activation you use in the forward pass; for SiLU h'(z) = sigma(z) + "
+        "z sigma(z)(1 - sigma(z)) = sigma(z)(1 + z(1 - sigma(z))), so e1 = (W1^T e2) * h'(z1).",
     ),
     _d(
         "activation-derivative-at-activation",
@@ -116,9 +116,9 @@ _ENTRIES: tuple[Diagnosis, ...] = (
         "wrong-activation",
         "Wrong activation function",
         "The hidden layer does not apply the activation the assignment asks for "
-        "(here SiLU), so your network computes a different function.",
-        "Use h(z) = SiLU(z) = z * sigmoid(z) = z / (1 + exp(-z)) in the hidden layer "
-        "and its derivative in back-propagation.",
+        "(the feedback names the one your output matches), so your network computes a different function.",
+        "Use the assignment's activation in the hidden layer (e.g. SiLU h(z) = z * sigmoid(z) = "
+        "z / (1 + exp(-z))) and its derivative in back-propagation.",
     ),
     _d(
         "loss-sum-not-mean",
@@ -280,6 +280,39 @@ _ENTRIES: tuple[Diagnosis, ...] = (
         "Return NumPy float arrays of the documented shapes, e.g. feed_forward(x) "
         "-> probabilities of shape (3, S), loss -> a float, back_propagate -> a dict "
         "like self.theta.",
+    ),
+    # --- regularization -----------------------------------------------------------------
+    _d(
+        "penalty-missing",
+        "Elastic-net penalty missing",
+        "Your loss or gradient is that of the data term alone: the elastic-net penalty "
+        "l1 sum|W| + l2 sum W^2 (and its gradient l1 sign(W) + 2 l2 W) is not included.",
+        "Add l1 * np.abs(W).sum() + l2 * (W ** 2).sum() for each penalized weight matrix to the loss, and "
+        "l1 * np.sign(W) + 2 * l2 * W to that matrix's gradient.",
+    ),
+    _d(
+        "penalty-on-biases",
+        "Biases penalized",
+        "You apply the elastic-net penalty to the biases too; only the weight matrices are regularized.",
+        "Leave b0, b1, ... out of the penalty and out of its gradient.",
+    ),
+    _d(
+        "penalty-l2-factor",
+        "L2 gradient missing its factor 2",
+        "The derivative of l2 sum W^2 is 2 l2 W; your gradient has l2 W.",
+        "Use 2 * l2 * W in the gradient of each penalized weight matrix.",
+    ),
+    _d(
+        "missing",
+        "Submission not found",
+        "The grader found no file to grade: the path does not exist, or it is not a .py, .ipynb or .zip.",
+        "Hand in nn.py (or nn.ipynb), or a folder or .zip containing it.",
+    ),
+    _d(
+        "bad-archive",
+        "Unusable zip file",
+        "The .zip could not be opened safely: it is corrupt, too large, or has paths that point outside its folder.",
+        "Zip the folder that contains nn.py again (right-click > compress), without absolute paths.",
     ),
 )
 

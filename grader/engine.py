@@ -124,6 +124,10 @@ def run_criterion(rubric: Rubric, oracle: Oracle, crit: Criterion, probe: Probe)
     except ApiError as exc:
         return Verdict(0.0, f"{exc}. The rubric's interface expects: {_interface_summary(rubric)}.",
                        diagnoses=["api-missing"], status="error")
+    except Exception as exc:  # odd values from the student broke an assumption: this criterion only
+        return Verdict(0.0, f"The grader could not observe this criterion ({type(exc).__name__}: {exc}). "
+                       "This usually means an unexpected type or shape was returned.",
+                       diagnoses=["bad-output"], status="error")
     try:
         return check.judge(ctx, observation, params)
     except Exception as exc:  # the student's values broke an assumption: say so, never crash the batch

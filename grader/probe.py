@@ -119,6 +119,12 @@ class StudentNet:
     def raw_parameters(self) -> Any:
         return self._request({"op": "get", "attr": self.attr})
 
+    def get_attribute(self, name: str) -> Any:
+        return self._request({"op": "get", "attr": name})
+
+    def set_attribute(self, name: str, value: Any) -> None:
+        self._request({"op": "set", "attr": name, "value": _wire(value)})
+
     def learn_layout(self) -> Layout:
         raw = self.raw_parameters()
         self.layout = learn_layout(raw, self.shapes, self.key_pairs())

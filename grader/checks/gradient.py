@@ -80,12 +80,7 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
         for _ in range(params.directions):
             d = rng.standard_normal(block_shape)
             directions.append({params.block: d / np.linalg.norm(d)})
-    try:
-        fd = net.finite_differences(theta, x, y, directions, params.h)
-    except KeyError:  # the adapter maps whole parameter dicts only: pad with zeros on the other blocks
-        padded = [d if isinstance(d, tuple) else {k: d.get(k, np.zeros_like(v)) for k, v in theta.items()}
-                  for d in directions]
-        fd = net.finite_differences(theta, x, y, padded, params.h)
+    fd = net.finite_differences(theta, x, y, directions, params.h)
     return {"block": params.block, "hidden": list(params.hidden), "theta": theta, "x": x, "y": y,
             "grads": grads, "forms": forms, "fd": fd, "coords": coords,
             "directions": None if coords is not None else [d[params.block] for d in directions],
@@ -193,8 +188,8 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
             lines.insert(0, f"The gradient of {block} is wrong: {numbers}.")
         if not found:
             worst = int(np.argmax(np.abs(np.ravel(g) - np.ravel(ref))))
-            idx = np.unravel_index(worst, ref.shape)
-            lines.append(f"Largest difference at {block}{list(idx)}: yours {fmt(float(np.ravel(g)[worst]), 6)}, "
+            idx = [int(i) for i in np.unravel_index(worst, ref.shape)]
+            lines.append(f"Largest difference at {block}{idx}: yours {fmt(float(np.ravel(g)[worst]), 6)}, "
                          f"expected {fmt(float(np.ravel(ref)[worst]), 6)}.")
     hint = _hint_from_blocks(obs, ref_all, block, rel, abs_)
     if hint and not found:

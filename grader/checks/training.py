@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..probe import _wire, scalar
+from ..probe import WorkerFailure
 from .base import CheckParams, Context, Verdict, fmt, sig
 
 
@@ -64,8 +64,8 @@ def start_at(net: Any, theta0: dict) -> None:
     kick from its own initialization towards theta0."""
     own = net.raw_parameters()
     try:
-        attributes = net._request({"op": "get", "attr": "__dict__"})
-    except Exception:  # no instance dict (slots): nothing else to re-point
+        attributes = net.get_attribute("__dict__")
+    except WorkerFailure:  # no instance dict (slots): nothing else to re-point
         attributes = {}
     net.set_parameters(theta0)
     if not isinstance(own, dict) or not isinstance(attributes, dict):
@@ -80,12 +80,12 @@ def start_at(net: Any, theta0: dict) -> None:
         if name == net.attr:
             continue
         if isinstance(state, dict) and set(state) == set(own) and all(same(state[k], own[k]) for k in own):
-            net._request({"op": "set", "attr": name, "value": _wire(student)})
+            net.set_attribute(name, student)
         elif isinstance(state, list) and state and len(state) <= len(own):
             # e.g. self.last = [W0.copy(), b0.copy(), ...]: match each entry to a parameter
             keys = [next((k for k in own if same(entry, own[k])), None) for entry in state]
             if all(k is not None for k in keys):
-                net._request({"op": "set", "attr": name, "value": _wire([student[k] for k in keys])})
+                net.set_attribute(name, [student[k] for k in keys])
 
 
 def curves(ctx: Context, hidden: list[int], thetas: list[dict | None]) -> dict[str, list[float]]:
@@ -152,7 +152,12 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     if obs["history_error"]:
         lines.append(f"Note: train() failed: {obs['history_error']}")
     elif history is None or len(history) != params.train_iterations or not np.all(np.isfinite(history)):
-        got = "nothing usable" if history is None else f"{len(history)} values"
+        if history is None:
+            got = "nothing usable"
+        elif len(history) != params.train_iterations:
+            got = f"{len(history)} values"
+        else:
+            got = f"{int(np.sum(~np.isfinite(history)))} non-finite values among them"
         lines.append(f"Note: train(x, y, {params.train_iterations}) should return {params.train_iterations} "
                      f"finite losses; it returned {got}.")
     fraction = sum(conditions) / len(conditions)

@@ -18,7 +18,29 @@ EXPECTED_IDS = {
     "loss-sum-not-mean", "init-constant", "init-symmetric", "init-wrong-scale",
     "init-not-normal", "nag-missing", "no-progress", "diverged", "timeout", "crash",
     "syntax-error", "import-error", "api-missing", "bad-output",
+    "penalty-missing", "penalty-on-biases", "penalty-l2-factor", "missing", "bad-archive",
 }
+
+
+def _emitted_ids() -> set[str]:
+    """Every diagnosis id the grader's code can attach to a verdict."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "grader"
+    found: set[str] = set()
+    for path in [*root.glob("checks/*.py"), root / "engine.py", root / "submission.py"]:
+        text = path.read_text()
+        found |= set(re.findall(r'diagnoses\.append\("([a-z0-9-]+)"\)', text))
+        found |= set(re.findall(r'diagnoses=\["([a-z0-9-]+)"\]', text))
+        found |= set(re.findall(r'return \(\s*"([a-z0-9-]+)",', text))
+        found |= set(re.findall(r'SubmissionError\("([a-z0-9-]+)"', text))
+    return found
+
+
+def test_every_diagnosis_the_grader_emits_is_in_the_catalogue() -> None:
+    emitted = _emitted_ids()
+    assert len(emitted) > 15
+    assert emitted - set(CATALOGUE) <= {"duplicate"}, emitted - set(CATALOGUE)   # a batch usage error
 
 
 def test_catalogue_has_exactly_the_agreed_ids() -> None:
