@@ -130,6 +130,7 @@ def copy_tree(source: str, target: str) -> None:
             elif entry.is_dir():
                 os.mkdir(dst, 0o755)
                 copy_tree(src, dst)
+                os.chmod(dst, entry.stat().st_mode & 0o7777)
             elif entry.is_file():
                 mode = entry.stat().st_mode & 0o777
                 fin = os.open(src, os.O_RDONLY | os.O_CLOEXEC)

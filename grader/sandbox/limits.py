@@ -184,10 +184,14 @@ def _probe(level: Isolation) -> bool:
         shutil.rmtree(stage, ignore_errors=True)
 
 
+INNER_DIR = Path("/tmp/nngrade-work")
+
+
 def _inner_dir(level: Isolation, stage: Path) -> Path:
-    """Where the staged folder appears for the worker: the same path, or the
-    same name in the private /tmp."""
-    return Path("/tmp") / stage.name if level.mounts else stage
+    """Where the staged folder appears for the worker: a fixed path in its
+    private /tmp (so paths in tracebacks and prints are the same on every
+    run), or the staged folder itself without a mount namespace."""
+    return INNER_DIR if level.mounts else stage
 
 
 def inner_dir(stage: Path) -> Path:

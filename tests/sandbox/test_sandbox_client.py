@@ -79,6 +79,10 @@ class Toy:
             handle.write(b"x" * (megabytes * 2**20))
         return megabytes
 
+    def tmp_files(self, tag):
+        open("/tmp/" + tag, "w").close()
+        return " ".join(sorted(os.listdir("/tmp")))
+
     def spin(self):
         x = 0
         while True:
@@ -377,7 +381,10 @@ def test_two_workers_do_not_share_uid_or_tmp(client):
     if isolation().uid:
         assert fa["uid"] != fb["uid"]
     if isolation().mounts:
-        assert fa["tmp"] != fb["tmp"]
+        seen_a = call(a, new_toy(a), "tmp_files", "from-a").split()
+        seen_b = call(b, new_toy(b), "tmp_files", "from-b").split()
+        assert "from-a" in seen_a and "from-a" not in seen_b
+        assert "from-b" in seen_b and "from-b" not in seen_a
 
 
 def test_worker_start_is_fast(client):
