@@ -4,22 +4,10 @@ from the shapes alone, so a 1.7-million-parameter network costs nothing."""
 
 from __future__ import annotations
 
-from typing import Any
+from .base import Context, Verdict, failed, passed, table
+from .param_shapes import Params, observe  # the same observation: keys, shapes and sizes per hidden size
 
-from .base import CheckParams, Context, Verdict, failed, passed, table
-from .param_shapes import describe_parameters
-
-
-class Params(CheckParams):
-    hidden: list[list[int]] = [[16], [5], [7]]
-
-
-def observe(ctx: Context, probe: Any, params: Params) -> dict:
-    variants = []
-    for hidden in params.hidden:
-        net = probe.new(hidden, seed=ctx.seed(*hidden))
-        variants.append({"hidden": list(hidden), "raw": describe_parameters(net.raw_parameters())})
-    return {"variants": variants}
+__all__ = ["Params", "observe", "judge"]
 
 
 def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
