@@ -148,13 +148,13 @@ class WorkerClient:
             relative = Path(source.name)
             shutil.copy(source, target / relative)
         self._source_rel = relative
-        for base, dirs, files in os.walk(self.workdir):
-            for name in dirs:
-                os.chmod(os.path.join(base, name), 0o755)
-            for name in files:
+        for base, dirs, files in os.walk(self.workdir):  # readable by the worker's uid
+            for name in dirs + files:
                 path = os.path.join(base, name)
-                if not os.path.islink(path):
-                    os.chmod(path, stat.S_IMODE(os.lstat(path).st_mode) | 0o644)
+                if os.path.islink(path):
+                    continue  # never chmod through a student's symlink: it would change the target
+                mode = 0o755 if name in dirs else stat.S_IMODE(os.lstat(path).st_mode) | 0o644
+                os.chmod(path, mode)
         if b"matplotlib" in (target / relative).read_bytes():
             fonts = matplotlib_cache()
             if fonts is not None:  # a prebuilt font list: importing matplotlib is ~0.3 s faster

@@ -459,3 +459,25 @@ def test_hide_registers_more_folders(client, tmp_path, monkeypatch):
     finally:
         c.close()
         shutil.rmtree(secret, ignore_errors=True)
+
+
+def test_staging_never_follows_symlinks(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir(mode=0o700)
+    secret = outside / "secret.txt"
+    secret.write_text("not for students\n")
+    os.chmod(outside, 0o700)
+    os.chmod(secret, 0o600)
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "nn.py").write_text("class NN:\n    pass\n")
+    (folder / "dir_link").symlink_to(outside)
+    (folder / "file_link").symlink_to(secret)
+    c = WorkerClient(LoadSpec(folder / "nn.py", folder, "nn.py"), limits=WorkerLimits(memory_mb=1024))
+    try:
+        c.start()
+        assert c.load_error is None
+        assert (outside.stat().st_mode & 0o777, secret.stat().st_mode & 0o777) == (0o700, 0o600)
+        assert (c.workdir / "submission" / "file_link").is_symlink()
+    finally:
+        c.close()
