@@ -21,8 +21,24 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import Any, Callable, Iterable, Iterator
 
 
+#: Thread-count variables of the BLAS/OpenMP libraries NumPy may use.
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+                         "VECLIB_MAXIMUM_THREADS")
+
+
 def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
+
+
+def _share_blas_threads(threads: int) -> None:
+    """Pool-process initializer, run before the first task imports NumPy:
+    the pool's processes share the cores, so each gets cores / workers BLAS
+    threads (the sandboxed student workers already use one).  Without it
+    every grading process starts a thread per core, and the reference
+    computations of a parallel batch slow down several times over on a busy
+    machine.  Explicit settings in the environment are kept."""
+    for name in BLAS_THREAD_VARIABLES:
+        os.environ.setdefault(name, str(threads))
 
 
 def _daemonic() -> bool:
@@ -49,7 +65,9 @@ class LocalExecutor:
                 yield _call(fn, task)
             return
         context = multiprocessing.get_context("forkserver")
-        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)), mp_context=context)
+        workers = min(self.workers, len(tasks))
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_share_blas_threads,
+                                   initargs=(max(1, default_workers() // workers),))
         try:
             pending: dict[Future, Any] = {pool.submit(_call, fn, t): t for t in tasks}
             while pending:
@@ -79,7 +97,8 @@ class DaskExecutor:
     one thread each and as many processes as cores, e.g.
     ``dask worker tcp://host:8786 --nworkers 8 --nthreads 1`` or
     ``LocalCluster(n_workers=8, threads_per_worker=1, processes=True)``;
-    extra threads would only wait for the lock.
+    extra threads would only wait for the lock.  (Dask's nanny already
+    starts each worker process with one BLAS thread.)
     """
 
     def __init__(self, scheduler: str | None = None, client: Any = None) -> None:

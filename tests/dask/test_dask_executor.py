@@ -11,7 +11,9 @@
 * `nngrade batch --executor dask --scheduler ADDRESS` works against the
   cluster's scheduler;
 * tasks never overlap inside one worker process, even with two threads
-  (rendering uses matplotlib's process-wide rcParams).
+  (rendering uses matplotlib's process-wide rcParams);
+* and, for the executor it is compared with: LocalExecutor's pool
+  processes share the cores' BLAS threads instead of each taking them all.
 
 Skipped when dask.distributed is not installed (the `dask` extra).
 """
@@ -184,3 +186,12 @@ def test_dask_executor_with_no_tasks_and_closing(cluster):
     assert list(executor.map_unordered(_interval, [])) == []
     executor.close()
     assert executor.client.status == "closed"
+
+
+def test_local_pool_processes_share_blas_threads():
+    from grader.executors import BLAS_THREAD_VARIABLES
+
+    names = list(BLAS_THREAD_VARIABLES)
+    seen = {task: value for task, value, error in LocalExecutor(2).map_unordered(os.getenv, names)}
+    share = str(max(1, (os.cpu_count() or 1) // 2))
+    assert seen == {name: os.environ.get(name, share) for name in names}
