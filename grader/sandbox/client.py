@@ -124,7 +124,6 @@ class WorkerClient:
     _source_rel: Path = Path("nn.py")  # the source file inside the staged submission folder
     _captured: bytes = b""
     _starts: int = 0
-    _output_full: bool = False
 
     # -- staging ---------------------------------------------------------------
     def _stage(self) -> None:

@@ -284,8 +284,8 @@ def test_batch_like_sequence_leaves_correct_submission_untouched(rubric, tmp_pat
 
 
 def test_grader_and_machine_are_fine(rubric):
-    """The grader's own process is alive and well, and grades as before."""
-    assert os.getppid() != 1 or True  # reaching here means the grader survived every kill attempt
+    """The grader's own process is alive and well (reaching this line means it
+    survived every kill attempt), and grades as before."""
     doc = grade(CORRECT, rubric).result
     assert doc["score"] == 100.0 and doc["isolation"] == isolation_level()
     assert meminfo() > 512 * 2**20
