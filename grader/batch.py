@@ -42,6 +42,7 @@ class Task:
     rubric_yaml: str
     out: str
     release: bool = False
+    hidden_folders: tuple[str, ...] = ()   # classmates' files and results: never visible to a worker
 
 
 @dataclass
@@ -54,6 +55,9 @@ class TaskDone:
 
 def grade_and_write(task: Task) -> TaskDone:
     """Runs in an executor worker: grade, then write the per-student files."""
+    from .sandbox.limits import hide
+
+    hide(*task.hidden_folders)
     rubric = parse_rubric(task.rubric_yaml, "<rubric>")
     outcome = grade(Path(task.path), rubric)
     write_submission_outputs(outcome, Path(task.out), release=task.release)
@@ -92,7 +96,8 @@ def plan(submissions_dir: Path, rubric: Rubric, rubric_text: str, out: Path, sto
                 and (out / sid / "result.json").exists():
             skipped.append(sid)
             continue
-        tasks.append(Task(str(path.resolve()), sid, digest, rubric_text, str(out), release))
+        tasks.append(Task(str(path.resolve()), sid, digest, rubric_text, str(out), release,
+                          hidden_folders=(str(submissions_dir.resolve()), str(out.resolve()))))
     return tasks, skipped
 
 

@@ -186,11 +186,20 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     if not args.submission.exists():
         raise UsageError(f"{args.submission} does not exist")
     rubric = with_limits(load_rubric(args.rubric), args)
+    hide_neighbours(args.submission, args.out)
     outcome = grade(args.submission, rubric)
     folder = write_submission_outputs(outcome, args.out, release=args.release)
     _print_table(console, outcome.result, reveal=True)
     console.print(f"report: {folder.resolve() / 'report.html'}")
     return EXIT_OK
+
+
+def hide_neighbours(submission: Path, *more: Path) -> None:
+    """Classmates' files next to the submission, and the output folder, are
+    hidden from the student's process."""
+    from .sandbox.limits import hide
+
+    hide(submission.resolve().parent, *[p.resolve() for p in more if p.exists()])
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:

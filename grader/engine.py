@@ -35,9 +35,7 @@ class GradeOutcome:
 
 
 def worker_limits(rubric: Rubric) -> WorkerLimits:
-    lim = rubric.limits
-    return WorkerLimits(memory_mb=lim.memory_mb, cpu_seconds=lim.cpu_seconds, processes=lim.processes,
-                        output_bytes=lim.output_kb * 1024, file_mb=lim.file_mb)
+    return WorkerLimits.from_rubric(rubric.limits)
 
 
 _ORACLES: dict[str, Oracle] = {}

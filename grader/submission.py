@@ -124,6 +124,18 @@ def _safe_extract(archive: Path, target: Path) -> None:
         raise SubmissionError("bad-archive", f"{archive.name} is not a valid zip file: {exc}") from exc
 
 
+def _refuse_escaping_links(folder: Path) -> None:
+    """A folder may not smuggle in files from elsewhere through symbolic links
+    (the grader copies it with root's rights)."""
+    root = folder.resolve()
+    for path in folder.rglob("*"):
+        if path.is_symlink():
+            target = path.resolve()
+            if target != root and root not in target.parents:
+                raise SubmissionError("bad-archive", f"{path.relative_to(folder)} is a link to a file outside "
+                                      "the submission; hand in the file itself")
+
+
 def _pick_code_file(folder: Path) -> Path:
     """The student's main file inside a folder."""
     candidates = [p for p in sorted(folder.rglob("*"))
@@ -148,8 +160,9 @@ def prepare(path: Path, scratch: Path) -> PreparedSubmission:
     digest = digest_of(path)
     scratch.mkdir(parents=True, exist_ok=True)
     if path.is_dir():
+        _refuse_escaping_links(path)
         folder = scratch / "submission"
-        shutil.copytree(path, folder, dirs_exist_ok=True)
+        shutil.copytree(path, folder, symlinks=True, dirs_exist_ok=True)
     elif path.suffix == ".zip":
         folder = scratch / "submission"
         folder.mkdir(exist_ok=True)

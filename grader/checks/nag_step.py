@@ -113,6 +113,16 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     if distances[best] <= MATCH and best in correct:
         return Verdict(1.0, f"Your NAG steps follow {LABELS[best]} exactly over {len(snaps) - 1} steps.",
                        evidence=evidence)
+    if obs["own_gradient"]:
+        # step() may use a correct internal gradient while back_propagate is wrong (charged there)
+        for method in sorted(correct):
+            traj = ctx.oracle.trajectory(method, _reference_gradient(ctx, obs), snaps[0], len(snaps) - 1,
+                                         obs["lr"], obs["momentum"])
+            if distance(snaps, traj.stored) <= MATCH:
+                evidence["your steps follow"] = LABELS[method]
+                evidence["gradients used"] = "the reference's (your step() does not use back_propagate's result)"
+                return Verdict(1.0, f"Your NAG steps follow {LABELS[method]} exactly over {len(snaps) - 1} steps "
+                               "(with the correct gradient; back_propagate is judged separately).", evidence=evidence)
     frozen = [k for k in snaps[0] if all(np.array_equal(s.get(k), snaps[0][k]) for s in snaps[1:])]
     if frozen and len(frozen) < len(snaps[0]):
         return Verdict(0.0, f"{', '.join(frozen)} never changed during NAG steps: the update writes them under "
@@ -151,6 +161,13 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
                        f"{fmt(obs['momentum'])}.", diagnoses=["wrong-momentum"], evidence=evidence)
     return Verdict(0.0, f"Your NAG steps match none of the known methods; the closest is {LABELS[best]} "
                    f"(relative deviation {fmt(distances[best])}).", evidence=evidence)
+
+
+def _reference_gradient(ctx: Context, obs: dict):
+    def grad(theta: dict) -> dict:
+        return ctx.oracle.gradient(obs["hidden"], theta, obs["x"], obs["y"])
+
+    return grad
 
 
 def _infer_step_size(ctx: Context, obs: dict) -> float | None:

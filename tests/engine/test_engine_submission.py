@@ -142,3 +142,17 @@ def test_learn_layout_reports_missing_and_extra():
     assert layout.blocks["b0"].student_key == "B0" and layout.blocks["b0"].form == "flat"
     assert layout.extra_keys == ("cache",)
     assert learn_layout([1, 2], shapes, [("W0", "W0")]).missing == ("W0",)
+
+
+def test_folder_with_a_link_outside_is_refused(tmp_path, silu_rubric):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the answers")
+    folder = tmp_path / "mallory"
+    folder.mkdir()
+    (folder / "nn.py").write_text(CORRECT.read_text())
+    (folder / "notes.txt").symlink_to(secret)
+    result = grade(folder, silu_rubric).result
+    assert result["error"]["kind"] == "bad-archive" and "outside" in result["error"]["message"]
+    (folder / "notes.txt").unlink()
+    (folder / "alias.py").symlink_to(folder / "nn.py")       # a link inside the folder is fine
+    assert grade(folder, silu_rubric).result["score"] == 100.0
