@@ -382,3 +382,17 @@ def test_nag_ignored_learning_rate_is_inferred(make_ctx):
     obs["snapshots"] = ref_opt.trajectory("nag", grad, obs["snapshots"][0], params.steps, 0.1, 0.9).stored
     v = nag_step.judge(ctx, obs, params)
     assert v.diagnoses == ["wrong-step-size"] and v.evidence["inferred learning rate"] == 0.1
+
+
+def test_nag_correct_step_with_wrong_back_propagate_passes(make_ctx):
+    ctx = make_ctx("nag-step")
+    params = ctx.criterion.check_params()
+    obs = nag_obs(ctx, "nag")
+
+    def doubled(th):   # what a wrong back_propagate gives the candidate replays
+        return {k: 2 * v for k, v in ctx.oracle.gradient(params.hidden, th, obs["x"], obs["y"]).items()}
+
+    obs["candidates"] = {m: ref_opt.trajectory(m, doubled, obs["snapshots"][0], params.steps, params.lr, 0.9).stored
+                         for m in nag_step.CANDIDATES}
+    v = nag_step.judge(ctx, obs, params)
+    assert v.status == "passed" and "judged separately" in v.feedback
