@@ -91,7 +91,10 @@ class Toy:
     def facts(self, try_write=False):
         out = {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "pid": os.getpid(),
                "cwd": os.getcwd(), "tmp": " ".join(sorted(os.listdir("/tmp"))),
-               "root_on_path": any(p == REPO or p.startswith(REPO + "/") for p in sys.path),
+               # the interpreter's own prefix (a .venv inside the checkout) is bound back on purpose
+               "root_on_path": any(p == REPO or p.startswith(REPO + "/") and not
+                                   os.path.realpath(p).startswith(os.path.realpath(sys.prefix) + "/")
+                                   for p in sys.path),
                "limits": {name: resource.getrlimit(getattr(resource, "RLIMIT_" + name))[0]
                           for name in ("AS", "CPU", "FSIZE", "NOFILE", "NPROC", "CORE")}}
         try:

@@ -1,5 +1,6 @@
 """Hostile fixture: tries to import and read the reference solution, the grader and the rubrics at import; raises if any of it works (@REPO@ is filled in by the test)."""
 import os
+import sys
 
 REPO = "@REPO@"
 leaks = []
@@ -18,7 +19,9 @@ attempt("import reference", lambda: __import__("reference.network"))
 attempt("import grader", lambda: __import__("grader.engine"))
 attempt("open reference", lambda: open(os.path.join(REPO, "reference", "network.py")).read())
 attempt("open rubric", lambda: open(os.path.join(REPO, "rubrics", "penguins-silu.yaml")).read())
-attempt("list repo", lambda: os.listdir(REPO)[0])
+# a virtual environment inside the checkout (.venv) is bound back read-only for NumPy: nothing else may show
+VENV = os.path.realpath(sys.prefix)
+attempt("list repo", lambda: [n for n in os.listdir(REPO) if os.path.realpath(os.path.join(REPO, n)) != VENV][0])
 if leaks:
     raise RuntimeError("LEAKED: " + ", ".join(leaks))
 
