@@ -14,6 +14,7 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -53,12 +54,17 @@ class TaskDone:
     run: dict[str, Any]
 
 
+@lru_cache(maxsize=8)
+def _parsed(rubric_text: str) -> Rubric:
+    return parse_rubric(rubric_text, "<rubric>")
+
+
 def grade_and_write(task: Task) -> TaskDone:
     """Runs in an executor worker: grade, then write the per-student files."""
     from .sandbox.limits import hide
 
     hide(*task.hidden_folders)
-    rubric = parse_rubric(task.rubric_yaml, "<rubric>")
+    rubric = _parsed(task.rubric_yaml)   # once per process: every task of a batch carries the same text
     outcome = grade(Path(task.path), rubric)
     write_submission_outputs(outcome, Path(task.out), release=task.release)
     return TaskDone(task.submission, task.digest, outcome.result, outcome.run)

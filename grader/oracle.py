@@ -228,6 +228,15 @@ class Oracle:
 
         return optimizers.trajectory(method, grad_fn, theta0, steps, lr, momentum)
 
+    def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """Student-independent work done once per rubric per process (e.g.
+        the reference's training curves from the fixed start).  `key` must
+        name everything the result depends on besides the rubric."""
+        cache = self.__dict__.setdefault("_memo", {})
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
+
     # -- kits ---------------------------------------------------------------------
     def recorded(self) -> dict[str, Any]:
         """The recorded answers as a JSON-ready document."""

@@ -111,8 +111,14 @@ def reference_curves(ctx: Context, hidden: list[int], theta0: dict, method: str,
         return ctx.oracle.gradient(hidden, theta, data.x_train, data.y_train)
 
     name = ctx.oracle.nag_method if method == "nag" else "gd"
-    traj = ctx.oracle.trajectory(name, grad, theta0, iterations, lr, mu)
-    return curves(ctx, hidden, traj.iterates[::every])
+    start = tuple((k, v.tobytes()) for k, v in sorted(theta0.items()))
+
+    def compute() -> dict[str, list[float]]:
+        traj = ctx.oracle.trajectory(name, grad, theta0, iterations, lr, mu)
+        return curves(ctx, hidden, traj.iterates[::every])
+
+    # the same for every student (a fixed start): computed once per process
+    return ctx.oracle.memo(("training-curves", tuple(hidden), name, lr, mu, iterations, every, start), compute)
 
 
 def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
