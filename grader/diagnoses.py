@@ -244,10 +244,13 @@ _ENTRIES: tuple[Diagnosis, ...] = (
     ),
     _d(
         "crash",
-        "Your code raised an exception",
-        "Running your code raised an exception, so this part could not be checked.",
-        "Read the error message and the line it points to, and run the same call on "
-        "a small input yourself, e.g. NN().back_propagate(x[:5], y[:5]).",
+        "Your program crashed or exited",
+        "The process running your code ended in the middle of a check: it called "
+        "sys.exit()/os._exit(), was killed (often for using more memory than allowed), "
+        "or interfered with the grader's channel, so this part could not be checked.",
+        "Do not call exit functions or kill processes in nn.py, keep experiments under "
+        "if __name__ == '__main__':, and run the same call on a small input yourself, "
+        "e.g. NN().back_propagate(x[:5], y[:5]).",
     ),
     _d(
         "syntax-error",
