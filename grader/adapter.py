@@ -77,11 +77,13 @@ def canonical_keys(num_layers: int, weight_key: str = "W{i}", bias_key: str = "b
     return pairs
 
 
-def learn_layout(student: Any, shapes: dict[str, tuple[int, ...]], key_pairs: list[tuple[str, str]]) -> Layout:
-    """Match a student's parameter dict against the canonical shapes."""
-    if not isinstance(student, dict):
+def learn_layout(description: dict, shapes: dict[str, tuple[int, ...]], key_pairs: list[tuple[str, str]]) -> Layout:
+    """Match a description of the student's parameters (the worker's
+    `describe`: type, and per key shape and dtype) against the canonical shapes."""
+    if description.get("type") != "dict":
         return Layout(blocks={}, missing=tuple(k for k, _ in key_pairs),
-                      notes=(f"the parameters are a {type(student).__name__}, not a dict",))
+                      notes=(f"the parameters are a {description.get('type')}, not a dict",))
+    student = description["entries"]
     blocks: dict[str, BlockLayout] = {}
     missing, notes = [], []
     lower = {str(k).lower(): k for k in student}
@@ -92,11 +94,11 @@ def learn_layout(student: Any, shapes: dict[str, tuple[int, ...]], key_pairs: li
             continue
         if key != wanted:
             notes.append(f"found {key!r} where {wanted!r} was expected")
-        value = student[key]
-        arr = np.asarray(value) if not isinstance(value, np.ndarray) else value
-        dtype = "float32" if getattr(arr, "dtype", None) == np.float32 else "float64"
-        blocks[canon] = BlockLayout(key, tuple(shapes[canon]), classify_shape(tuple(np.shape(arr)),
-                                                                               tuple(shapes[canon])), dtype)
+        entry = student[key]
+        dtype = "float32" if entry.get("dtype") == "float32" else "float64"
+        shape = tuple(entry["shape"]) if entry.get("shape") is not None else None
+        form = classify_shape(shape, tuple(shapes[canon])) if shape is not None else "mismatch"
+        blocks[canon] = BlockLayout(key, tuple(shapes[canon]), form, dtype)
     used = {b.student_key for b in blocks.values()}
     extra = tuple(sorted(str(k) for k in student if k not in used))
     return Layout(blocks=blocks, extra_keys=extra, missing=tuple(missing), notes=tuple(notes))

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from ..adapter import canonical_keys, classify_shape
 from .base import CheckParams, Context, Verdict, failed, passed, table
 
@@ -19,22 +17,8 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
     variants = []
     for hidden in params.hidden:
         net = probe.new(hidden, seed=ctx.seed(*hidden))
-        raw = net.raw_parameters()
-        variants.append({"hidden": list(hidden), "raw": describe_parameters(raw)})
+        variants.append({"hidden": list(hidden), "raw": net.describe_parameters()})
     return {"variants": variants}
-
-
-def describe_parameters(raw: Any) -> dict:
-    """Keys, shapes and kinds of a student's parameter container."""
-    if not isinstance(raw, dict) or "__obj__" in raw:
-        return {"type": raw.get("__obj__") if isinstance(raw, dict) else type(raw).__name__, "entries": {}}
-    entries = {}
-    for key, value in raw.items():
-        if isinstance(value, np.ndarray):
-            entries[key] = {"shape": list(value.shape), "size": int(value.size), "dtype": str(value.dtype)}
-        else:
-            entries[key] = {"shape": None, "size": 0, "dtype": type(value).__name__}
-    return {"type": "dict", "entries": entries}
 
 
 def expected_shapes(sizes: tuple[int, ...]) -> dict[str, tuple[int, int]]:

@@ -136,12 +136,16 @@ def test_probability_orientation(c, s):
 
 def test_learn_layout_reports_missing_and_extra():
     shapes = {"W0": (3, 2), "b0": (3, 1)}
-    layout = learn_layout({"W0": np.zeros((2, 3)), "B0": np.zeros(3), "cache": np.zeros(2)}, shapes,
-                          [("W0", "W0"), ("b0", "b0")])
+    described = {"type": "dict", "entries": {
+        "W0": {"shape": [2, 3], "size": 6, "dtype": "float64"},
+        "B0": {"shape": [3], "size": 3, "dtype": "float32"},
+        "cache": {"shape": [2], "size": 2, "dtype": "float64"}}}
+    layout = learn_layout(described, shapes, [("W0", "W0"), ("b0", "b0")])
     assert layout.blocks["W0"].form == "transposed"
     assert layout.blocks["b0"].student_key == "B0" and layout.blocks["b0"].form == "flat"
     assert layout.extra_keys == ("cache",)
-    assert learn_layout([1, 2], shapes, [("W0", "W0")]).missing == ("W0",)
+    assert layout.blocks["b0"].dtype == "float32"
+    assert learn_layout({"type": "list", "entries": {}}, shapes, [("W0", "W0")]).missing == ("W0",)
 
 
 def test_folder_with_a_link_outside_is_refused(tmp_path, silu_rubric):
