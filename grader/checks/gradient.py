@@ -136,7 +136,6 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
                        diagnoses=["gradient-shape" if form.startswith("shape") else "bad-output"], evidence=evidence)
 
     student_proj = _project(g, obs)
-    ref_proj = _project(ref, obs)
     fd_err = rel_error(student_proj, fd)
     ref_err = rel_error(g, ref)
     evidence["relative error vs finite differences"] = sig(fd_err)

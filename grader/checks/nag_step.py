@@ -146,7 +146,7 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
             return Verdict(0.0, "Your steps use the FISTA momentum schedule, but this assignment asks for constant "
                            f"momentum mu = {fmt(obs['momentum'])}.", diagnoses=["wrong-momentum"], evidence=evidence)
         if best in ("nag", "nag_stored"):
-            return Verdict(0.0, f"Your steps use constant momentum, but this assignment asks for the FISTA schedule.",
+            return Verdict(0.0, "Your steps use constant momentum, but this assignment asks for the FISTA schedule.",
                            diagnoses=["wrong-momentum"], evidence=evidence)
     lr = _infer_step_size(ctx, obs)
     if lr is not None:
