@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -53,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
         g.add_argument("--submission-seconds", type=float, help="wall time per submission")
         g.add_argument("--memory-mb", type=int, help="memory per student process")
         g.add_argument("--cpu-seconds", type=int, help="CPU time per student process")
+        g.add_argument("--processes", type=int, help="processes per student (fork bombs stop here)")
+        g.add_argument("--output-kb", type=int, help="captured student output kept, in KiB")
+        g.add_argument("--file-mb", type=int, help="largest file (and output) a student may write, in MiB")
 
     b = sub.add_parser("batch", help="grade every submission in a folder")
     b.add_argument("submissions", type=Path, help="folder of .py/.ipynb/.zip files and sub-folders")
@@ -90,11 +94,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def with_limits(rubric: Rubric, args: argparse.Namespace) -> Rubric:
     updates = {name: getattr(args, name, None) for name in ("criterion_seconds", "submission_seconds",
-                                                            "memory_mb", "cpu_seconds")}
+                                                            "memory_mb", "cpu_seconds", "processes",
+                                                            "output_kb", "file_mb")}
     updates = {k: v for k, v in updates.items() if v is not None}
     if not updates:
         return rubric
-    limits = rubric.limits.model_validate({**rubric.limits.model_dump(), **updates})
+    try:
+        limits = rubric.limits.model_validate({**rubric.limits.model_dump(), **updates})
+    except ValidationError as exc:
+        problems = "; ".join(f"--{'-'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']}"
+                             for e in exc.errors())
+        raise UsageError(problems) from exc
     return rubric.model_copy(update={"limits": limits})
 
 
