@@ -144,8 +144,14 @@ def _failure_verdict(failure: WorkerFailure) -> Verdict:
         return Verdict(0.0, f"Your program interfered with the grader: {failure.message}.",
                        diagnoses=["crash"], status="error")
     where = f"\n{failure.traceback.strip()}" if failure.traceback else ""
-    diag = ["api-missing"] if failure.error_type == "AttributeError" else []
-    return Verdict(0.0, f"Your code raised {failure.describe()}{where}", diagnoses=diag, status="error")
+    signature = failure.error_type == "TypeError" and any(
+        phrase in failure.message for phrase in ("unexpected keyword argument", "positional argument"))
+    diag = ["api-missing"] if failure.error_type == "AttributeError" or signature else []
+    hint = ""
+    if signature:
+        hint = ("\nThe grader calls the methods exactly as the assignment specifies; check that your constructor "
+                "and methods accept those arguments (names and number).")
+    return Verdict(0.0, f"Your code raised {failure.describe()}{where}{hint}", diagnoses=diag, status="error")
 
 
 def _interface_summary(rubric: Rubric) -> str:

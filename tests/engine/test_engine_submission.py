@@ -160,3 +160,13 @@ def test_folder_with_a_link_outside_is_refused(tmp_path, silu_rubric):
     (folder / "notes.txt").unlink()
     (folder / "alias.py").symlink_to(folder / "nn.py")       # a link inside the folder is fine
     assert grade(folder, silu_rubric).result["score"] == 100.0
+
+
+def test_constructor_missing_an_argument_is_an_api_error(tmp_path, silu_rubric):
+    path = tmp_path / "nn.py"
+    path.write_text(CORRECT.read_text().replace(", momentum=0.9):", "):").replace(
+        "self.momentum = momentum", "self.momentum = 0.9"))
+    result = grade(path, silu_rubric).result
+    first = result["criteria"][0]
+    assert first["status"] == "error" and first["diagnoses"] == ["api-missing"]
+    assert "momentum" in first["feedback"] and "accept those arguments" in first["feedback"]
