@@ -205,11 +205,17 @@ class StudentNet:
                 wire_dirs.append(_wire(layout.to_student(d)))
         # base is usually what set_parameters just injected: then the worker reuses it
         # (a 1.7M-parameter theta is 13.6 MB on the wire)
-        sent_base = None if base is self._last_set else _wire(layout.to_student(base))
-        pairs = self._request({"op": "fd", "attr": self.attr, "method": self._method("loss"),
-                               "args": [_wire(x), _wire(y)], "base": sent_base,
-                               "keys": [b.student_key for b in layout.blocks.values()],
-                               "directions": wire_dirs, "h": h})
+        from .sandbox.worker import parameters_digest
+
+        student_base = layout.to_student(base)
+        keys = [b.student_key for b in layout.blocks.values()]
+        request = {"op": "fd", "attr": self.attr, "method": self._method("loss"), "args": [_wire(x), _wire(y)],
+                   "keys": keys, "directions": wire_dirs, "h": h,
+                   "base": None if base is self._last_set else _wire(student_base),
+                   "digest": parameters_digest(student_base, keys)}
+        pairs = self._request(request)
+        if isinstance(pairs, dict) and pairs.get("stale"):   # e.g. back_propagate also moved theta
+            pairs = self._request(dict(request, base=_wire(student_base)))
         values = np.array([[_scalar(v) for v in pair] for pair in pairs], dtype=np.float64)
         return (values[:, 0] - values[:, 1]) / (2 * h)
 

@@ -76,6 +76,18 @@ def encode(value: Any, np: Any, depth: int = 0) -> Any:
     return desc
 
 
+def parameters_digest(theta: dict, keys: list) -> str:
+    """Fingerprint of float64 parameter arrays (shape and bytes, in key order)."""
+    import hashlib
+
+    sha = hashlib.sha256()
+    for key in keys:
+        arr = theta[key]
+        sha.update(f"{key}{arr.shape}".encode())
+        sha.update(arr.astype("<f8").tobytes())
+    return sha.hexdigest()
+
+
 def _number(x: Any) -> Any:
     if isinstance(x, bool):
         return x
@@ -287,6 +299,8 @@ class Worker:
         if req.get("base") is None:   # the parameters the grader just set: not sent twice
             current = getattr(obj, req["attr"])
             base = {k: np.array(current[k], dtype=np.float64) for k in req["keys"]}
+            if parameters_digest(base, req["keys"]) != req["digest"]:
+                return {"stale": True}   # the student's code changed them since: the grader sends them
         else:
             base = {k: np.asarray(v, dtype=np.float64) for k, v in self._arg(req["base"]).items()}
         h = float(req["h"])

@@ -170,3 +170,17 @@ def test_constructor_missing_an_argument_is_an_api_error(tmp_path, silu_rubric):
     first = result["criteria"][0]
     assert first["status"] == "error" and first["diagnoses"] == ["api-missing"]
     assert "momentum" in first["feedback"] and "accept those arguments" in first["feedback"]
+
+
+def test_finite_differences_do_not_trust_parameters_the_student_moved(tmp_path, silu_rubric):
+    """A back_propagate that also takes a step: the gradient is still judged at
+    the point where it was computed."""
+    path = tmp_path / "nn.py"
+    path.write_text(CORRECT.read_text().replace(
+        "    def back_propagate(self, x, y):\n        return self._gradient(x, y, self.theta)\n",
+        "    def back_propagate(self, x, y):\n        g = self._gradient(x, y, self.theta)\n"
+        "        for k in self.theta:\n            self.theta[k] = self.theta[k] - 0.5 * g[k]\n        return g\n"))
+    assert "0.5 * g[k]" in path.read_text()
+    result = grade(path, silu_rubric, public_only=True).result
+    grads = [c for c in result["criteria"] if c["id"].startswith("grad-")]
+    assert all(c["status"] == "passed" and "finite differences of your loss" in c["feedback"] for c in grads)
