@@ -62,7 +62,7 @@ def grade(path: Path, rubric: Rubric, *, public_only: bool = False) -> GradeOutc
         except SubmissionError as exc:
             return _failed_outcome(sid, rubric, criteria, exc.kind, exc.message, started, public_only)
         client = WorkerClient(LoadSpec(prepared.source, prepared.directory, prepared.filename,
-                                       seed=Oracle(rubric).seed("load")),
+                                       seed=oracle_for(rubric).seed("load")),
                               limits=worker_limits(rubric), load_timeout=rubric.limits.load_seconds)
         try:
             return _grade_loaded(prepared, rubric, criteria, client, started, public_only)

@@ -216,7 +216,7 @@ class StudentNet:
         pairs = self._request(request)
         if isinstance(pairs, dict) and pairs.get("stale"):   # e.g. back_propagate also moved theta
             pairs = self._request(dict(request, base=_wire(student_base)))
-        values = np.array([[_scalar(v) for v in pair] for pair in pairs], dtype=np.float64)
+        values = np.array([[scalar(v) for v in pair] for pair in pairs], dtype=np.float64)
         return (values[:, 0] - values[:, 1]) / (2 * h)
 
     def aliases(self) -> list[str]:
@@ -232,18 +232,17 @@ def _as_probabilities(raw: Any, num_classes: int, num_samples: int) -> tuple[np.
     return None, f"a {type(raw).__name__}"
 
 
-def _scalar(value: Any) -> float:
+def scalar(value: Any) -> float:
     """A loss the student returned, as a float (NaN when it is not one)."""
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, np.ndarray) and value.size == 1:
         return float(value.reshape(-1)[0])
     if isinstance(value, dict) and "array" in value:
-        return _scalar(value["array"])
+        return scalar(value["array"])
     return float("nan")
 
 
-scalar = _scalar
 
 
 def _wire(value: Any) -> Any:

@@ -81,18 +81,17 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
         return failed(f"Your loss is {fmt(value, 6)}, exactly S = {s} times the expected {fmt(expected, 6)}: "
                       "you sum over the samples but do not divide by S.", diagnoses=["loss-sum-not-mean"],
                       evidence=evidence)
+    data = oracle.data_loss(hidden, theta, x, y)
     if penalized:
-        found = _penalty_mistake(arch, theta, value, _data_loss(oracle, hidden, theta, x, y),
-                                 expected, s, rel, tol.value_abs)
+        found = _penalty_mistake(arch, theta, value, data, expected, s, rel, tol.value_abs)
         if found:
-            evidence["data loss (no penalty)"] = sig(_data_loss(oracle, hidden, theta, x, y))
+            evidence["data loss (no penalty)"] = sig(data)
             return failed(f"Your loss is {fmt(value, 6)}, expected the {name} {fmt(expected, 6)}: {found[1]}",
                           diagnoses=[found[0]], evidence=evidence)
     probs = obs.get("probs")
     if probs is not None and probs.shape == (ctx.rubric.assignment.architecture.outputs, s):
         own = loss_from_probabilities(ctx.rubric.assignment.loss, probs, y)
-        reg = oracle.loss(hidden, theta, x, y) - _data_loss(oracle, hidden, theta, x, y)
-        if abs(value - (own + reg)) <= 1e-6 * max(1.0, abs(own)):
+        if abs(value - (own + expected - data)) <= 1e-6 * max(1.0, abs(own)):
             return passed(f"Your loss is the {name} of your own network's probabilities ({fmt(value, 6)}); "
                           f"it differs from the expected {fmt(expected, 6)} only because feed_forward does "
                           "(charged under 'forward').", evidence=evidence)
@@ -120,6 +119,3 @@ def _penalty_mistake(arch: Any, theta: dict, value: float, data: float, expected
             return diagnosis, text
     return None
 
-
-def _data_loss(oracle: Any, hidden: list[int], theta: dict, x: np.ndarray, y: np.ndarray) -> float:
-    return oracle.data_loss(hidden, theta, x, y)

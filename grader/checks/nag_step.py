@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..probe import ApiError, WorkerFailure
-from .base import CheckParams, Context, Verdict, fmt, sig, table
+from .base import CheckParams, Context, Verdict, best_scale, fmt, sig, table
 from .gradient import canonical_gradient
 
 CANDIDATES = ("nag", "nag_stored", "nag_fista", "heavy_ball", "gd")
@@ -174,21 +174,16 @@ def _infer_step_size(ctx: Context, obs: dict) -> float | None:
     """The learning rate the student really used: the first NAG step (with
     theta_{-1} = theta_0) is a plain gradient step, so it reveals lr; the
     remaining steps must then follow NAG with that lr."""
-    from .base import best_scale
-
     snaps = obs["snapshots"]
     if len(snaps) < 3:
         return None
-    g0 = ctx.oracle.gradient(obs["hidden"], snaps[0], obs["x"], obs["y"])
+    g0 = _reference_gradient(ctx, obs)(snaps[0])
     keys = sorted(g0)
     moved = np.concatenate([np.ravel(snaps[0][k] - snaps[1][k]) for k in keys])
     lr, residual = best_scale(moved, np.concatenate([np.ravel(g0[k]) for k in keys]))
     if not np.isfinite(lr) or residual > 1e-6 or abs(lr - obs["lr"]) <= 1e-6 * obs["lr"]:
         return None
-
-    def grad(theta: dict) -> dict:
-        return ctx.oracle.gradient(obs["hidden"], theta, obs["x"], obs["y"])
-
+    grad = _reference_gradient(ctx, obs)
     for method in ("nag", "nag_stored"):
         traj = ctx.oracle.trajectory(method, grad, snaps[0], len(snaps) - 1, lr, obs["momentum"])
         if distance(snaps, traj.stored) <= 1e-4:
@@ -199,10 +194,7 @@ def _infer_step_size(ctx: Context, obs: dict) -> float | None:
 def _infer_momentum(ctx: Context, obs: dict) -> float | None:
     """Search the momentum that reproduces the steps (reference gradient)."""
     snaps = obs["snapshots"]
-
-    def grad(theta: dict) -> dict:
-        return ctx.oracle.gradient(obs["hidden"], theta, obs["x"], obs["y"])
-
+    grad = _reference_gradient(ctx, obs)
     for mu in np.round(np.linspace(0.01, 0.99, 99), 2):
         for method in ("nag", "nag_stored"):
             traj = ctx.oracle.trajectory(method, grad, snaps[0], len(snaps) - 1, obs["lr"], float(mu))
