@@ -13,14 +13,7 @@ check or a batch with grader-side failures, 2 usage or input errors.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-
-# The grader's own NumPy work is small matrices: one BLAS thread is as fast
-# and does not fight the students' processes or a pool for the cores.
-# (Before NumPy is imported; explicit settings are kept.)
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -33,6 +26,13 @@ from rich.text import Text
 from . import __version__
 from .rubric import Rubric, RubricError, load_rubric
 from .submission import SubmissionError
+from .executors import share_blas_threads
+
+# The grader's own NumPy work is small matrices: one BLAS thread is as fast
+# and does not fight the students' processes or a pool for the cores.
+# (Nothing above imports NumPy; explicit settings are kept, and pool
+# processes inherit this.)
+share_blas_threads(1)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 STATUS_STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "bold red", "hidden": "dim"}

@@ -30,7 +30,7 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def _share_blas_threads(threads: int) -> None:
+def share_blas_threads(threads: int) -> None:
     """Pool-process initializer, run before the first task imports NumPy:
     the pool's processes share the cores, so each gets cores / workers BLAS
     threads (the sandboxed student workers already use one).  Without it
@@ -66,7 +66,7 @@ class LocalExecutor:
             return
         context = multiprocessing.get_context("forkserver")
         workers = min(self.workers, len(tasks))
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_share_blas_threads,
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=share_blas_threads,
                                    initargs=(max(1, default_workers() // workers),))
         try:
             pending: dict[Future, Any] = {pool.submit(_call, fn, t): t for t in tasks}
