@@ -22,15 +22,18 @@ from . import __version__
 from .engine import grade
 from .outputs import criteria_summary, write_atomic, write_submission_outputs
 from .rubric import Rubric, parse_rubric
+from .secret import CourseSecret
 from .store import GradeStore
 from .submission import SubmissionError, digest_of, discover, submission_id
 
 STORE_NAME = "nngrade.sqlite"
 
 
-def rubric_digest(rubric: Rubric) -> str:
-    """What a grade depends on besides the submission: rubric and grader version."""
-    return hashlib.sha256((rubric.model_dump_json() + __version__).encode()).hexdigest()
+def rubric_digest(rubric: Rubric, secret: CourseSecret | None = None) -> str:
+    """What a grade depends on besides the submission: rubric, grader version
+    and the course secret (a new secret asks new questions: regrade)."""
+    fingerprint = secret.fingerprint if secret is not None else "public"
+    return hashlib.sha256((rubric.model_dump_json() + __version__ + fingerprint).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class Task:
     out: str
     release: bool = False
     hidden_folders: tuple[str, ...] = ()   # classmates' files and results: never visible to a worker
+    secret_hex: str = ""                   # the course secret, shipped by the batch's parent
 
 
 @dataclass
@@ -65,7 +69,8 @@ def grade_and_write(task: Task) -> TaskDone:
 
     hide(*task.hidden_folders)
     rubric = _parsed(task.rubric_yaml)   # once per process: every task of a batch carries the same text
-    outcome = grade(Path(task.path), rubric)
+    secret = CourseSecret.from_hex(task.secret_hex) if task.secret_hex else None
+    outcome = grade(Path(task.path), rubric, secret=secret)
     write_submission_outputs(outcome, Path(task.out), release=task.release)
     return TaskDone(task.submission, task.digest, outcome.result, outcome.run)
 
@@ -80,9 +85,10 @@ class BatchReport:
 
 
 def plan(submissions_dir: Path, rubric: Rubric, rubric_text: str, out: Path, store: GradeStore, *,
-         only: list[str] | None = None, force: bool = False, release: bool = False) -> tuple[list[Task], list[str]]:
+         only: list[str] | None = None, force: bool = False, release: bool = False,
+         secret: CourseSecret | None = None) -> tuple[list[Task], list[str]]:
     """Tasks for new or changed submissions; ids that are already current."""
-    rdigest = rubric_digest(rubric)
+    rdigest = rubric_digest(rubric, secret)
     paths = discover(submissions_dir)
     ids = [submission_id(p) for p in paths]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
@@ -94,6 +100,8 @@ def plan(submissions_dir: Path, rubric: Rubric, rubric_text: str, out: Path, sto
         if unknown:
             raise SubmissionError("missing", f"no submission named {', '.join(unknown)} in {submissions_dir}")
     tasks, skipped = [], []
+    # the secret's folder is hidden from workers like the batch's own folders
+    secret_folders = (str(Path(secret.source).resolve().parent),) if secret is not None and secret.source else ()
     for path, sid in zip(paths, ids):
         if only and sid not in only:
             continue
@@ -103,7 +111,8 @@ def plan(submissions_dir: Path, rubric: Rubric, rubric_text: str, out: Path, sto
             skipped.append(sid)
             continue
         tasks.append(Task(str(path.resolve()), sid, digest, rubric_text, str(out), release,
-                          hidden_folders=(str(submissions_dir.resolve()), str(out.resolve()))))
+                          hidden_folders=(str(submissions_dir.resolve()), str(out.resolve()), *secret_folders),
+                          secret_hex=secret.hex if secret is not None else ""))
     return tasks, skipped
 
 
@@ -115,19 +124,22 @@ def rubric_wire_text(rubric: Rubric) -> str:
 
 def run_batch(submissions_dir: Path, rubric: Rubric, out: Path, *, executor: Any,
               only: list[str] | None = None, force: bool = False, release: bool = False,
-              on_event: Callable[[str, Any], None] | None = None) -> BatchReport:
-    """Grade what needs grading, then rebuild the class outputs."""
+              on_event: Callable[[str, Any], None] | None = None,
+              secret: CourseSecret | None = None) -> BatchReport:
+    """Grade what needs grading, then rebuild the class outputs.  Final
+    grading passes the course `secret` (see grader/secret.py); without one the
+    public questions are asked, which a kit can answer."""
     started = time.monotonic()
     rubric_text = rubric_wire_text(rubric)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     report = BatchReport(out=out)
     event = on_event or (lambda kind, payload: None)
-    rdigest = rubric_digest(rubric)
+    rdigest = rubric_digest(rubric, secret)
     remove_partial_writes(out)
     with GradeStore(out / STORE_NAME) as store:
         tasks, report.skipped = plan(Path(submissions_dir), rubric, rubric_text, out, store,
-                                     only=only, force=force, release=release)
+                                     only=only, force=force, release=release, secret=secret)
         if store.get_meta("release") not in (None, str(release)):
             rerender_reports(store, report.skipped, out, release)   # released (or withdrawn) without regrading
         store.set_meta("release", str(release))

@@ -25,6 +25,7 @@ from rich.text import Text
 
 from . import __version__
 from .rubric import Rubric, RubricError, load_rubric
+from .secret import CourseSecret, SecretError, load_or_create
 from .submission import SubmissionError
 from .executors import share_blas_threads
 
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--release", action="store_true", help="show hidden criteria in the students' reports")
     b.add_argument("--executor", choices=("local", "dask"), default="local")
     b.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
+    secret_option(b)
     limits(b)
 
     g = sub.add_parser("grade", help="grade one submission (all criteria)")
@@ -75,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--rubric", default="penguins-silu")
     g.add_argument("--out", type=Path, default=Path("reports"))
     g.add_argument("--release", action="store_true", help="show hidden criteria in the report")
+    secret_option(g)
     limits(g)
 
     c = sub.add_parser("check", help="student self-check: public criteria only")
@@ -86,10 +89,32 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--rubric", default="penguins-silu")
     k.add_argument("--out", type=Path, required=True)
 
+    s = sub.add_parser("secret", help="create (once) and show the course secret that seeds final grading")
+    secret_option(s)
+
     r = sub.add_parser("rubric", help="validate or show a rubric")
     r.add_argument("action", choices=("validate", "show"))
     r.add_argument("rubric")
     return parser
+
+
+def secret_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--secret", type=Path, default=None, metavar="FILE",
+                   help="the course secret that seeds final grading's questions (default: $NNGRADE_SECRET_FILE "
+                        "or ~/.config/nngrade/course-secret, created on first use; never inside the "
+                        "submissions or output folders, never handed to students)")
+
+
+def course_secret(args: argparse.Namespace, console: Console, *forbidden: Path) -> CourseSecret:
+    """Load the course secret, creating it on first use (and saying so)."""
+    try:
+        secret, path, created = load_or_create(args.secret, forbidden=tuple(forbidden))
+    except SecretError as exc:
+        raise UsageError(str(exc)) from exc
+    if created:
+        console.print(f"created the course secret {path} (keep it private and keep it: the same secret gives "
+                      "the same grades; a new one asks new questions)")
+    return secret
 
 
 def with_limits(rubric: Rubric, args: argparse.Namespace) -> Rubric:
@@ -137,11 +162,12 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
     if args.executor == "dask" and not args.scheduler:
         raise UsageError("--executor dask needs --scheduler ADDRESS")
     rubric = with_limits(load_rubric(args.rubric), args)
+    secret = course_secret(args, console, args.submissions, args.out)
     executor = make_executor(args.executor, args.workers, args.scheduler)
     progress = _BatchProgress(console)
     try:
         report = run_batch(args.submissions, rubric, args.out, executor=executor, only=args.only,
-                           force=args.force, release=args.release, on_event=progress.event)
+                           force=args.force, release=args.release, on_event=progress.event, secret=secret)
     finally:
         progress.stop()
         if hasattr(executor, "close"):
@@ -203,8 +229,9 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     if not args.submission.exists():
         raise UsageError(f"{args.submission} does not exist")
     rubric = with_limits(load_rubric(args.rubric), args)
-    hide_neighbours(args.submission, args.out)
-    outcome = grade(args.submission, rubric)
+    secret = course_secret(args, console, args.submission, args.out)
+    hide_neighbours(args.submission, args.out, Path(secret.source).parent)
+    outcome = grade(args.submission, rubric, secret=secret)
     folder = write_submission_outputs(outcome, args.out, release=args.release)
     _print_table(console, outcome.result, reveal=True)
     console.print(f"report: {folder.resolve() / 'report.html'}")
@@ -303,7 +330,13 @@ def cmd_rubric(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"batch": cmd_batch, "grade": cmd_grade, "check": cmd_check, "kit": cmd_kit, "rubric": cmd_rubric}
+def cmd_secret(args: argparse.Namespace, console: Console) -> int:
+    secret = course_secret(args, console)
+    console.print(f"course secret: {secret.source} (fingerprint {secret.fingerprint})")
+    return EXIT_OK
+
+
+COMMANDS = {"secret": cmd_secret, "batch": cmd_batch, "grade": cmd_grade, "check": cmd_check, "kit": cmd_kit, "rubric": cmd_rubric}
 
 
 if __name__ == "__main__":

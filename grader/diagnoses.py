@@ -191,6 +191,15 @@ _ENTRIES: tuple[Diagnosis, ...] = (
         "theta_{k+1} = y_k - lr * grad L(y_k).",
     ),
     _d(
+        "momentum-hard-coded",
+        "Momentum ignores the momentum argument",
+        "Your NAG steps are right for the assignment's momentum, but with another "
+        "momentum passed to the constructor they still use the assignment's value: "
+        "the coefficient is written into the code.",
+        "Store the constructor's momentum (self.momentum = momentum) and use "
+        "self.momentum in step(), never a literal such as 0.9.",
+    ),
+    _d(
         "nag-missing",
         "NAG behaves like gradient descent",
         "With gradient_method='NAG' your step gives exactly the same iterates as "
@@ -304,6 +313,24 @@ _ENTRIES: tuple[Diagnosis, ...] = (
         "L2 gradient missing its factor 2",
         "The derivative of l2 sum W^2 is 2 l2 W; your gradient has l2 W.",
         "Use 2 * l2 * W in the gradient of each penalized weight matrix.",
+    ),
+    _d(
+        "train-broken",
+        "train() does not do its job",
+        "train(x, y, n) must run n iterations of step() and return one loss per "
+        "iteration, each the assignment's loss at the iterate before or after that "
+        "step; yours hung, crashed, or returned other numbers.",
+        "Loop n times: record self.loss(x, y), then call self.step(x, y); return the "
+        "list of recorded losses.",
+    ),
+    _d(
+        "trajectory-mismatch",
+        "Training run not produced by the update rule",
+        "Spot checks of your training run found a step that is not theta - lr * g "
+        "(or NAG's update) with the assignment's gradient or your own verified one: "
+        "the parameters changed in a way no step() rule explains.",
+        "Make step() compute the update from the current parameters and the "
+        "gradient of the loss on the data it is given, and nothing else.",
     ),
     _d(
         "missing",

@@ -21,6 +21,7 @@ from .checks.base import Context, Verdict
 from .oracle import Oracle
 from .probe import ApiError, Probe
 from .rubric import Criterion, Rubric
+from .secret import CourseSecret
 from .sandbox.client import LoadSpec, WorkerClient, WorkerFailure
 from .sandbox.limits import WorkerLimits, isolation_level
 from .submission import PreparedSubmission, SubmissionError, prepare, submission_id
@@ -41,17 +42,22 @@ def worker_limits(rubric: Rubric) -> WorkerLimits:
 _ORACLES: dict[str, Oracle] = {}
 
 
-def oracle_for(rubric: Rubric) -> Oracle:
-    """One oracle per rubric per process: its data and caches are reused."""
-    key = rubric.model_dump_json()
+def oracle_for(rubric: Rubric, secret: CourseSecret | None = None) -> Oracle:
+    """One oracle per rubric and secret per process: its data and caches are reused."""
+    key = rubric.model_dump_json() + (secret.fingerprint if secret is not None else "")
     if key not in _ORACLES:
-        _ORACLES[key] = Oracle.for_rubric(rubric)
+        _ORACLES[key] = Oracle.for_rubric(rubric, secret)
     return _ORACLES[key]
 
 
-def grade(path: Path, rubric: Rubric, *, public_only: bool = False) -> GradeOutcome:
+def grade(path: Path, rubric: Rubric, *, public_only: bool = False,
+          secret: CourseSecret | None = None) -> GradeOutcome:
     """Grade the submission at `path`.  Never raises for anything the
-    submission does; a missing file or a bad archive becomes `error`."""
+    submission does; a missing file or a bad archive becomes `error`.
+
+    Final grading passes the course `secret`: every probe is then seeded by
+    it, so a table of the kit's recorded answers is worthless.  Without one
+    (`check`, kits) the public questions are asked."""
     started = time.monotonic()
     path = Path(path)
     sid = submission_id(path)
@@ -62,16 +68,16 @@ def grade(path: Path, rubric: Rubric, *, public_only: bool = False) -> GradeOutc
         except SubmissionError as exc:
             return _failed_outcome(sid, rubric, criteria, exc.kind, exc.message, started, public_only)
         client = WorkerClient(LoadSpec(prepared.source, prepared.directory, prepared.filename,
-                                       seed=oracle_for(rubric).seed("load")),
+                                       seed=oracle_for(rubric, secret).seed("load")),
                               limits=worker_limits(rubric), load_timeout=rubric.limits.load_seconds)
         try:
-            return _grade_loaded(prepared, rubric, criteria, client, started, public_only)
+            return _grade_loaded(prepared, rubric, criteria, client, started, public_only, oracle_for(rubric, secret))
         finally:
             client.close()
 
 
 def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[Criterion],
-                  client: WorkerClient, started: float, public_only: bool) -> GradeOutcome:
+                  client: WorkerClient, started: float, public_only: bool, oracle: Oracle) -> GradeOutcome:
     load_started = time.monotonic()
     client.start()
     timings: dict[str, float] = {"load": time.monotonic() - load_started}
@@ -89,9 +95,9 @@ def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[C
                                   stdout=client.output())
         outcome.run["timings"] = timings
         return outcome
-    oracle = oracle_for(rubric)
     probe = Probe(rubric, client)
     results = []
+    notes: dict[str, dict[str, str]] = {}
     budget_end = started + rubric.limits.submission_seconds
     for crit in criteria:
         t0 = time.monotonic()
@@ -104,9 +110,13 @@ def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[C
             verdict = run_criterion(rubric, oracle, crit, probe)
         timings[crit.id] = time.monotonic() - t0
         results.append(criterion_result(crit, verdict))
+        if verdict.notes:
+            notes[crit.id] = verdict.notes
     result = _document(prepared.id, rubric, results, error=None, stdout=client.output(), public_only=public_only)
     run = {"timings": timings, "seconds": time.monotonic() - started, "worker_restarts": client.restarts,
-           "digest": prepared.digest}
+           "digest": prepared.digest,
+           "questions": oracle.secret.fingerprint if oracle.secret is not None else "public",
+           "instructor_notes": notes}
     return GradeOutcome(result, run)
 
 
@@ -127,7 +137,11 @@ def run_criterion(rubric: Rubric, oracle: Oracle, crit: Criterion, probe: Probe)
                        "This usually means an unexpected type or shape was returned.",
                        diagnoses=["bad-output"], status="error")
     try:
-        return check.judge(ctx, observation, params)
+        verdict = check.judge(ctx, observation, params)
+        notes = getattr(check, "instructor_notes", None)
+        if notes is not None:
+            verdict.notes.update(notes(observation))
+        return verdict
     except Exception as exc:  # the student's values broke an assumption: say so, never crash the batch
         return Verdict(0.0, f"The grader could not judge your output ({type(exc).__name__}: {exc}). "
                        "This usually means an unexpected type or shape was returned.",

@@ -24,6 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .rubric import ACTIVATIONS, Rubric
+from .secret import CourseSecret
 
 Params = dict[str, np.ndarray]
 
@@ -75,13 +76,16 @@ class Oracle:
     rubric: Rubric
     record: dict[str, Any] | None = None          # filled when building a kit
     answers: dict[str, Any] | None = field(default=None, repr=False)  # replayed in a kit
+    secret: CourseSecret | None = field(default=None, repr=False)      # final grading's questions
 
     @classmethod
-    def for_rubric(cls, rubric: Rubric) -> "Oracle":
-        """A computing oracle, or a replaying one when the rubric is a kit's."""
+    def for_rubric(cls, rubric: Rubric, secret: CourseSecret | None = None) -> "Oracle":
+        """A computing oracle, or a replaying one when the rubric is a kit's.
+        With a course secret every probe is seeded by it, so the questions
+        differ from the public ones a kit records (a kit never has one)."""
         if rubric.answers:
             return cls(rubric, answers=load_answers(Path(rubric.answers)))
-        return cls(rubric)
+        return cls(rubric, secret=secret)
 
     # -- configuration --------------------------------------------------------
     def architecture(self, hidden: list[int] | None = None, activation: str | None = None) -> NetSpec:
@@ -106,6 +110,9 @@ class Oracle:
                 or any(v != 0 for v in reg.l1.values()))
 
     def seed(self, *parts: object) -> int:
+        """Every probe's seed: public (rubric and names) or keyed by the secret."""
+        if self.secret is not None:
+            return self.secret.seed(self.rubric.id, self.rubric.seed, *parts)
         return stable_seed(self.rubric.id, self.rubric.seed, *parts)
 
     @property

@@ -161,9 +161,16 @@ class StudentNet:
         self._last_set = theta
 
     # -- the assignment's methods ------------------------------------------------
-    def call(self, role: str, *args: Any, snapshot: bool = False, timeout: float | None = None) -> Any:
-        reply = self._request({"op": "call", "method": self._method(role), "args": [_wire(a) for a in args],
-                               "snapshot": self.attr if snapshot else None}, timeout)
+    def call(self, role: str, *args: Any, timeout: float | None = None, count: tuple[str, ...] = ()) -> Any:
+        """Call one of the assignment's methods; `count` names other roles
+        whose calls during it are counted (reply["calls"], by role)."""
+        names = {self.probe.interface.method(r): r for r in count}
+        message = {"op": "call", "method": self._method(role), "args": [_wire(a) for a in args]}
+        if names:
+            message["count"] = sorted(n for n in names if n in self.methods)
+        reply = self._request(message, timeout)
+        if "calls" in reply:
+            reply["calls"] = {names[n]: int(c) for n, c in reply["calls"].items() if n in names}
         return reply
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray | None, str, Any]:
@@ -181,43 +188,64 @@ class StudentNet:
     def steps(self, x: np.ndarray, y: np.ndarray, n: int, every: int = 1,
               timeout: float | None = None) -> list[Any]:
         """Raw parameter snapshots before and after every `every` steps."""
+        return self.steps_at(x, y, n, every, (), timeout)[1]
+
+    def steps_at(self, x: np.ndarray, y: np.ndarray, n: int, every: int, at: tuple[int, ...],
+                 timeout: float | None = None) -> tuple[list[int], list[Any]]:
+        """(positions, raw snapshots): before the first step, after every
+        `every` steps and after each step count in `at` (spot checks)."""
         reply = self._request({"op": "steps", "method": self._method("step"), "args": [_wire(x), _wire(y)],
-                               "n": n, "every": every, "snapshot": self.attr}, timeout)
-        return reply["snapshots"]
+                               "n": n, "every": every, "at": sorted(set(at)), "snapshot": self.attr}, timeout)
+        snaps = reply["snapshots"]
+        positions = reply.get("positions") or list(range(0, n + 1, every))[:len(snaps)]
+        return [int(p) for p in positions], snaps
+
+    def loss_at(self, base: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray) -> float:
+        """The student's loss at canonical `base` (one call, as a float)."""
+        return self.finite_differences(base, x, y, [], 0.0)[1]
 
     def finite_differences(self, base: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
-                           directions: list[Any], h: float) -> np.ndarray:
+                           directions: list[Any], h: float) -> tuple[np.ndarray, float]:
         """Central differences of the student's own loss at canonical `base`
-        along canonical directions (dicts) or ("W0", flat_index) units."""
+        along canonical directions (dicts) or ("W0", flat_index) units, and
+        the loss at `base` itself.
+
+        The grader drives the sweep: every loss value is one request (op
+        `loss_at`), the differences are taken here.  Nothing of the sweep
+        runs in the student's process, so their code cannot replace it."""
         layout = self.require_layout()
-        wire_dirs = []
-        for d in directions:
-            if isinstance(d, tuple):
-                key, index = d
-                block = layout.blocks[key]
-                # the flat index of a canonical entry inside the student's array
-                position = np.unravel_index(index, block.canonical_shape)
-                student_index = index
-                if block.form == "transposed":
-                    student_index = int(np.ravel_multi_index(position[::-1], block.canonical_shape[::-1]))
-                wire_dirs.append({"__unit__": [block.student_key, int(student_index)]})
-            else:
-                wire_dirs.append(_wire(layout.to_student(d)))
-        # base is usually what set_parameters just injected: then the worker reuses it
-        # (a 1.7M-parameter theta is 13.6 MB on the wire)
         from .sandbox.worker import parameters_digest
 
         student_base = layout.to_student(base)
         keys = [b.student_key for b in layout.blocks.values()]
-        request = {"op": "fd", "attr": self.attr, "method": self._method("loss"), "args": [_wire(x), _wire(y)],
-                   "keys": keys, "directions": wire_dirs, "h": h,
-                   "base": None if base is self._last_set else _wire(student_base),
-                   "digest": parameters_digest(student_base, keys)}
-        pairs = self._request(request)
-        if isinstance(pairs, dict) and pairs.get("stale"):   # e.g. back_propagate also moved theta
-            pairs = self._request(dict(request, base=_wire(student_base)))
-        values = np.array([[scalar(v) for v in pair] for pair in pairs], dtype=np.float64)
-        return (values[:, 0] - values[:, 1]) / (2 * h)
+        common = {"op": "loss_at", "attr": self.attr, "method": self._method("loss"),
+                  "args": [_wire(x), _wire(y)], "keys": keys}
+        # base is usually what set_parameters just injected: then the worker reuses it
+        # (a 1.7M-parameter theta is 13.6 MB on the wire); a digest proves it is unchanged
+        first = dict(common, base=None if base is self._last_set else _wire(student_base),
+                     digest=parameters_digest(student_base, keys))
+        value = self._request(first)
+        if isinstance(value, dict) and value.get("stale"):   # e.g. back_propagate also moved theta
+            value = self._request(dict(common, base=_wire(student_base)))
+        at_base = scalar(value)
+        differences = []
+        for d in directions:
+            pair = []
+            for sign in (1.0, -1.0):
+                message = dict(common, base="kept", delta=sign * h)
+                if isinstance(d, tuple):
+                    key, index = d
+                    block = layout.blocks[key]
+                    position = np.unravel_index(index, block.canonical_shape)
+                    student_index = index   # the flat index of the canonical entry inside the student's array
+                    if block.form == "transposed":
+                        student_index = int(np.ravel_multi_index(position[::-1], block.canonical_shape[::-1]))
+                    message["unit"] = [block.student_key, int(student_index)]
+                else:
+                    message["direction"] = _wire(layout.to_student(d)) if sign > 0 else "kept"
+                pair.append(scalar(self._request(message)))
+            differences.append((pair[0] - pair[1]) / (2 * h))
+        return np.array(differences, dtype=np.float64), at_base
 
     def aliases(self) -> list[str]:
         """Other attributes sharing memory with the parameters (aliasing)."""

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Final grading seeds its questions with the course secret (grader/secret.py).
+# The suite uses a fixed test secret in a private temporary folder, so it never
+# creates or reads the machine's real ~/.config/nngrade/course-secret and every
+# xdist worker and CLI subprocess asks the same questions.
+TEST_SECRET = "5e" * 32
+if not os.environ.get("NNGRADE_SECRET_FILE"):
+    _folder = Path(tempfile.mkdtemp(prefix="nngrade-test-secret-"))
+    (_folder / "course-secret").write_text(TEST_SECRET + "\n")
+    os.environ["NNGRADE_SECRET_FILE"] = str(_folder / "course-secret")
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"

@@ -53,6 +53,7 @@ class Verdict:
     evidence: dict[str, Any] = field(default_factory=dict)
     plots: dict[str, Any] = field(default_factory=dict)
     status: str | None = None  # derived from fraction unless set ("error")
+    notes: dict[str, str] = field(default_factory=dict)  # for the instructor only (run.json), never scored
 
     def __post_init__(self) -> None:
         self.fraction = min(1.0, max(0.0, float(self.fraction)))

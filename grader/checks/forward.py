@@ -65,6 +65,7 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     diagnoses: list[str] = []
     lines: list[str] = []
     score = 0.0
+    explained = False   # the values are right, or a named mistake reproduces them
 
     probs = obs["probs"]
     if probs is None:
@@ -78,6 +79,7 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
         sums = probs.sum(axis=0)
         if close(probs, expected, rel, tol.value_abs * 10):
             score += VALUES_WEIGHT
+            explained = True
             lines.append(f"Probabilities match the reference (relative error {fmt(err)}).")
         else:
             lines.append(f"Probabilities differ from the reference's for the same parameters "
@@ -91,6 +93,7 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
                              f"{ctx.rubric.assignment.architecture.activation}.")
                 diagnoses.append("wrong-activation")
                 evidence["activation your output matches"] = match
+                explained = True
             evidence["first column (yours)"] = sig(probs[:, 0])
             evidence["first column (expected)"] = sig(expected[:, 0])
 
@@ -107,6 +110,11 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
         evidence["non-finite outputs on large inputs"] = bad
     elif not np.allclose(big.sum(axis=0), 1.0, atol=1e-6):
         lines.append(f"With inputs scaled by {fmt(obs['scale'])}, columns no longer sum to 1.")
+    elif not explained:
+        # evidence before credit: finite normalized columns are also what a constant
+        # (e.g. uniform) output gives, so they earn nothing without the right values
+        lines.append(f"Large inputs (x {fmt(obs['scale'])}) give finite probabilities that sum to 1, which earns "
+                     "nothing on its own: the values on ordinary inputs are not the network's.")
     else:
         score += STABLE_WEIGHT
         lines.append(f"Large inputs (x {fmt(obs['scale'])}) give finite probabilities that sum to 1.")

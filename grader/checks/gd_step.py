@@ -14,7 +14,7 @@ import numpy as np
 
 from ..probe import ApiError, WorkerFailure
 from .base import CheckParams, Context, Verdict, best_scale, fmt, rel_error, sig, table
-from .gradient import canonical_gradient
+from .gradient import canonical_gradient, gradient_explained
 
 
 class Params(CheckParams):
@@ -47,38 +47,45 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
 
 
 def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
-    theta, lr = obs["theta"], obs["lr"]
-    reference_grad = ctx.oracle.gradient(obs["hidden"], theta, obs["x"], obs["y"])
-    grad = obs["own_gradient"] or reference_grad
-    source = "your own gradient" if obs["own_gradient"] else "the reference gradient (your back_propagate failed)"
-    after = obs["after"]
+    theta, lr, after = obs["theta"], obs["lr"], obs["after"]
     if set(after) != set(theta):
         return Verdict(0.0, f"After step(), self.theta lacks {sorted(set(theta) - set(after))}.",
                        diagnoses=["key-typo"] if obs["new_keys"] else ["bad-output"])
-    expected = {k: theta[k] - lr * grad[k] for k in theta}
-    rows, frozen, lr_seen = [], [], []
-    for key in theta:
-        moved = theta[key] - after[key]
-        err = rel_error(after[key] - theta[key], expected[key] - theta[key])
-        c, resid = best_scale(moved, grad[key])
-        rows.append([key, err, c if resid < 1e-6 else "-"])
-        if np.array_equal(after[key], theta[key]) and np.any(grad[key] != 0):
-            frozen.append(key)
-        elif resid < 1e-6:
-            lr_seen.append(c)
+    reference_grad = ctx.oracle.gradient(obs["hidden"], theta, obs["x"], obs["y"])
+    # evidence before credit: the student's own gradient counts only when it is the
+    # reference's or a named mistake's (a zero gradient would make a no-op step "right")
+    trust = gradient_explained(ctx, obs["hidden"], theta, obs["x"], obs["y"], obs["own_gradient"])
+    candidates = [("the reference gradient", reference_grad)]
+    if trust == "named":
+        candidates.insert(0, ("your own gradient (its mistake is charged in the gradient criteria)",
+                              obs["own_gradient"]))
+    if all(np.array_equal(after[k], theta[k]) for k in theta):
+        return Verdict(0.0, "step() left theta unchanged: one GD step must move it to theta - lr * g.",
+                       evidence={"learning rate": sig(lr)})
+    for source, grad in candidates:
+        rows, worst = _step_rows(theta, after, grad, lr)
+        if worst <= 1e-6:
+            evidence = {"learning rate": sig(lr), "compared with": source,
+                        "blocks": table(["block", "relative error of the step", "step size used"], rows),
+                        "largest relative error": sig(worst)}
+            return Verdict(1.0, f"One GD step gives theta - lr * g exactly (lr = {fmt(lr)}, g = {source}).",
+                           evidence=evidence)
+    source, grad = candidates[0]
+    rows, worst = _step_rows(theta, after, grad, lr)
     evidence = {"learning rate": sig(lr), "compared with": source,
-                "blocks": table(["block", "relative error of the step", "step size used"], rows)}
-    worst = max(r[1] for r in rows)
-    evidence["largest relative error"] = sig(worst)
-    if worst <= 1e-6:
-        return Verdict(1.0, f"One GD step gives theta - lr * g exactly (lr = {fmt(lr)}, g = {source}).",
-                       evidence=evidence)
+                "blocks": table(["block", "relative error of the step", "step size used"], rows),
+                "largest relative error": sig(worst)}
     lines, diagnoses = [], []
+    if obs["own_gradient"] is not None and trust is None:
+        lines.append("Your back_propagate's gradient is neither the reference's nor a known mistake's, so the step "
+                     "is compared with the reference gradient.")
+    frozen = [k for k in theta if np.array_equal(after[k], theta[k]) and np.any(grad[k] != 0)]
     if frozen:
         new = f" and step() created new keys {obs['new_keys']}" if obs["new_keys"] else ""
         lines.append(f"{', '.join(frozen)} did not change at all during the step{new}: the update is written "
                      "under a different key (a typo such as 'w0' for 'W0'?).")
         diagnoses.append("key-typo")
+    lr_seen = [r[2] for r in rows if r[2] != "-" and r[0] not in frozen]
     if lr_seen and all(abs(c - lr_seen[0]) < 1e-6 * abs(lr_seen[0]) for c in lr_seen):
         c = lr_seen[0]
         if abs(c - lr) > 1e-6 * lr:
@@ -86,6 +93,17 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
                          f"{fmt(lr)}: the step ignores self.lr (or scales it).")
             diagnoses.append("wrong-step-size" if c > 0 else "sign-flip")
             evidence["inferred step size"] = sig(c)
-    if not lines:
+    if not diagnoses:
         lines.append(f"The step does not equal theta - lr * g (largest relative error {fmt(worst)} per block).")
     return Verdict(0.0, "\n".join(lines), diagnoses=diagnoses, evidence=evidence)
+
+
+def _step_rows(theta: dict, after: dict, grad: dict, lr: float) -> tuple[list[list[Any]], float]:
+    """Per block: the step's relative error against theta - lr * grad and the
+    step size that explains it exactly ('-' when none does)."""
+    rows = []
+    for key in theta:
+        err = rel_error(after[key] - theta[key], -lr * grad[key])
+        c, resid = best_scale(theta[key] - after[key], grad[key])
+        rows.append([key, err, c if resid < 1e-6 else "-"])
+    return rows, max(r[1] for r in rows)

@@ -22,6 +22,7 @@ import numpy as np
 
 
 from .base import CheckParams, Context, Verdict, best_scale, close, fmt, rel_error, sig, table
+from .loss import named_loss, prefetch_named_losses
 
 SELF_CONSISTENT_CREDIT = 0.5
 
@@ -52,6 +53,7 @@ def prefetch(ctx: Context, params: Params) -> None:
     theta, x, y = probe_inputs(ctx, params)
     oracle.gradient(params.hidden, theta, x, y)
     oracle.data_gradient(params.hidden, theta, x, y)
+    prefetch_named_losses(ctx, params.hidden, theta, x, y)
     if oracle.architecture(params.hidden).param_count() <= KIT_MUTANT_LIMIT:
         oracle.gradient_mutants(params.hidden, theta, x, y)
         oracle.activation_gradients(params.hidden, theta, x, y)
@@ -65,7 +67,8 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
         raise KeyError(params.block)
     theta, x, y = probe_inputs(ctx, params)
     net.set_parameters(theta)
-    raw = net.gradient_raw(x, y)
+    reply = net.call("back_propagate", x, y, count=("loss", "feed_forward"))
+    raw = reply["value"]
     grads, forms = canonical_gradient(raw, layout, theta)
     block_shape = theta[params.block].shape
     rng = np.random.default_rng(ctx.seed("directions"))
@@ -80,11 +83,11 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
         for _ in range(params.directions):
             d = rng.standard_normal(block_shape)
             directions.append({params.block: d / np.linalg.norm(d)})
-    fd = net.finite_differences(theta, x, y, directions, params.h)
+    fd, own_loss = net.finite_differences(theta, x, y, directions, params.h)
     return {"block": params.block, "hidden": list(params.hidden), "theta": theta, "x": x, "y": y,
-            "grads": grads, "forms": forms, "fd": fd, "coords": coords,
-            "directions": None if coords is not None else [d[params.block] for d in directions],
-            "raw_type": type(raw).__name__ if not isinstance(raw, dict) else "dict"}
+            "grads": grads, "forms": forms, "fd": fd, "coords": coords, "own_loss": own_loss,
+            "float32": net.is_float32, "calls": reply.get("calls", {}),
+            "directions": None if coords is not None else [d[params.block] for d in directions]}
 
 
 def canonical_gradient(raw: Any, layout: Any, theta: dict) -> tuple[dict, dict]:
@@ -168,7 +171,16 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
         diagnoses.append(found[0])
         lines.append(found[1])
         evidence.update(found[2])
-    if matches_fd:
+    loss_is = named_loss(ctx, hidden, theta, x, y, float(obs["own_loss"]),
+                         tol.float32_rel if obs.get("float32") else tol.value_rel)
+    if matches_fd and loss_is is None:
+        # evidence before credit: a zero gradient is the exact derivative of a constant loss
+        credit = 0.0
+        lines.insert(0, f"The gradient of {block} differs from the reference (relative error {fmt(ref_err)}). It "
+                     f"is consistent with finite differences of your own loss, but that loss ({fmt(obs['own_loss'], 6)}"
+                     f" here) is neither the assignment's ({fmt(oracle.loss(hidden, theta, x, y), 6)}) nor a known "
+                     "mistake, so this earns nothing.")
+    elif matches_fd:
         credit = SELF_CONSISTENT_CREDIT
         lines.insert(0, f"The gradient of {block} is consistent with your own loss (finite-difference error "
                      f"{fmt(fd_err)}) but differs from the reference (relative error {fmt(ref_err)}), so the "
@@ -194,6 +206,56 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     if hint and not found:
         lines.append(hint)
     return Verdict(credit, "\n".join(lines), diagnoses=diagnoses, evidence=evidence)
+
+
+#: a back_propagate that calls the loss or the forward pass more often than
+#: this per call is taking finite differences, not backpropagating
+NUMERICAL_CALLS = 4
+
+
+def instructor_notes(obs: dict) -> dict[str, Any]:
+    """Facts for the instructor only (run.json), never a score: a gradient
+    computed by finite differences of the student's own loss."""
+    calls = obs.get("calls") or {}
+    total = sum(int(v) for v in calls.values())
+    if total > NUMERICAL_CALLS:
+        return {"numerical-gradient": f"back_propagate called {', '.join(f'{k} {v} times' for k, v in sorted(calls.items()))} "
+                                      "for one gradient: it computes finite differences, not backpropagation"}
+    return {}
+
+
+def tolerances(ctx: Context) -> tuple[float, float]:
+    """(rel, abs) for comparing gradients: looser where finite differences
+    meet kinks (ReLU-like activations, L1)."""
+    factor = ctx.tol.kink_factor if ctx.oracle.kinky else 1.0
+    return ctx.tol.grad_rel * factor, ctx.tol.grad_abs * factor
+
+
+def gradient_explained(ctx: Context, hidden: list[int], theta: dict, x: np.ndarray, y: np.ndarray,
+                       grads: dict | None) -> str | None:
+    """How far a student's whole gradient can be trusted: "reference" when
+    every block matches the reference, "named" when every block that does
+    not is reproduced by a named mistake, None otherwise.
+
+    The evidence rule's door for gradients: a step or a training run is
+    judged with the student's own gradient only when this is not None."""
+    if not grads or any(g is None for g in grads.values()):
+        return None
+    oracle = ctx.oracle
+    rel, abs_ = tolerances(ctx)
+    ref_all = oracle.gradient(hidden, theta, x, y)
+    verdict = "reference"
+    for block, ref in ref_all.items():
+        g = grads.get(block)
+        if g is None or g.shape != ref.shape:
+            return None
+        if close(g, ref, rel, abs_):
+            continue
+        if _explain(g, ref, oracle, hidden, theta, x, y, block, rel, abs_, x.shape[0]) is None \
+                and _other_activation(g, oracle, hidden, theta, x, y, block, rel, abs_) is None:
+            return None
+        verdict = "named"
+    return verdict
 
 
 def _project(g: np.ndarray, obs: dict) -> np.ndarray:

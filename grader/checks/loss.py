@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from ..probe import scalar
-from .base import CheckParams, Context, Verdict, failed, fmt, passed, sig
+from ..rubric import ACTIVATIONS
+from .base import CheckParams, Context, Verdict, close, failed, fmt, passed, sig
 
 
 class Params(CheckParams):
@@ -29,8 +30,71 @@ def probe_inputs(ctx: Context, params: Params) -> tuple[dict, Any, Any]:
 def prefetch(ctx: Context, params: Params) -> None:
     """Every reference answer `judge` may need (recorded into student kits)."""
     theta, x, y = probe_inputs(ctx, params)
-    ctx.oracle.loss(params.hidden, theta, x, y)
-    ctx.oracle.data_loss(params.hidden, theta, x, y)
+    prefetch_named_losses(ctx, params.hidden, theta, x, y)
+
+
+def prefetch_named_losses(ctx: Context, hidden: list[int], theta: dict, x: np.ndarray, y: np.ndarray) -> None:
+    """The reference answers `named_loss` needs at one probe point."""
+    ctx.oracle.loss(hidden, theta, x, y)
+    ctx.oracle.data_loss(hidden, theta, x, y)
+    ctx.oracle.forward(hidden, theta, x)
+    for name in ACTIVATIONS:
+        ctx.oracle.forward(hidden, theta, x, activation=name)
+
+
+def named_loss(ctx: Context, hidden: list[int], theta: dict, x: np.ndarray, y: np.ndarray, value: float,
+               rel: float) -> tuple[str | None, str] | None:
+    """What a loss value is, if anything known: (None, text) for the
+    assignment's loss, (diagnosis, text) for a named mistake, None otherwise.
+
+    The evidence rule's door for losses: credit that rests on "your own
+    loss" (a gradient consistent with it) needs this to be not None, so a
+    constant loss or sum(theta**2) earns nothing."""
+    oracle, tol = ctx.oracle, ctx.tol
+    if not np.isfinite(value):
+        return None
+    expected = oracle.loss(hidden, theta, x, y)
+    if abs(value - expected) <= tol.value_abs + rel * abs(expected):
+        return None, "the assignment's loss"
+    data = oracle.data_loss(hidden, theta, x, y)
+    s = y.shape[0]
+    arch = oracle.architecture(hidden)
+    if arch.penalized:
+        found = _penalty_mistake(arch, theta, value, data, expected, s, rel, tol.value_abs)
+        if found:
+            return found
+    elif abs(value - s * expected) <= tol.value_abs + rel * abs(s * expected):
+        return "loss-sum-not-mean", (f"exactly S = {s} times the expected {fmt(expected, 6)}: you sum over the "
+                                     "samples but do not divide by S.")
+    asked = ctx.rubric.assignment.architecture.activation
+    for name in ACTIVATIONS:
+        if name == asked:
+            continue
+        probs = oracle.forward(hidden, theta, x, activation=name)
+        if not np.all(np.isfinite(probs)):
+            continue   # not recorded in a kit, or overflowing
+        other = loss_from_probabilities(ctx.rubric.assignment.loss, probs, y) + (expected - data)
+        if abs(value - other) <= tol.value_abs + max(rel, 1e-6) * abs(other):
+            return "wrong-activation", f"the loss of a network with the {name} activation"
+    return None
+
+
+def probabilities_explained(ctx: Context, hidden: list[int], theta: dict, x: np.ndarray, probs: np.ndarray,
+                            rel: float) -> bool:
+    """The student's probabilities are the reference's or a named mistake's
+    (another activation): only then may a loss of them earn credit."""
+    expected = ctx.oracle.forward(hidden, theta, x)
+    if probs.shape != expected.shape:
+        return False
+    if close(probs, expected, max(rel, 1e-6), ctx.tol.value_abs * 10):
+        return True
+    asked = ctx.rubric.assignment.architecture.activation
+    for name in ACTIVATIONS:
+        if name != asked:
+            alt = ctx.oracle.forward(hidden, theta, x, activation=name)
+            if np.all(np.isfinite(alt)) and close(probs, alt, max(rel, 1e-6), 1e-9):
+                return True
+    return False
 
 
 def observe(ctx: Context, probe: Any, params: Params) -> dict:
@@ -89,7 +153,8 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
             return failed(f"Your loss is {fmt(value, 6)}, expected the {name} {fmt(expected, 6)}: {found[1]}",
                           diagnoses=[found[0]], evidence=evidence)
     probs = obs.get("probs")
-    if probs is not None and probs.shape == (ctx.rubric.assignment.architecture.outputs, s):
+    if probs is not None and probs.shape == (ctx.rubric.assignment.architecture.outputs, s) \
+            and probabilities_explained(ctx, hidden, theta, x, probs, rel):
         own = loss_from_probabilities(ctx.rubric.assignment.loss, probs, y)
         if abs(value - (own + expected - data)) <= 1e-6 * max(1.0, abs(own)):
             return passed(f"Your loss is the {name} of your own network's probabilities ({fmt(value, 6)}); "

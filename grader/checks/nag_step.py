@@ -18,7 +18,7 @@ import numpy as np
 
 from ..probe import ApiError, WorkerFailure
 from .base import CheckParams, Context, Verdict, best_scale, fmt, sig, table
-from .gradient import canonical_gradient
+from .gradient import canonical_gradient, gradient_explained
 
 CANDIDATES = ("nag", "nag_stored", "nag_fista", "heavy_ball", "gd")
 LABELS = {"nag": "NAG (look-ahead / theta form, or the velocity form)",
@@ -37,6 +37,11 @@ class Params(CheckParams):
     momentum: float | None = None  # default: the rubric's
 
 
+def second_momentum(mu: float) -> float:
+    """A momentum far from the rubric's and from the values students hard-code."""
+    return 0.55 if abs(mu - 0.55) > 0.1 else 0.8
+
+
 def observe(ctx: Context, probe: Any, params: Params) -> dict:
     mu = params.momentum if params.momentum is not None else ctx.rubric.assignment.optimizer.momentum
     x, y = ctx.oracle.batch(params.samples, "nag")
@@ -51,13 +56,30 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
     for method in CANDIDATES:
         traj = ctx.oracle.trajectory(method, grad_fn, snaps[0], params.steps, params.lr, mu)
         candidates[method] = traj.stored
+    second = None
+    if ctx.rubric.assignment.optimizer.schedule == "constant":
+        # the same steps at another momentum: a coefficient written into the code shows here
+        mu2 = second_momentum(mu)
+        other = probe.new(params.hidden, method="nag", lr=params.lr, momentum=mu2, seed=ctx.seed("nag2"))
+        other.require_layout()
+        snaps2 = [layout.to_canonical(s) if isinstance(s, dict) else {}
+                  for s in other.steps(x, y, SECOND_STEPS)]
+        second = {"momentum": mu2, "snapshots": snaps2, "candidates": {
+            (method, m): ctx.oracle.trajectory(method, grad_fn, snaps2[0], SECOND_STEPS, params.lr, m).stored
+            for method in ("nag", "nag_stored") for m in (mu2, mu)}}
     return {"snapshots": snaps, "candidates": candidates, "aliases": aliases, "lr": params.lr, "momentum": mu,
-            "own_gradient": used_own[0], "hidden": list(params.hidden), "x": x, "y": y}
+            "own_gradient": used_own[0], "hidden": list(params.hidden), "x": x, "y": y, "second": second}
+
+
+SECOND_STEPS = 3
 
 
 def _gradient_function(ctx: Context, helper: Any, hidden: list[int], x: np.ndarray, y: np.ndarray):
     """The student's back_propagate as a function of canonical theta
-    (memoized; falls back to the reference when it fails)."""
+    (memoized), used only when it is trustworthy: the reference's, or a named
+    mistake's, at the first point asked (evidence before credit: a zero
+    gradient would make "no step at all" a perfect NAG).  Otherwise, or
+    when it fails, the reference gradient."""
     cache: dict[str, dict] = {}
     used_own = [True]
 
@@ -69,7 +91,8 @@ def _gradient_function(ctx: Context, helper: Any, hidden: list[int], x: np.ndarr
                 try:
                     helper.set_parameters(theta)
                     grads, _ = canonical_gradient(helper.gradient_raw(x, y), helper.layout, theta)
-                    if all(v is not None and np.all(np.isfinite(v)) for v in grads.values()):
+                    if all(v is not None and np.all(np.isfinite(v)) for v in grads.values()) \
+                            and (cache or gradient_explained(ctx, hidden, theta, x, y, grads) is not None):
                         result = grads
                 except (WorkerFailure, ApiError):
                     result = None
@@ -92,7 +115,7 @@ def distance(student: list[dict], candidate: list[dict]) -> float:
             return float("inf")
         num = np.sqrt(sum(float(np.sum((s[key] - c[key]) ** 2)) for key in c))
         den = np.sqrt(sum(float(np.sum((c[key] - start[key]) ** 2)) for key in c))
-        if not np.isfinite(num):
+        if not np.isfinite(num) or den == 0.0:   # a candidate that does not move proves nothing
             return float("inf")
         worst = max(worst, num / max(den, 1e-300))
     return worst
@@ -111,8 +134,10 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     if distances[best] <= MATCH:
         evidence["your steps follow"] = LABELS[best]
     if distances[best] <= MATCH and best in correct:
-        return Verdict(1.0, f"Your NAG steps follow {LABELS[best]} exactly over {len(snaps) - 1} steps.",
-                       evidence=evidence)
+        return _with_second_probe(obs, evidence, f"Your NAG steps follow {LABELS[best]} exactly over "
+                                  f"{len(snaps) - 1} steps.")
+    if all(all(np.array_equal(s.get(k), snaps[0][k]) for k in snaps[0]) for s in snaps[1:]):
+        return Verdict(0.0, "step() left theta unchanged over every NAG step.", evidence=evidence)
     if obs["own_gradient"]:
         # step() may use a correct internal gradient while back_propagate is wrong (charged there)
         for method in sorted(correct):
@@ -121,8 +146,9 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
             if distance(snaps, traj.stored) <= MATCH:
                 evidence["your steps follow"] = LABELS[method]
                 evidence["gradients used"] = "the reference's (your step() does not use back_propagate's result)"
-                return Verdict(1.0, f"Your NAG steps follow {LABELS[method]} exactly over {len(snaps) - 1} steps "
-                               "(with the correct gradient; back_propagate is judged separately).", evidence=evidence)
+                return _with_second_probe(obs, evidence, f"Your NAG steps follow {LABELS[method]} exactly over "
+                                          f"{len(snaps) - 1} steps (with the correct gradient; back_propagate is "
+                                          "judged separately).")
     frozen = [k for k in snaps[0] if all(np.array_equal(s.get(k), snaps[0][k]) for s in snaps[1:])]
     if frozen and len(frozen) < len(snaps[0]):
         return Verdict(0.0, f"{', '.join(frozen)} never changed during NAG steps: the update writes them under "
@@ -161,6 +187,28 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
                        f"{fmt(obs['momentum'])}.", diagnoses=["wrong-momentum"], evidence=evidence)
     return Verdict(0.0, f"Your NAG steps match none of the known methods; the closest is {LABELS[best]} "
                    f"(relative deviation {fmt(distances[best])}).", evidence=evidence)
+
+
+def _with_second_probe(obs: dict, evidence: dict, feedback: str) -> Verdict:
+    """Full credit needs the same steps right at a second momentum too; a
+    run that still follows the rubric's momentum there has it hard-coded."""
+    second = obs.get("second")
+    if second is None:
+        return Verdict(1.0, feedback, evidence=evidence)
+    mu, mu2, snaps2 = obs["momentum"], second["momentum"], second["snapshots"]
+    follows = {m: min(distance(snaps2, second["candidates"][(method, m)]) for method in ("nag", "nag_stored"))
+               for m in (mu2, mu)}
+    evidence["second probe momentum"] = sig(mu2)
+    evidence["second probe deviation"] = sig(follows[mu2])
+    if follows[mu2] <= MATCH:
+        return Verdict(1.0, feedback + f" With momentum {fmt(mu2)} they follow it too.", evidence=evidence)
+    if follows[mu] <= MATCH:
+        return Verdict(0.5, feedback + f" But constructed with momentum {fmt(mu2)}, your steps still use "
+                       f"{fmt(mu)}: the momentum is written into the code instead of taken from the constructor.",
+                       diagnoses=["momentum-hard-coded"], evidence=evidence)
+    return Verdict(0.5, feedback + f" But constructed with momentum {fmt(mu2)}, your steps follow neither that "
+                   f"momentum nor {fmt(mu)} (relative deviation {fmt(follows[mu2])}).",
+                   diagnoses=["wrong-momentum"], evidence=evidence)
 
 
 def _reference_gradient(ctx: Context, obs: dict):

@@ -9,8 +9,12 @@ own runs from the same start are drawn beside them.  A short call of
 
 Five conditions, each worth a fifth: GD lowers the loss, NAG lowers the loss,
 GD and NAG reach the test-accuracy bar (one condition each), NAG ends below GD.
-`train()` returning a wrong history is reported but costs nothing extra when
-the stepping itself works.
+`train(x, y, n)` must return the loss of each of its n iterations (checked
+against the loss at the GD run's iterates from the same start); a train()
+that hangs, crashes or returns other numbers costs TRAIN_SHARE.
+The start is drawn from the course secret in final grading, and steps of
+the runs are spot-checked against the update rule: a run that is not made
+of gradient steps (weights that jump to a precomputed point) earns nothing.
 """
 
 from __future__ import annotations
@@ -19,8 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from ..probe import WorkerFailure
-from .base import CheckParams, Context, Verdict, fmt, sig
+from ..probe import ApiError, WorkerFailure, describe_value
+from .base import CheckParams, Context, Verdict, best_scale, fmt, sig
+from .gradient import canonical_gradient, gradient_explained
+from .loss import named_loss
+
+
+#: the share of the criterion a train() that hangs, crashes or returns wrong losses costs
+TRAIN_SHARE = 0.2
 
 
 class Params(CheckParams):
@@ -37,23 +47,55 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
     hidden = params.hidden or ctx.oracle.default_hidden
     lr = params.lr or ctx.rubric.assignment.optimizer.lr
     data = ctx.oracle.dataset
+    # the start and the spot-checked step are seeded (by the course secret in final grading)
     theta0 = ctx.oracle.theta(hidden, "training", std=ctx.rubric.assignment.init.std)
-    runs = {}
+    spot = int(np.random.default_rng(ctx.seed("spot")).integers(params.train_iterations + 1, params.iterations - 1))
+    extra = {"gd": (*range(1, params.train_iterations + 1), spot, spot + 1), "nag": (1,)}
+    runs, spots, float32 = {}, {}, False
     for method in ("gd", "nag"):
         net = probe.new(hidden, method=method, lr=lr, seed=ctx.seed("start"))
         layout = net.require_layout()
+        float32 = float32 or net.is_float32
         start_at(net, theta0)
-        raw = net.steps(data.x_train, data.y_train, params.iterations, every=params.every)
-        runs[method] = [layout.to_canonical(s) if isinstance(s, dict) else None for s in raw]
+        positions, raw = net.steps_at(data.x_train, data.y_train, params.iterations, params.every, extra[method])
+        snaps = {p: layout.to_canonical(s) if isinstance(s, dict) else None for p, s in zip(positions, raw)}
+        runs[method] = [snaps.get(p) for p in range(0, params.iterations + 1, params.every)]
+        spots[method] = snaps
+    own = _own_gradients(probe, hidden, lr, ctx, [theta0, spots["gd"].get(spot)], data)
+    history, history_error = None, None
     trainer = probe.new(hidden, method="gd", lr=lr, seed=ctx.seed("start"))
+    trainer.require_layout()
     try:
-        history = trainer.call("train", data.x_train, data.y_train, params.train_iterations)["value"]
-        history = np.asarray(history, dtype=np.float64).ravel().tolist() if not isinstance(history, dict) else None
-        history_error = None
-    except Exception as exc:  # reported as a note; the stepping is what is graded
-        history, history_error = None, str(getattr(exc, "message", exc))
+        start_at(trainer, theta0)
+        value = trainer.call("train", data.x_train, data.y_train, params.train_iterations)["value"]
+        history = np.asarray(value, dtype=np.float64).ravel().tolist() if not isinstance(value, dict) else None
+        if history is None:
+            history_error = f"it returned {describe_value(value)}"
+    except WorkerFailure as failure:
+        history_error = failure.describe() if failure.kind == "exception" else failure.message
+    except Exception as exc:  # e.g. a history that is not a list of numbers
+        history_error = f"its result could not be read ({type(exc).__name__})"
     return {"runs": runs, "hidden": list(hidden), "lr": lr, "history": history, "history_error": history_error,
-            "every": params.every}
+            "every": params.every, "spot": spot, "spots": spots, "own_gradients": own, "float32": float32}
+
+
+def _own_gradients(probe: Any, hidden: list[int], lr: float, ctx: Context, points: list[dict | None],
+                   data: Any) -> list[dict | None]:
+    """The student's back_propagate on the training split at the spot-checked
+    points (None where it fails): used only where the evidence rule trusts it."""
+    helper = probe.new(hidden, method="gd", lr=lr, seed=ctx.seed("start"))
+    layout = helper.require_layout()
+    out: list[dict | None] = []
+    for theta in points:
+        grads = None
+        if theta is not None and all(np.all(np.isfinite(v)) for v in theta.values()):
+            try:
+                helper.set_parameters(theta)
+                grads, _ = canonical_gradient(helper.gradient_raw(data.x_train, data.y_train), layout, theta)
+            except (WorkerFailure, ApiError):
+                grads = None
+        out.append(grads)
+    return out
 
 
 def start_at(net: Any, theta0: dict) -> None:
@@ -154,19 +196,15 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     conditions.append(nag_below)
     lines.append("NAG ends below GD." if nag_below else
                  f"NAG should end below GD (NAG {fmt(final['nag'], 4)}, GD {fmt(final['gd'], 4)}).")
-    history = obs["history"]
-    if obs["history_error"]:
-        lines.append(f"Note: train() failed: {obs['history_error']}")
-    elif history is None or len(history) != params.train_iterations or not np.all(np.isfinite(history)):
-        if history is None:
-            got = "nothing usable"
-        elif len(history) != params.train_iterations:
-            got = f"{len(history)} values"
-        else:
-            got = f"{int(np.sum(~np.isfinite(history)))} non-finite values among them"
-        lines.append(f"Note: train(x, y, {params.train_iterations}) should return {params.train_iterations} "
-                     f"finite losses; it returned {got}.")
-    fraction = sum(conditions) / len(conditions)
+    train_ok, train_line, train_diagnosis = _judge_history(ctx, obs, params)
+    lines.append(train_line + ("" if train_ok else f" This costs {TRAIN_SHARE:.0%} of the criterion."))
+    diagnoses += train_diagnosis
+    fraction = max(0.0, sum(conditions) / len(conditions) - (0.0 if train_ok else TRAIN_SHARE))
+    spot_failure = _spot_check(ctx, obs)
+    if spot_failure:
+        fraction = 0.0
+        lines.insert(0, spot_failure + " Training earns nothing without evidence that step() produced the run.")
+        diagnoses.append("trajectory-mismatch")
     evidence = {"learning rate": sig(lr), "iterations": params.iterations, "accuracy bar": sig(params.accuracy),
                 "final loss GD": sig(final["gd"]), "final loss NAG": sig(final["nag"]),
                 "final test accuracy GD": sig(mine["gd"]["test_acc"][-1]),
@@ -174,8 +212,78 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     if ref is not None:
         evidence["reference final loss GD"] = sig(ref["gd"]["loss"][-1])
         evidence["reference final loss NAG"] = sig(ref["nag"]["loss"][-1])
+    evidence["spot-checked steps"] = f"GD 1 and {obs['spot'] + 1}, NAG 1"
     plots = _plots(x, mine, ref)
     return Verdict(fraction, "\n".join(lines), diagnoses=sorted(set(diagnoses)), evidence=evidence, plots=plots)
+
+
+def _judge_history(ctx: Context, obs: dict, params: Params) -> tuple[bool, str, list[str]]:
+    """train(x, y, n) returns n losses, each the assignment's loss (or the
+    student's named wrong loss, charged under 'loss' already) at the iterate
+    before or after that step; the GD run from the same start gives the
+    iterates.  Returns (condition met, line, diagnoses)."""
+    n = params.train_iterations
+    call = f"train(x, y, {n})"
+    if obs["history_error"]:
+        return False, f"{call} failed: {obs['history_error']}.", ["train-broken"]
+    history = obs["history"]
+    if history is None or len(history) != n:
+        got = "nothing usable" if history is None else f"{len(history)} values"
+        return False, f"{call} should return {n} losses; it returned {got}.", ["train-broken"]
+    gd = obs["spots"]["gd"]
+    iterates = [gd.get(i) for i in range(n + 1)]
+    if any(t is None or not all(np.all(np.isfinite(v)) for v in t.values()) for t in iterates):
+        return False, f"{call} could not be checked: step() did not keep the parameters finite.", []
+    data = ctx.oracle.dataset
+    rel = ctx.tol.float32_rel if obs.get("float32") else max(ctx.tol.value_rel, 1e-6)
+
+    def loss_of(value: float, theta: dict) -> bool:
+        return named_loss(ctx, obs["hidden"], theta, data.x_train, data.y_train, value, rel) is not None
+
+    for i, value in enumerate(history):
+        if not (loss_of(value, iterates[i]) or loss_of(value, iterates[i + 1])):
+            before = ctx.oracle.loss(obs["hidden"], iterates[i], data.x_train, data.y_train)
+            after = ctx.oracle.loss(obs["hidden"], iterates[i + 1], data.x_train, data.y_train)
+            return False, (f"{call} returned {fmt(value, 6)} for iteration {i + 1}; the loss before that step is "
+                           f"{fmt(before, 6)} and after it {fmt(after, 6)}."), ["train-broken"]
+    return True, f"{call} returns the loss of every iteration.", []
+
+
+def _spot_check(ctx: Context, obs: dict) -> str | None:
+    """Steps of the training run (the first of each run, one at a seeded
+    position of the GD run) must move the parameters along -g, with g the
+    reference gradient or the student's own where the evidence rule trusts
+    it, by any positive step size (a wrong one is charged in the step
+    criteria) and with any frozen blocks (a key typo, charged there too).
+    Weights that jump to a precomputed point fail here."""
+    data = ctx.oracle.dataset
+    hidden = obs["hidden"]
+    own = obs["own_gradients"]
+    checks = [("GD", 0, obs["spots"]["gd"], own[0]), ("GD", obs["spot"], obs["spots"]["gd"], own[1]),
+              ("NAG", 0, obs["spots"]["nag"], own[0])]
+    for label, k, snaps, own_grad in checks:
+        before, after = snaps.get(k), snaps.get(k + 1)
+        if before is None or after is None:
+            continue
+        if not all(np.all(np.isfinite(v)) for t in (before, after) for v in t.values()):
+            continue   # divergence is judged by the conditions
+        moving = [key for key in before if not np.array_equal(before[key], after[key])]
+        if not moving:
+            continue   # no progress is judged by the conditions
+        options = [ctx.oracle.gradient(hidden, before, data.x_train, data.y_train)]
+        if own_grad is not None and gradient_explained(ctx, hidden, before, data.x_train, data.y_train, own_grad):
+            options.append(own_grad)
+        moved = np.concatenate([np.ravel(before[key] - after[key]) for key in moving])
+        tolerance = 1e-3 if obs.get("float32") else 1e-6
+        if not any(_along(moved, np.concatenate([np.ravel(g[key]) for key in moving]), tolerance) for g in options):
+            return (f"{label} step {k + 1} of your training run is not a gradient step: the parameters did not "
+                    "move along the gradient of the loss on the training data.")
+    return None
+
+
+def _along(moved: np.ndarray, gradient: np.ndarray, tolerance: float) -> bool:
+    c, residual = best_scale(moved, gradient)
+    return bool(np.isfinite(c) and c > 0 and residual <= tolerance)
 
 
 def _plots(x: list[int], mine: dict, ref: dict | None) -> dict:

@@ -168,6 +168,7 @@ class Worker:
         self.instances: dict[int, Any] = {}
         self.next_handle = 1
         self.student_files: set[str] = set()  # file names (and folders, ending in os.sep) of the submission
+        self._kept: dict[str, Any] = {}        # op_loss_at's base and direction between calls
 
     # -- helpers ----------------------------------------------------------
     def _arg(self, value: Any) -> Any:
@@ -266,11 +267,36 @@ class Worker:
             self._seed(int(req["seed"]))
         method = getattr(obj, req["method"])
         args = [self._arg(a) for a in req.get("args", [])]
-        value = method(*args)
+        counts = self._count_calls(obj, req.get("count") or [])
+        try:
+            value = method(*args)
+        finally:
+            for name in counts:
+                obj.__dict__.pop(name, None)
         out = {"value": encode(value, self.np)}
-        if req.get("snapshot"):
-            out["snapshot"] = encode(getattr(obj, req["snapshot"], None), self.np)
+        if counts:
+            out["calls"] = dict(counts)
         return out
+
+    @staticmethod
+    def _count_calls(obj: Any, names: list) -> dict:
+        """Count the calls to other methods of the instance during one call
+        (a back_propagate that calls loss 2P times is finite differences).
+        A fact for the instructor, never a verdict: an instance that takes
+        no attributes (slots) is simply not counted."""
+        counts: dict[str, int] = {}
+        for name in names:
+            bound = getattr(obj, name, None)
+            if not callable(bound) or name in getattr(obj, "__dict__", {"": 0}) or not hasattr(obj, "__dict__"):
+                continue
+
+            def counting(*args: Any, _bound: Any = bound, _name: str = name, **kwargs: Any) -> Any:
+                counts[_name] += 1
+                return _bound(*args, **kwargs)
+
+            counts[name] = 0
+            obj.__dict__[name] = counting
+        return counts
 
     def op_steps(self, req: dict) -> Any:
         """Call a method n times; snapshot an attribute every `every` calls
@@ -279,47 +305,58 @@ class Worker:
         method = getattr(obj, req["method"])
         args = [self._arg(a) for a in req.get("args", [])]
         attr, every = req["snapshot"], int(req.get("every", 1))
+        extra = {int(k) for k in req.get("at") or []}   # spot-check positions besides every `every`
         snaps = [encode(getattr(obj, attr, None), self.np)]
-        values = []
+        positions = [0]
         for i in range(int(req["n"])):
-            value = method(*args)
-            if req.get("keep_values"):
-                values.append(encode(value, self.np))
-            if (i + 1) % every == 0:
+            method(*args)
+            if (i + 1) % every == 0 or i + 1 in extra:
                 snaps.append(encode(getattr(obj, attr, None), self.np))
-        return {"snapshots": snaps, "values": values if req.get("keep_values") else None}
+                positions.append(i + 1)
+        return {"snapshots": snaps, "positions": positions}
 
-    def op_fd(self, req: dict) -> Any:
-        """Evaluate the student's scalar method at base +- h*d for each
-        direction d: the finite-difference sweep in one round trip."""
+    def op_loss_at(self, req: dict) -> Any:
+        """ONE evaluation of the student's scalar method at base + delta along
+        one coordinate or one direction, parameters restored afterwards.  The
+        grader drives a finite-difference sweep one call at a time and takes
+        the differences itself, so no sweep runs in this process for the
+        student's code to find and replace.
+
+        `base`: the parameters (wire), or None for those the grader just set
+        (checked by digest: {"stale": true} when the student's code moved
+        them), or "kept" for the base of the previous call.  `unit`: [key,
+        flat index]; `direction`: a wire dict, or "kept" for the previous
+        call's (a large direction crosses the pipe once for its +h and -h)."""
         np = self.np
         obj = self.instances[req["handle"]]
         method = getattr(obj, req["method"])
         args = [self._arg(a) for a in req.get("args", [])]
-        if req.get("base") is None:   # the parameters the grader just set: not sent twice
+        base = req.get("base")
+        if base == "kept":
+            base = self._kept["base"]
+        elif base is None:
             current = getattr(obj, req["attr"])
             base = {k: np.array(current[k], dtype=np.float64) for k in req["keys"]}
             if parameters_digest(base, req["keys"]) != req["digest"]:
-                return {"stale": True}   # the student's code changed them since: the grader sends them
+                return {"stale": True}
         else:
-            base = {k: np.asarray(v, dtype=np.float64) for k, v in self._arg(req["base"]).items()}
-        h = float(req["h"])
-        attr = req["attr"]
-        out = []
-        for direction in req["directions"]:
-            pair = []
-            for sign in (1.0, -1.0):
-                if "__unit__" in direction:
-                    key, index = direction["__unit__"]
-                    point = self._with(base, key, int(index), sign * h)
-                else:
-                    d = self._arg(direction)
-                    point = {k: base[k] + sign * h * d[k] if k in d else base[k] for k in base}
-                self._set_attr(obj, attr, point)
-                pair.append(encode(method(*args), np))
-            out.append(pair)
-        self._set_attr(obj, attr, base)
-        return out
+            base = {k: np.asarray(v, dtype=np.float64) for k, v in self._arg(base).items()}
+        self._kept["base"] = base
+        delta = float(req.get("delta", 0.0))
+        if req.get("unit") is not None:
+            key, index = req["unit"]
+            point = self._with(base, key, int(index), delta)
+        elif req.get("direction") is not None:
+            d = self._kept["direction"] if req["direction"] == "kept" else self._arg(req["direction"])
+            self._kept["direction"] = d
+            point = {k: base[k] + delta * d[k] if k in d else base[k].copy() for k in base}
+        else:
+            point = {k: v.copy() for k, v in base.items()}
+        self._set_attr(obj, req["attr"], point)
+        try:
+            return encode(method(*args), np)
+        finally:
+            self._set_attr(obj, req["attr"], base)
 
     def op_aliases(self, req: dict) -> Any:
         """Attributes that share memory with the parameters: a stored

@@ -11,15 +11,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from grader.checks.loss import loss_from_probabilities
 from grader.checks import forward, gd_step, gradient, init, loss, nag_step, param_count, param_shapes, training
 from reference import optimizers as ref_opt
 
 
 # -- gradient -------------------------------------------------------------------------
 
-def gradient_obs(ctx, block, transform=lambda key, g, obs: g, fd_from=None):
+def gradient_obs(ctx, block, transform=lambda key, g, obs: g, fd_from=None, own_loss=None):
     """Observation of a student whose back_propagate is `transform(reference)`
-    and whose loss is the reference loss (fd = exact reference projections)."""
+    and whose loss is the reference loss (fd = exact reference projections),
+    or `own_loss` (a function of hidden, theta, x, y) with fd from `fd_from`."""
     params = ctx.criterion.check_params()
     hidden = params.hidden
     oracle = ctx.oracle
@@ -35,6 +37,8 @@ def gradient_obs(ctx, block, transform=lambda key, g, obs: g, fd_from=None):
     obs["coords"] = np.arange(size)
     source = fd_from(hidden, theta, x, y) if fd_from else true
     obs["fd"] = np.ravel(source[block])
+    obs["own_loss"] = (own_loss or oracle.loss)(hidden, theta, x, y)
+    obs["float32"] = False
     return obs
 
 
@@ -118,11 +122,38 @@ def test_self_consistent_wrong_activation_gets_partial_credit(make_ctx):
     def relu_grad(hidden, theta, x, y):
         return ctx.oracle.activation_gradients(hidden, theta, x, y)["relu"]
 
+    def relu_loss(hidden, theta, x, y):
+        probs = ctx.oracle.forward(hidden, theta, x, activation="relu")
+        return loss_from_probabilities("cross_entropy", probs, y)
+
     obs = gradient_obs(ctx, "W0", lambda k, g, o: relu_grad(o["hidden"], o["theta"], o["x"], o["y"])[k],
-                       fd_from=relu_grad)
+                       fd_from=relu_grad, own_loss=relu_loss)
     verdict = judge_gradient(ctx, obs)
     assert verdict.status == "partial" and 0 < verdict.fraction < 1
     assert "wrong-activation" in verdict.diagnoses
+
+
+@pytest.mark.parametrize("block", ["W0", "b0", "W1", "b1"])
+def test_gradient_of_an_unknown_own_loss_earns_nothing(make_ctx, block):
+    """Evidence before credit: a zero gradient is the exact derivative of a
+    constant loss, and 2 theta that of sum(theta**2); neither loss is the
+    assignment's or a named mistake, so self-consistency earns nothing."""
+    ctx = make_ctx(f"grad-{block}")
+    zero = gradient_obs(ctx, block, lambda k, g, o: np.zeros_like(g),
+                        fd_from=lambda h, t, x, y: {k: np.zeros_like(v) for k, v in t.items()},
+                        own_loss=lambda h, t, x, y: 1.0986)
+    square = gradient_obs(ctx, block, lambda k, g, o: 2 * o["theta"][k],
+                          fd_from=lambda h, t, x, y: {k: 2 * v for k, v in t.items()},
+                          own_loss=lambda h, t, x, y: sum(float(np.sum(v ** 2)) for v in t.values()))
+    for obs in (zero, square):
+        verdict = judge_gradient(ctx, obs)
+        assert verdict.fraction == 0.0, verdict.feedback
+        assert "earns nothing" in verdict.feedback
+
+
+def test_numerical_gradient_is_flagged_for_the_instructor_only():
+    assert gradient.instructor_notes({"calls": {"loss": 48}})["numerical-gradient"].startswith("back_propagate called")
+    assert gradient.instructor_notes({"calls": {"feed_forward": 1}}) == {}
 
 
 def test_unknown_gradient_error_reports_numbers(make_ctx):
@@ -197,7 +228,23 @@ def test_forward_bad_output(make_ctx):
     obs = forward_obs(ctx, lambda th, x: ctx.oracle.forward([6], th, x))
     obs["probs"], obs["raw"] = None, "a generator (<generator object>)"
     v = forward.judge(ctx, obs, ctx.criterion.check_params())
-    assert "bad-output" in v.diagnoses and v.fraction == pytest.approx(forward.STABLE_WEIGHT)
+    # evidence before credit: stability on large inputs earns nothing without right values
+    assert "bad-output" in v.diagnoses and v.fraction == 0.0
+
+
+def test_forward_uniform_output_earns_nothing(make_ctx):
+    """Uniform probabilities are finite and sum to 1 on any input: no credit."""
+    ctx = make_ctx("forward")
+    obs = forward_obs(ctx, lambda th, x: np.full((3, x.shape[0]), 1 / 3))
+    v = forward.judge(ctx, obs, ctx.criterion.check_params())
+    assert v.fraction == 0.0 and "earns nothing" in v.feedback
+
+
+def test_forward_stability_counts_with_a_named_activation(make_ctx):
+    ctx = make_ctx("forward")
+    obs = forward_obs(ctx, lambda th, x: ctx.oracle.forward([6], th, x, activation="relu"))
+    v = forward.judge(ctx, obs, ctx.criterion.check_params())
+    assert v.fraction == pytest.approx(forward.STABLE_WEIGHT) and "wrong-activation" in v.diagnoses
 
 
 def loss_obs(ctx, value_fn):

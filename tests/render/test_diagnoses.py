@@ -19,6 +19,7 @@ EXPECTED_IDS = {
     "init-not-normal", "nag-missing", "no-progress", "diverged", "timeout", "crash",
     "syntax-error", "import-error", "api-missing", "bad-output",
     "penalty-missing", "penalty-on-biases", "penalty-l2-factor", "missing", "bad-archive",
+    "momentum-hard-coded", "train-broken", "trajectory-mismatch",
 }
 
 
