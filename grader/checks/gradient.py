@@ -172,14 +172,19 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
         lines.append(found[1])
         evidence.update(found[2])
     loss_is = named_loss(ctx, hidden, theta, x, y, float(obs["own_loss"]),
-                         tol.float32_rel if obs.get("float32") else tol.value_rel)
-    if matches_fd and loss_is is None:
-        # evidence before credit: a zero gradient is the exact derivative of a constant loss
+                         tol.float32_rel if obs.get("float32") else tol.value_rel, with_gradient=True)
+    # evidence before credit: "consistent with your own loss" counts only when that loss
+    # is a named mistake and the gradient is that loss's gradient as computed here (a zero
+    # gradient of a constant loss, or differences forged in the student's process, earn nothing)
+    own_gradient = loss_is.gradient.get(block) if loss_is and loss_is.diagnosis and loss_is.gradient else None
+    if matches_fd and (own_gradient is None or not close(g, own_gradient, rel, abs_)):
         credit = 0.0
         lines.insert(0, f"The gradient of {block} differs from the reference (relative error {fmt(ref_err)}). It "
-                     f"is consistent with finite differences of your own loss, but that loss ({fmt(obs['own_loss'], 6)}"
-                     f" here) is neither the assignment's ({fmt(oracle.loss(hidden, theta, x, y), 6)}) nor a known "
-                     "mistake, so this earns nothing.")
+                     f"agrees with finite differences of your own loss ({fmt(obs['own_loss'], 6)} here), but "
+                     + ("that loss is the assignment's, whose gradient it is not"
+                        if loss_is and loss_is.diagnosis is None else
+                        "it is not the gradient of any loss the grader knows")
+                     + ", so this earns nothing.")
     elif matches_fd:
         credit = SELF_CONSISTENT_CREDIT
         lines.insert(0, f"The gradient of {block} is consistent with your own loss (finite-difference error "

@@ -7,6 +7,7 @@ right function of the student's *own* probabilities it passes, with a note.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,30 +43,60 @@ def prefetch_named_losses(ctx: Context, hidden: list[int], theta: dict, x: np.nd
         ctx.oracle.forward(hidden, theta, x, activation=name)
 
 
+@dataclass(frozen=True)
+class NamedLoss:
+    """A loss value identified: the assignment's (diagnosis None) or a named
+    mistake's, with the gradient of *that* loss function at the probe point,
+    computed here in the grader (None where it is not needed)."""
+
+    diagnosis: str | None
+    text: str
+    gradient: dict | None = None
+
+
 def named_loss(ctx: Context, hidden: list[int], theta: dict, x: np.ndarray, y: np.ndarray, value: float,
-               rel: float) -> tuple[str | None, str] | None:
-    """What a loss value is, if anything known: (None, text) for the
-    assignment's loss, (diagnosis, text) for a named mistake, None otherwise.
+               rel: float, *, with_gradient: bool = False) -> NamedLoss | None:
+    """What a loss value is, if anything known; None otherwise.
 
     The evidence rule's door for losses: credit that rests on "your own
-    loss" (a gradient consistent with it) needs this to be not None, so a
-    constant loss or sum(theta**2) earns nothing."""
+    loss" (a gradient consistent with it) needs the loss to be a named
+    mistake *and* the gradient to be that mistake's gradient as the grader
+    computes it, so a constant loss, sum(theta**2), or finite differences
+    forged inside the student's process earn nothing."""
     oracle, tol = ctx.oracle, ctx.tol
     if not np.isfinite(value):
         return None
     expected = oracle.loss(hidden, theta, x, y)
+
+    def grad(compute: Any) -> dict | None:
+        return compute() if with_gradient else None
+
     if abs(value - expected) <= tol.value_abs + rel * abs(expected):
-        return None, "the assignment's loss"
+        return NamedLoss(None, "the assignment's loss", grad(lambda: oracle.gradient(hidden, theta, x, y)))
     data = oracle.data_loss(hidden, theta, x, y)
     s = y.shape[0]
     arch = oracle.architecture(hidden)
+
+    def data_grad() -> dict:
+        return oracle.data_gradient(hidden, theta, x, y)
+
+    def full_grad() -> dict:
+        return oracle.gradient(hidden, theta, x, y)
+
     if arch.penalized:
         found = _penalty_mistake(arch, theta, value, data, expected, s, rel, tol.value_abs)
         if found:
-            return found
+            diagnosis, text = found
+            if diagnosis == "penalty-missing":
+                return NamedLoss(diagnosis, text, grad(data_grad))
+            if diagnosis == "loss-sum-not-mean":
+                return NamedLoss(diagnosis, text, grad(lambda: {k: s * data_grad()[k] + full_grad()[k] - data_grad()[k]
+                                                                for k in theta}))
+            return NamedLoss(diagnosis, text, grad(lambda: _biases_penalized(arch, theta, full_grad())))
     elif abs(value - s * expected) <= tol.value_abs + rel * abs(s * expected):
-        return "loss-sum-not-mean", (f"exactly S = {s} times the expected {fmt(expected, 6)}: you sum over the "
-                                     "samples but do not divide by S.")
+        return NamedLoss("loss-sum-not-mean", f"exactly S = {s} times the expected {fmt(expected, 6)}: you sum "
+                         "over the samples but do not divide by S.",
+                         grad(lambda: {k: s * v for k, v in full_grad().items()}))
     asked = ctx.rubric.assignment.architecture.activation
     for name in ACTIVATIONS:
         if name == asked:
@@ -75,8 +106,18 @@ def named_loss(ctx: Context, hidden: list[int], theta: dict, x: np.ndarray, y: n
             continue   # not recorded in a kit, or overflowing
         other = loss_from_probabilities(ctx.rubric.assignment.loss, probs, y) + (expected - data)
         if abs(value - other) <= tol.value_abs + max(rel, 1e-6) * abs(other):
-            return "wrong-activation", f"the loss of a network with the {name} activation"
+            return NamedLoss("wrong-activation", f"the loss of a network with the {name} activation",
+                             grad(lambda: oracle.activation_gradients(hidden, theta, x, y).get(name)))
     return None
+
+
+def _biases_penalized(arch: Any, theta: dict, gradient: dict) -> dict:
+    """The gradient of the loss with the elastic net on the biases too."""
+    out = dict(gradient)
+    for i, (c1, c2) in enumerate(zip(arch.l1_coefficients, arch.l2_coefficients)):
+        b = theta[f"b{i}"]
+        out[f"b{i}"] = gradient[f"b{i}"] + c1 * np.sign(b) + 2.0 * c2 * b
+    return out
 
 
 def probabilities_explained(ctx: Context, hidden: list[int], theta: dict, x: np.ndarray, probs: np.ndarray,
@@ -137,21 +178,17 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
         return failed(f"loss returned {value!r}, not a finite number (expected {fmt(expected, 6)}).",
                       diagnoses=["bad-output"], evidence=evidence)
     rel = tol.float32_rel if obs["float32"] else tol.value_rel
-    if abs(value - expected) <= tol.value_abs + rel * abs(expected):
+    found = named_loss(ctx, hidden, theta, x, y, value, rel)
+    if found is not None and found.diagnosis is None:
         return passed(f"Your loss equals the {name}: {fmt(value, 6)}.", evidence=evidence)
     ratio = value / expected if expected else float("nan")
     evidence["ratio yours / expected"] = sig(ratio)
-    if abs(ratio - s) < 1e-6 * s:
-        return failed(f"Your loss is {fmt(value, 6)}, exactly S = {s} times the expected {fmt(expected, 6)}: "
-                      "you sum over the samples but do not divide by S.", diagnoses=["loss-sum-not-mean"],
-                      evidence=evidence)
     data = oracle.data_loss(hidden, theta, x, y)
-    if penalized:
-        found = _penalty_mistake(arch, theta, value, data, expected, s, rel, tol.value_abs)
-        if found:
+    if found is not None and found.diagnosis != "wrong-activation":   # that one is forward's, judged below
+        if penalized:
             evidence["data loss (no penalty)"] = sig(data)
-            return failed(f"Your loss is {fmt(value, 6)}, expected the {name} {fmt(expected, 6)}: {found[1]}",
-                          diagnoses=[found[0]], evidence=evidence)
+        return failed(f"Your loss is {fmt(value, 6)}, expected the {name} {fmt(expected, 6)}: {found.text}",
+                      diagnoses=[found.diagnosis], evidence=evidence)
     probs = obs.get("probs")
     if probs is not None and probs.shape == (ctx.rubric.assignment.architecture.outputs, s) \
             and probabilities_explained(ctx, hidden, theta, x, probs, rel):

@@ -390,8 +390,9 @@ def test_nag_wrong_constant_momentum_is_inferred(make_ctx):
 
 # -- training ---------------------------------------------------------------------------------
 
-def test_training_judge_conditions(make_ctx):
-    ctx = make_ctx("training")
+def training_obs(ctx, gd_iterates=None, nag_iterates=None, history=None, history_error=None):
+    """An observation of the training criterion built from whole trajectories
+    (every iterate), sliced the way observe() snapshots them."""
     p = ctx.criterion.check_params()
     hidden = ctx.oracle.default_hidden
     data = ctx.oracle.dataset
@@ -400,21 +401,92 @@ def test_training_judge_conditions(make_ctx):
     def grad(th):
         return ctx.oracle.gradient(hidden, th, data.x_train, data.y_train)
 
-    def run(method, lr):
-        return ref_opt.trajectory(method, grad, theta0, p.iterations, lr, 0.9).iterates[::p.every]
+    full = {"gd": gd_iterates or ref_opt.trajectory("gd", grad, theta0, p.iterations, p.lr, 0.9).iterates,
+            "nag": nag_iterates or ref_opt.trajectory("nag", grad, theta0, p.iterations, p.lr, 0.9).iterates}
+    spot = 123
+    if history is None:
+        history = [ctx.oracle.loss(hidden, full["gd"][i], data.x_train, data.y_train)
+                   for i in range(p.train_iterations)]
+    return {"runs": {m: full[m][::p.every] for m in full}, "hidden": hidden, "lr": p.lr, "history": history,
+            "history_error": history_error, "every": p.every, "spot": spot, "float32": False,
+            "spots": {m: {i: full[m][i] for i in (*range(p.train_iterations + 1), spot, spot + 1)} for m in full},
+            "own_gradients": [grad(theta0), grad(full["gd"][spot])]}
 
-    good = {"runs": {"gd": run("gd", p.lr), "nag": run("nag", p.lr)}, "hidden": hidden, "lr": p.lr,
-            "history": [1.0] * p.train_iterations, "history_error": None, "every": p.every}
+
+def test_training_judge_conditions(make_ctx):
+    ctx = make_ctx("training")
+    p = ctx.criterion.check_params()
+    good = training_obs(ctx)
     v = training.judge(ctx, good, p)
     assert v.status == "passed", v.feedback
     assert set(v.plots) == {"training loss", "test accuracy"}
     assert len(v.plots["training loss"]["series"]) == 4
+    theta0 = good["runs"]["gd"][0]
     stuck = dict(good, runs={"gd": [theta0] * len(good["runs"]["gd"]), "nag": good["runs"]["nag"]})
     v = training.judge(ctx, stuck, p)
     assert v.status == "partial" and "no-progress" in v.diagnoses
     nan = {k: np.full_like(val, np.nan) for k, val in theta0.items()}
     diverged = dict(good, runs={"gd": good["runs"]["gd"][:-1] + [nan], "nag": good["runs"]["nag"]})
     assert "diverged" in training.judge(ctx, diverged, p).diagnoses
+
+
+def test_training_jump_to_precomputed_weights_earns_nothing(make_ctx):
+    """A step() that recognises the training set and jumps to weights trained
+    offline: the run reaches the bar, but its first step is no gradient step."""
+    ctx = make_ctx("training")
+    p = ctx.criterion.check_params()
+    good = training_obs(ctx)
+    trained = good["runs"]["gd"][-1]
+    jump = [good["runs"]["gd"][0]] + [trained] * p.iterations
+    v = training.judge(ctx, training_obs(ctx, gd_iterates=jump, nag_iterates=jump), p)
+    assert v.fraction == 0.0 and "trajectory-mismatch" in v.diagnoses, v.feedback
+
+
+def test_training_accepts_a_named_wrong_step_size(make_ctx):
+    """Spot checks accept any positive step size along -g (a wrong lr is charged in gd-step)."""
+    ctx = make_ctx("training")
+    hidden, data = ctx.oracle.default_hidden, ctx.oracle.dataset
+    theta0 = ctx.oracle.theta(hidden, "training", std=0.05)
+    p = ctx.criterion.check_params()
+    gd = ref_opt.trajectory("gd", lambda th: ctx.oracle.gradient(hidden, th, data.x_train, data.y_train),
+                            theta0, p.iterations, 0.13, 0.9).iterates
+    v = training.judge(ctx, training_obs(ctx, gd_iterates=gd), p)
+    assert "trajectory-mismatch" not in v.diagnoses, v.feedback
+
+
+@pytest.mark.parametrize("history, error, phrase", [
+    ([1.0] * 5, None, "for iteration 1"),
+    ([1.0] * 3, None, "3 values"),
+    (None, "ZeroDivisionError: division by zero", "failed"),
+])
+def test_training_train_history_costs_its_share(make_ctx, history, error, phrase):
+    ctx = make_ctx("training")
+    p = ctx.criterion.check_params()
+    v = training.judge(ctx, training_obs(ctx, history=history if history else [0.0], history_error=error), p)
+    assert v.fraction == pytest.approx(1 - training.TRAIN_SHARE) and "train-broken" in v.diagnoses
+    assert phrase in v.feedback
+
+
+def test_nag_hard_coded_momentum_is_named(make_ctx):
+    """Right at the rubric's momentum, still the rubric's at a second one."""
+    ctx = make_ctx("nag-step")
+    params = ctx.criterion.check_params()
+    obs = nag_obs(ctx, "nag")
+    mu = obs["momentum"]
+    mu2 = nag_step.second_momentum(mu)
+    grad = lambda th: ctx.oracle.gradient(obs["hidden"], th, obs["x"], obs["y"])   # noqa: E731
+    start = obs["snapshots"][0]
+
+    def traj(m):
+        return ref_opt.trajectory("nag", grad, start, nag_step.SECOND_STEPS, params.lr, m).stored
+
+    cands = {(meth, m): ref_opt.trajectory(meth, grad, start, nag_step.SECOND_STEPS, params.lr, m).stored
+             for meth in ("nag", "nag_stored") for m in (mu2, mu)}
+    honest = dict(obs, second={"momentum": mu2, "snapshots": traj(mu2), "candidates": cands})
+    assert nag_step.judge(ctx, honest, params).status == "passed"
+    hard = dict(obs, second={"momentum": mu2, "snapshots": traj(mu), "candidates": cands})
+    v = nag_step.judge(ctx, hard, params)
+    assert v.fraction == 0.5 and v.diagnoses == ["momentum-hard-coded"], v.feedback
 
 
 def test_nag_ignored_learning_rate_is_inferred(make_ctx):
