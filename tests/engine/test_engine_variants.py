@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import assume, HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grader.engine import grade
@@ -144,6 +144,9 @@ def render(opts: dict) -> str:
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(opts=variants)
 def test_every_correct_variant_gets_full_marks(tmp_path_factory, silu_rubric, opts):
+    # float() of a shape-(1,) array raises TypeError on NumPy >= 2.3: that train() really
+    # crashes (and train() is graded), so the pair is not a correct variant
+    assume(not (opts["loss_expr"] == "np.array([value])" and opts["history_expr"].startswith("float(")))
     folder = tmp_path_factory.mktemp("variant")
     path = folder / "nn.py"
     path.write_text(render(opts))
