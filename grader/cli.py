@@ -289,10 +289,14 @@ def cmd_rubric(args: argparse.Namespace, console: Console) -> int:
     if args.action == "validate":
         console.print(f"{args.rubric}: valid ({len(rubric.criteria)} criteria, {rubric.total_points:g} points)")
         return EXIT_OK
-    arch = rubric.assignment.architecture
-    console.print(f"[bold]{rubric.title}[/] ({rubric.id})\n"
-                  f"network {'-'.join(str(n) for n in arch.sizes)} {arch.activation}, loss {rubric.assignment.loss}, "
-                  f"data {rubric.assignment.data.name}")
+    if rubric.assignment is None:
+        console.print(f"[bold]{rubric.title}[/] ({rubric.id})\nwritten questions only: a submission is an "
+                      "answers file (answers.yaml / answers.json) or a folder or notebook holding one")
+    else:
+        arch = rubric.assignment.architecture
+        console.print(f"[bold]{rubric.title}[/] ({rubric.id})\n"
+                      f"network {'-'.join(str(n) for n in arch.sizes)} {arch.activation}, "
+                      f"loss {rubric.assignment.loss}, data {rubric.assignment.data.name}")
     table = Table()
     for col in ("id", "title", "points", "visibility", "check"):
         table.add_column(col)
