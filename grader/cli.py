@@ -279,8 +279,9 @@ def cmd_kit(args: argparse.Namespace, console: Console) -> int:
 
     rubric = load_rubric(args.rubric)
     folder = build_kit(rubric, args.out)
+    first = "answers.yaml" if rubric.answers_only else "nn.py"
     console.print(f"student kit written to {folder.resolve()}\n"
-                  f"students run: nngrade check nn.py --rubric {folder.resolve() / 'rubric.yaml'}")
+                  f"students run: nngrade check {first} --rubric {folder.resolve() / 'rubric.yaml'}")
     return EXIT_OK
 
 

@@ -167,6 +167,8 @@ def parse_number(value: Any, what: str = "a number") -> Fraction:
     if not isinstance(value, str):
         raise AnswerFormatError(f"expected {what}, found a {type(value).__name__}")
     text = value.translate(_MINUS).strip()
+    if "=" in text:              # "x = 5", "N = 1,707,274"
+        text = text.rsplit("=", 1)[1].strip()
     for ch in _SPACES:
         text = text.replace(ch, " ")
     text = re.sub(r" +", " ", text)

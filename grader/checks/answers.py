@@ -173,6 +173,9 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
         known = f" (found: {', '.join(keys[:12])})" if keys else ""
         return failed(f"No answer to this question: {mistake_feedback('answer-missing', key=key, origin=obs['origin'])}"
                       f"{known}.", diagnoses=["answer-missing"])
+    if obs["raw"] is None or (isinstance(obs["raw"], str) and not obs["raw"].strip()):
+        return failed(f"No answer to this question: the entry {key!r} in {obs['origin']} is empty.",
+                      diagnoses=["answer-missing"])
     try:
         return _JUDGES[params.form_of()](ctx, obs["raw"], params)
     except AnswerFormatError as exc:
@@ -382,9 +385,16 @@ def _judge_array(ctx: Context, raw: Any, params: Params) -> Verdict:
         a = _as_shape(a, b.shape)
         return a is not None and bool(np.all(np.abs(a - b) <= tol.abs + tol.rel * np.abs(b)))
 
+    def error(a: np.ndarray, b: np.ndarray) -> float:   # in units of the tolerance: <= 1 is "the same"
+        a = _as_shape(a, b.shape)
+        return float(np.max(np.abs(a - b) / (tol.abs + tol.rel * np.abs(b)))) if a is not None else np.inf
+
     ok = same(value, expected)
     matches = [c for c in compute.worked_candidates(q.network, q.value)
                if not same(c.value, expected) and same(value, c.value)]
+    if len(matches) > 1:   # keep the ones the numbers cannot tell apart: about as close as the closest
+        best = min(error(value, c.value) for c in matches)
+        matches = [c for c in matches if error(value, c.value) <= max(3 * best, 0.1)]
     if not ok and expected.ndim == 2 and expected.shape[0] == expected.shape[1] and not same(expected.T, expected) \
             and value.shape == expected.shape and same(value.T, expected):
         matches.append(compute.Candidate("answer-transposed", "transposed", None, {"what": "matrix"}))
