@@ -164,15 +164,16 @@ WORKED_MISTAKES: dict[str, str] = {
     "no_jacobian": "answer-no-softmax-jacobian",
     "no_half": "answer-loss-without-half",
     "step_sign": "answer-step-sign",
+    "other_layout": "answer-weight-layout",
 }
 
 
 def worked_example(net: Any, *, at_activation: bool = False, no_jacobian: bool = False,
-                   no_half: bool = False, step_sign: bool = False) -> dict[str, np.ndarray]:
+                   no_half: bool = False, step_sign: bool = False, other_layout: bool = False) -> dict[str, np.ndarray]:
     """Every value of one forward pass, backward pass and gradient step of
     the stated network, named as the handout names them (layers first_index..):
     hidden{l} / hidden, output, loss, grad:W{l}, grad:b{l}, step:W{l}, step:b{l}."""
-    in_out = net.weight_layout == "in_out"
+    in_out = (net.weight_layout == "in_out") != other_layout
     W = [np.asarray(w, dtype=float) for w in net.weights]
     b = [np.asarray(v, dtype=float) for v in net.biases]
     a = [np.asarray(net.x, dtype=float)]

@@ -127,6 +127,14 @@ _RECORDS: tuple[MistakeRecord, ...] = (
         "it is W + lr x grad, a step up the gradient instead of down",
         "A gradient descent step subtracts the scaled gradient; you added it.",
         "Update with W_new = W - lr * dL/dW."),
+    MistakeRecord(
+        "answer-weight-layout", "Weights applied as W x instead of the stated W^T x (or the reverse)",
+        "the value equals the computation with every weight matrix applied in the other layout",
+        "it is what the network gives with each weight matrix applied the other way round (W x instead of "
+        "W^T x, or the reverse)",
+        "The handout states how each weight matrix is applied (e.g. (W1)^T x); you multiplied by the matrix "
+        "in the other orientation, which mixes up which weight connects which pair of units.",
+        "Follow the stated formula: with z = (W1)^T x + b1, entry W1[i, j] connects input i to hidden unit j."),
     # --- reading the answers -----------------------------------------------------------------
     MistakeRecord(
         "answer-missing", "No answer to this question",
