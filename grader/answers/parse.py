@@ -310,6 +310,9 @@ class _Parser:
             if tok in (("op", "*"), ("op", "/")):
                 op = self.take()[1]
             elif tok is not None and (tok[0] in ("num", "var") or tok == ("op", "(")):
+                if tok[0] == "num" and self.tokens[self.i - 1][0] == "num":
+                    raise AnswerFormatError(f"two numbers side by side ({self.tokens[self.i - 1][1]} {tok[1]}): "
+                                            "write the operation between them")
                 op = "*"      # implicit: "8 N_H", "(3075)(512)", "x(120)"
             else:
                 return left
@@ -369,7 +372,9 @@ def _power(a: Fraction, b: Fraction) -> Fraction:
 
 # -- shapes -------------------------------------------------------------------------
 
-_SHAPE_SPLIT = re.compile(r"\s*(?:,|\u00d7|\bby\b|\bx\b|\bX\b|(?<=[\d)])\s*[xX](?=\s*[\dA-Za-z(]))\s*")
+_SHAPE_SPLIT = re.compile(r"\s*(?:,|\u00d7|\bby\b|\bx\b|\bX\b|(?<=[\d)])\s*[xX](?=\s*[\dA-Za-z(])"
+                          r"|(?<=[A-Za-z_}])[xX](?=\d))\s*")
+_DANGLING = re.compile(r"^\s*(?:[xX\u00d7,]|by\b)|(?:\b[xX]|\u00d7|\bby)\s*$")
 
 
 def parse_shape(value: Any, variables: dict[str, tuple[str, ...]] | None = None) -> list[Expr]:
@@ -382,6 +387,8 @@ def parse_shape(value: Any, variables: dict[str, tuple[str, ...]] | None = None)
             raise AnswerFormatError("a shape is a few numbers, e.g. 16x4")
         if text[:1] in "([" and text[-1:] in ")]":
             text = text[1:-1]
+        if _DANGLING.search(text):
+            raise AnswerFormatError(f"{value!r} is not a shape: a dimension is missing")
         parts = [p for p in _SHAPE_SPLIT.split(text) if p.strip()]
     elif isinstance(value, int) and not isinstance(value, bool):
         parts = [value]
