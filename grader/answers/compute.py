@@ -20,6 +20,12 @@ from .parse import fmt_int
 INPUT_SLACK = 4   # "an input dimension off by a few": 3075 or 3068 for 3072
 
 
+def input_slack(inputs: int) -> int:
+    """How far off an input size may be to count as "off by a few": up to 4,
+    and at most half of it (1 input is not "a few off" 4)."""
+    return min(INPUT_SLACK, max(1, inputs // 2))
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One named mistake's value: `key` identifies the same structural
@@ -57,7 +63,8 @@ def count_candidates(sizes: list[int], labels: list[str], first_index: int = 0,
     out.append(Candidate("answer-missing-all-biases", "biases", total - sum(sizes[1:]), {}))
     out.append(Candidate("answer-biases-twice", "biases-twice", total + sum(sizes[1:]), {}))
     if input_fixed:
-        for d in range(-INPUT_SLACK, INPUT_SLACK + 1):
+        slack = input_slack(sizes[0])
+        for d in range(-slack, slack + 1):
             if d and sizes[0] + d > 0:
                 out.append(Candidate("answer-input-dimension", f"inputs:{d}", count([sizes[0] + d, *sizes[1:]]),
                                      {"used": fmt_int(sizes[0] + d), "inputs": fmt_int(sizes[0])}))
@@ -127,7 +134,8 @@ def depth_candidates(before: list[int], repeat: int, after: list[int], budget: i
         out.append(Candidate("answer-rounded-down", "down", down, fields))
     if up != ref.best:
         out.append(Candidate("answer-rounded-up", "up", up, fields))
-    for d in range(-INPUT_SLACK, INPUT_SLACK + 1):
+    slack = input_slack(before[0])
+    for d in range(-slack, slack + 1):
         if d and before[0] + d > 0:
             other = closest_depth([before[0] + d, *before[1:]], repeat, after, budget, max_depth).best
             if other != ref.best:
