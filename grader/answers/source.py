@@ -23,7 +23,6 @@ from ..submission import ANSWER_SUFFIXES, IGNORED_PARTS, SubmissionError, _safe_
 from .parse import MAX_FILE_BYTES, AnswerFormatError, answers_mapping, load_answers_bytes, normalize_key, plain
 
 ANSWER_FILE_NAMES = ("answers.yaml", "answers.yml", "answers.json")
-
 VARIABLE = "answers"
 MAX_SOURCE_BYTES = 4 * 1024 * 1024
 
@@ -140,10 +139,9 @@ def read_submission(path: Path) -> AnswerSheet:
 
 
 def _from_folder(folder: Path, shown: str) -> AnswerSheet:
-    for root in (folder,):
-        for link in root.rglob("*"):
-            if link.is_symlink():
-                return AnswerSheet(origin=shown, error=f"{link.relative_to(root)} is a link; hand in the file itself")
+    for link in folder.rglob("*"):
+        if link.is_symlink():   # never follow a link out of the submission
+            return AnswerSheet(origin=shown, error=f"{link.relative_to(folder)} is a link; hand in the file itself")
     found = find_answer_file(folder) or find_answer_code(folder)
     if found is None:
         return AnswerSheet(origin=shown, error=f"{shown} holds no answers file (answers.yaml, answers.yml, "
