@@ -137,6 +137,14 @@ class Criterion(Strict):
     params: dict[str, Any] = {}
     hint: str = ""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _answers_hidden_by_default(cls, data: Any) -> Any:
+        """A written question's expected value is its answer: hidden unless the rubric says public."""
+        if isinstance(data, dict) and data.get("check") == "answers" and "visibility" not in data:
+            data = {**data, "visibility": "hidden"}
+        return data
+
     def check_params(self) -> Any:
         from .checks import REGISTRY
 

@@ -91,6 +91,10 @@ criteria:
 def test_schema_accepts_a_rubric_of_written_questions_only():
     rubric = parse_rubric(BASE.format(check="answers", params="{quantity: {kind: param_count, sizes: [2, 3, 1]}}"))
     assert rubric.assignment is None and rubric.answers_only
+    assert rubric.criteria[0].visibility == "hidden"          # answers are hidden by default
+    public = parse_rubric(BASE.format(check="answers", params="{quantity: {kind: param_count, sizes: [2, 3, 1]}}")
+                          .replace("    check: answers", "    visibility: public\n    check: answers"))
+    assert public.criteria[0].visibility == "public"
 
 
 def test_schema_refuses_code_checks_without_an_assignment():

@@ -107,6 +107,26 @@ def test_batch_of_answers_files(tmp_path):
     assert "Most frequent wrong answers" in (out / "summary.html").read_text()
 
 
+def test_zip_and_python_file_submissions(tmp_path):
+    import zipfile
+
+    rubric = load_rubric("cifar-written")
+    archive = tmp_path / "bob.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("bob/report.md", "my report")
+        zf.writestr("bob/answers.json", '{"param-count": "1,707,274", "n-hidden": 4}')
+    result = grade(archive, rubric).result
+    assert result["submission"] == "bob" and result["score"] == 5
+    script = tmp_path / "carol.py"
+    script.write_text('import os\nos.system("touch pwned")\nanswers = {"param-count": 1707274, "n-hidden": 5}\n')
+    result = grade(script, rubric).result
+    assert result["score"] == 10 and not (tmp_path / "pwned").exists() and not Path("pwned").exists()
+    evil = tmp_path / "dave.yaml"
+    evil.write_text("a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n")
+    result = grade(evil, rubric).result
+    assert result["error"]["kind"] == "answers-unreadable" and "aliases" in result["error"]["message"]
+
+
 # -- a rubric with a class: answers through the worker ------------------------------------
 
 CLASS_RUBRIC = """
