@@ -286,7 +286,9 @@ def _judge_formula(ctx: Context, raw: Any, params: Params) -> Verdict:
     where = ", ".join(f"{names[0]}={p}: {fmt_int(v)}" for p, v in list(zip(POINTS, values))[:4])
     wrong = f"your formula {yours} gives {where}; the count is {expected}"
     if all(v == values[0] for v in values) and len(names) == 1:
-        wrong += f" (your answer does not depend on {names[0]})"
+        at = [p for p, e in zip(POINTS, expected_values) if e == values[0]]
+        wrong += f" (your answer does not depend on {names[0]}" + \
+            (f"; it is the count for {names[0]} = {at[0]} only)" if at else ")")
     return _verdict(ok, yours, expected, params, matches,
                     right=f"{expected} learnable parameters for {names[0]} hidden units.", wrong=wrong + ".",
                     key_text=yours)
@@ -359,9 +361,14 @@ def _judge_shape(ctx: Context, raw: Any, params: Params) -> Verdict:
     if not ok and transposed != expected_vals and all(tuple(y) == t for y, t in zip(yours_vals, transposed)):
         matches.append(compute.Candidate("answer-transposed", "transposed", None, {"what": "shape"}))
     convention = "z = W x + b" if q.layout == "out_in" else "z = W^T x + b"
+    note = ""
+    if names and not ok and all(tuple(y) == tuple(yours_vals[0]) for y in yours_vals):
+        at = [p for p, e in zip(POINTS, expected_vals) if tuple(e) == tuple(yours_vals[0])]
+        if at:
+            note = f" Your shape is right for {names[0]} = {at[0]} only; give it for any {names[0]}."
     return _verdict(ok, yours, expected, params, matches,
                     right=f"{q.block} has shape {expected}.",
-                    wrong=f"{q.block} has shape {expected} with the handout's convention {convention}.")
+                    wrong=f"{q.block} has shape {expected} with the handout's convention {convention}.{note}")
 
 
 def _vector_like(dims: tuple, n: int) -> bool:
