@@ -89,7 +89,7 @@ def plan(submissions_dir: Path, rubric: Rubric, rubric_text: str, out: Path, sto
          secret: CourseSecret | None = None) -> tuple[list[Task], list[str]]:
     """Tasks for new or changed submissions; ids that are already current."""
     rdigest = rubric_digest(rubric, secret)
-    paths = discover(submissions_dir)
+    paths = discover(submissions_dir, answers=rubric.answers_only)
     ids = [submission_id(p) for p in paths]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:

@@ -306,8 +306,9 @@ def cmd_kit(args: argparse.Namespace, console: Console) -> int:
 
     rubric = load_rubric(args.rubric)
     folder = build_kit(rubric, args.out)
+    first = "answers.yaml" if rubric.answers_only else "nn.py"
     console.print(f"student kit written to {folder.resolve()}\n"
-                  f"students run: nngrade check nn.py --rubric {folder.resolve() / 'rubric.yaml'}")
+                  f"students run: nngrade check {first} --rubric {folder.resolve() / 'rubric.yaml'}")
     return EXIT_OK
 
 
@@ -316,10 +317,14 @@ def cmd_rubric(args: argparse.Namespace, console: Console) -> int:
     if args.action == "validate":
         console.print(f"{args.rubric}: valid ({len(rubric.criteria)} criteria, {rubric.total_points:g} points)")
         return EXIT_OK
-    arch = rubric.assignment.architecture
-    console.print(f"[bold]{rubric.title}[/] ({rubric.id})\n"
-                  f"network {'-'.join(str(n) for n in arch.sizes)} {arch.activation}, loss {rubric.assignment.loss}, "
-                  f"data {rubric.assignment.data.name}")
+    if rubric.assignment is None:
+        console.print(f"[bold]{rubric.title}[/] ({rubric.id})\nwritten questions only: a submission is an "
+                      "answers file (answers.yaml / answers.json) or a folder or notebook holding one")
+    else:
+        arch = rubric.assignment.architecture
+        console.print(f"[bold]{rubric.title}[/] ({rubric.id})\n"
+                      f"network {'-'.join(str(n) for n in arch.sizes)} {arch.activation}, "
+                      f"loss {rubric.assignment.loss}, data {rubric.assignment.data.name}")
     table = Table()
     for col in ("id", "title", "points", "visibility", "check"):
         table.add_column(col)

@@ -346,7 +346,15 @@ _ENTRIES: tuple[Diagnosis, ...] = (
     ),
 )
 
-CATALOGUE: dict[str, Diagnosis] = {d.id: d for d in _ENTRIES}
+def _answer_entries() -> tuple[Diagnosis, ...]:
+    """Mistakes in written answers: their records (grader/answers/mistakes.py)
+    hold the catalogue texts next to how each is recognized."""
+    from .answers.mistakes import RECORDS
+
+    return tuple(_d(r.id, r.title, r.explanation, r.fix) for r in RECORDS.values())
+
+
+CATALOGUE: dict[str, Diagnosis] = {d.id: d for d in (*_ENTRIES, *_answer_entries())}
 """All known diagnoses by id."""
 
 

@@ -26,6 +26,8 @@ from .sandbox.client import LoadSpec, WorkerClient, WorkerFailure
 from .sandbox.limits import WorkerLimits, isolation_level
 from .submission import PreparedSubmission, SubmissionError, prepare, submission_id
 
+ANSWERS_ISOLATION = "none needed: answers read as data, no code run"
+
 
 @dataclass
 class GradeOutcome:
@@ -62,6 +64,8 @@ def grade(path: Path, rubric: Rubric, *, public_only: bool = False,
     path = Path(path)
     sid = submission_id(path)
     criteria = [c for c in rubric.criteria if c.visibility == "public" or not public_only]
+    if rubric.answers_only:
+        return _grade_answers_only(path, sid, rubric, criteria, started, public_only)
     with tempfile.TemporaryDirectory(prefix="nngrade-sub-") as scratch:
         try:
             prepared = prepare(path, Path(scratch))
@@ -71,13 +75,15 @@ def grade(path: Path, rubric: Rubric, *, public_only: bool = False,
                                        seed=oracle_for(rubric, secret).seed("load")),
                               limits=worker_limits(rubric), load_timeout=rubric.limits.load_seconds)
         try:
-            return _grade_loaded(prepared, rubric, criteria, client, started, public_only, oracle_for(rubric, secret))
+            return _grade_loaded(prepared, rubric, criteria, client, started, public_only,
+                                 oracle_for(rubric, secret), root=Path(scratch) / "submission")
         finally:
             client.close()
 
 
 def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[Criterion],
-                  client: WorkerClient, started: float, public_only: bool, oracle: Oracle) -> GradeOutcome:
+                  client: WorkerClient, started: float, public_only: bool, oracle: Oracle,
+                  root: Path | None = None) -> GradeOutcome:
     load_started = time.monotonic()
     client.start()
     timings: dict[str, float] = {"load": time.monotonic() - load_started}
@@ -96,6 +102,8 @@ def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[C
         outcome.run["timings"] = timings
         return outcome
     probe = Probe(rubric, client)
+    answers = _answers_from_worker(root or prepared.directory, probe) \
+        if any(c.check == "answers" for c in criteria) else None
     results = []
     notes: dict[str, dict[str, str]] = {}
     budget_end = started + rubric.limits.submission_seconds
@@ -107,7 +115,7 @@ def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[C
                               diagnoses=["timeout"], status="error")
         else:
             probe.deadline = min(t0 + rubric.limits.criterion_seconds, budget_end)
-            verdict = run_criterion(rubric, oracle, crit, probe)
+            verdict = run_criterion(rubric, oracle, crit, probe, answers=answers)
         timings[crit.id] = time.monotonic() - t0
         results.append(criterion_result(crit, verdict))
         if verdict.notes:
@@ -120,11 +128,12 @@ def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[C
     return GradeOutcome(result, run)
 
 
-def run_criterion(rubric: Rubric, oracle: Oracle, crit: Criterion, probe: Probe) -> Verdict:
+def run_criterion(rubric: Rubric, oracle: Oracle | None, crit: Criterion, probe: Probe | None,
+                  answers: Any = None) -> Verdict:
     """observe (student process) then judge (here); failures become verdicts."""
     check = REGISTRY[crit.check]
     params = crit.check_params()
-    ctx = Context(rubric, oracle, crit)
+    ctx = Context(rubric, oracle, crit, answers=answers)
     try:
         observation = check.observe(ctx, probe, params)
     except WorkerFailure as failure:
@@ -146,6 +155,59 @@ def run_criterion(rubric: Rubric, oracle: Oracle, crit: Criterion, probe: Probe)
         return Verdict(0.0, f"The grader could not judge your output ({type(exc).__name__}: {exc}). "
                        "This usually means an unexpected type or shape was returned.",
                        diagnoses=["bad-output"], status="error")
+
+
+def _answers_from_worker(root: Path, probe: Probe) -> Any:
+    """The submission's written answers, looked up once: an answers file in
+    its folder, else the module-level variable `answers` through the worker."""
+    from .answers.source import VARIABLE, AnswerSheet, find_answer_file, sheet_from_file, sheet_from_worker
+
+    cache: list[AnswerSheet] = []
+
+    def sheet() -> AnswerSheet:
+        if not cache:
+            found = find_answer_file(root) if root.is_dir() else None
+            if found is not None:
+                cache.append(sheet_from_file(found, str(found.relative_to(root))))
+            else:
+                try:
+                    value = probe.client.request({"op": "get", "attr": VARIABLE}, probe.timeout)
+                except WorkerFailure as failure:
+                    if failure.kind != "exception":
+                        raise
+                    cache.append(AnswerSheet(origin="your submission", error=(
+                        "no answers file (answers.yaml, answers.yml, answers.json) and no module-level "
+                        f"variable {VARIABLE} = {{...}} in your code")))
+                else:
+                    cache.append(sheet_from_worker(value))
+        return cache[0]
+
+    return sheet
+
+
+def _grade_answers_only(path: Path, sid: str, rubric: Rubric, criteria: list[Criterion], started: float,
+                        public_only: bool) -> GradeOutcome:
+    """A rubric of written questions only: the answers are data, read here;
+    no worker, no student code run, no reference network."""
+    from .answers.source import read_submission
+
+    try:
+        sheet = read_submission(path)
+        if sheet.error:
+            raise SubmissionError("answers-unreadable", sheet.error)
+    except SubmissionError as exc:
+        outcome = _failed_outcome(sid, rubric, criteria, exc.kind, exc.message, started, public_only)
+        outcome.result["isolation"] = ANSWERS_ISOLATION
+        return outcome
+    results = []
+    timings: dict[str, float] = {}
+    for crit in criteria:
+        t0 = time.monotonic()
+        results.append(criterion_result(crit, run_criterion(rubric, None, crit, None, answers=lambda: sheet)))
+        timings[crit.id] = time.monotonic() - t0
+    result = _document(sid, rubric, results, error=None, stdout="", public_only=public_only)
+    result["isolation"] = ANSWERS_ISOLATION
+    return GradeOutcome(result, {"timings": timings, "seconds": time.monotonic() - started})
 
 
 def _failure_verdict(failure: WorkerFailure) -> Verdict:

@@ -70,19 +70,59 @@ class {class_name}:
 '''
 
 
+FORMAT_POINTS = 1.0   # a written question's format check in a kit (its value is graded after the deadline)
+
+
 def public_rubric(rubric: Rubric) -> dict[str, Any]:
     """The rubric as students may see it: public criteria with their
-    parameters, hidden ones reduced to title and points."""
+    parameters, hidden ones reduced to title and points.  Written questions
+    (check `answers`), public or hidden, become format checks: their form
+    and key only, never the computation that gives the expected value."""
     data = rubric.model_dump(mode="json", exclude_defaults=False)
-    public = [c for c in data["criteria"] if c["visibility"] == "public"]
+    public = [c for c in data["criteria"] if c["visibility"] == "public" and c["check"] != "answers"]
+    public += [_format_criterion(c) for c in rubric.criteria if c.check == "answers"]
     data["criteria"] = public
     data["total_points"] = sum(c["points"] for c in public)
     data["hidden_summary"] = [{"title": c.title, "points": c.points} for c in rubric.criteria
-                              if c.visibility != "public"]
-    data["answers"] = "answers.json"
+                              if c.visibility != "public" or c.check == "answers"]
+    data["answers"] = None if rubric.answers_only else "answers.json"
     data["description"] = (rubric.description + " " if rubric.description else "") + \
         "(Student kit: public criteria only.)"
     return data
+
+
+def _format_criterion(crit: Any) -> dict[str, Any]:
+    params = crit.check_params()
+    return {"id": crit.id, "title": f"Answer format: {crit.title}", "points": FORMAT_POINTS,
+            "visibility": "public", "check": "answers", "hint": "",
+            "params": {"question": params.question, "answer": params.key(crit.id), "form": params.form_of(),
+                       "variables": params.variables}}
+
+
+FORM_TEXT = {"integer": "a whole number, e.g. 1707274 or 1,707,274",
+             "number": "a number, e.g. 0.3927",
+             "formula": "a formula, e.g. 8*N_H + 3",
+             "shape": "a shape, e.g. [16, 4], 16x4 or N_H x 4",
+             "array": "a vector or matrix, e.g. [0.29, -0.29] or [[1, 2], [3, 4]]"}
+
+
+def answers_template(rubric: Rubric) -> str:
+    """answers.yaml for students to fill in: one key per written question."""
+    lines = [f"# Written answers: {rubric.title}",
+             "# One line per question: write your answer after the colon.",
+             "# Numbers: 1707274, 1,707,274 or 1 707 274.  Shapes: [16, 4], 16x4, (16, 4) or N_H x 4.",
+             "# Formulas in N_H: 8*N_H + 3 or 8 N_H + 3.  Vectors and matrices: [0.29, -0.29], [[1, 2], [3, 4]].",
+             "# Check the format (not the values) with:  nngrade check answers.yaml --rubric rubric.yaml", ""]
+    for crit in rubric.criteria:
+        if crit.check != "answers":
+            continue
+        params = crit.check_params()
+        lines.append(f"# {crit.title} ({crit.points:g} points): {FORM_TEXT[params.form_of()]}")
+        if params.question:
+            lines.append(f"#   {' '.join(params.question.split())}")
+        lines.append(f"{params.key(crit.id)}:")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def record_answers(rubric: Rubric) -> dict[str, Any]:
@@ -102,11 +142,43 @@ def build_kit(rubric: Rubric, out: Path) -> Path:
     (out / "rubric.yaml").write_text(
         f"# Student kit for {rubric.title}: public criteria only.\n"
         + yaml.safe_dump(public_rubric(rubric), sort_keys=False, allow_unicode=True), encoding="utf-8")
+    written = any(c.check == "answers" for c in rubric.criteria)
+    if written:
+        (out / "answers.yaml").write_text(answers_template(rubric), encoding="utf-8")
+    if rubric.answers_only:
+        (out / "README.md").write_text(_written_instructions(rubric), encoding="utf-8")
+        return out
     (out / "answers.json").write_text(json.dumps(record_answers(rubric), sort_keys=True) + "\n", encoding="utf-8")
     _write_data(rubric, out / "data")
     (out / "nn.py").write_text(_skeleton(rubric), encoding="utf-8")
     (out / "README.md").write_text(_instructions(rubric), encoding="utf-8")
     return out
+
+
+def _written_instructions(rubric: Rubric) -> str:
+    rows = "\n".join(f"| `{c.check_params().key(c.id)}` | {c.title} | {c.points:g} |"
+                      for c in rubric.criteria if c.check == "answers")
+    return f"""# {rubric.title}: student kit
+
+{rubric.description}
+
+Files:
+* `answers.yaml`: one line per question; write your answers there and hand it in
+  (alone, in a folder or a .zip; a notebook cell `answers = {{...}}` with the same
+  keys and literal values works too).
+* `rubric.yaml`: what the self-check uses.
+
+Check that every answer is in an accepted form:
+
+    nngrade check answers.yaml --rubric rubric.yaml
+
+The self-check reads your answers and reports the format only; the values
+are graded after the deadline.
+
+| key | question | points |
+| --- | --- | --- |
+{rows}
+"""
 
 
 def _write_data(rubric: Rubric, folder: Path) -> None:

@@ -137,6 +137,14 @@ class Criterion(Strict):
     params: dict[str, Any] = {}
     hint: str = ""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _answers_hidden_by_default(cls, data: Any) -> Any:
+        """A written question's expected value is its answer: hidden unless the rubric says public."""
+        if isinstance(data, dict) and data.get("check") == "answers" and "visibility" not in data:
+            data = {**data, "visibility": "hidden"}
+        return data
+
     def check_params(self) -> Any:
         from .checks import REGISTRY
 
@@ -149,7 +157,8 @@ class Rubric(Strict):
     description: str = ""
     seed: int = 0
     total_points: float = Field(gt=0)
-    assignment: Assignment
+    assignment: Assignment | None = Field(default=None, description=(
+        "the network students implement; a rubric of written questions only (check `answers`) needs none"))
     interface: Interface = Interface()
     tolerances: Tolerances = Tolerances()
     limits: Limits = Limits()
@@ -170,6 +179,11 @@ class Rubric(Strict):
     @property
     def public_criteria(self) -> list[Criterion]:
         return [c for c in self.criteria if c.visibility == "public"]
+
+    @property
+    def answers_only(self) -> bool:
+        """Written questions only: no student class, no worker, no reference network."""
+        return all(c.check == "answers" for c in self.criteria)
 
 
 class RubricError(Exception):
@@ -194,6 +208,12 @@ def consistency_problems(rubric: Rubric) -> list[tuple[tuple, str]]:
     if abs(total - rubric.total_points) > 1e-9:
         problems.append((("total_points",), f"criteria points add up to {total:g}, but total_points is "
                          f"{rubric.total_points:g}"))
+    if rubric.assignment is None:
+        for index, crit in enumerate(rubric.criteria):
+            if crit.check != "answers":
+                problems.append((("criteria", index, "check"), f"this rubric has no assignment, so it can hold "
+                                 f"only written questions (check: answers), not {crit.check!r}"))
+        return problems
     n_weights = len(rubric.assignment.architecture.hidden) + 1
     valid = {f"W{i}" for i in range(n_weights)}
     for kind in ("l1", "l2"):

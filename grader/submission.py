@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SUFFIXES = (".py", ".ipynb", ".zip")
+ANSWER_SUFFIXES = (".yaml", ".yml", ".json")   # written answers alone (rubrics of written questions only)
 PREFERRED_NAMES = ("nn.py", "nn.ipynb", "solution.py", "main.py")
 MAX_ZIP_BYTES = 50 * 1024 * 1024
 IGNORED_PARTS = {"__MACOSX", "__pycache__", ".ipynb_checkpoints", ".git"}
@@ -44,19 +45,23 @@ class PreparedSubmission:
 
 def submission_id(path: Path) -> str:
     """The file or folder name without its extension."""
-    return path.name[: -len(path.suffix)] if path.is_file() and path.suffix in SUFFIXES else path.name
+    known = path.suffix in SUFFIXES or path.suffix.lower() in ANSWER_SUFFIXES
+    return path.name[: -len(path.suffix)] if path.is_file() and known else path.name
 
 
-def discover(folder: Path) -> list[Path]:
+def discover(folder: Path, answers: bool = False) -> list[Path]:
     """Submissions in a batch folder: code files, zips and sub-folders,
-    sorted, skipping hidden entries and files that are not submissions."""
+    sorted, skipping hidden entries and files that are not submissions.
+    With `answers` (rubrics of written questions only), answers files
+    (.yaml, .yml, .json) count as submissions too."""
+    suffixes = SUFFIXES + ANSWER_SUFFIXES if answers else SUFFIXES
     if not folder.is_dir():
         raise SubmissionError("missing", f"{folder} is not a folder")
     found = []
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith((".", "_")) or entry.name in IGNORED_PARTS:
             continue
-        if entry.is_dir() or entry.suffix in SUFFIXES:
+        if entry.is_dir() or entry.suffix in suffixes:
             found.append(entry)
     return found
 

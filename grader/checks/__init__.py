@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import forward, gd_step, gradient, init, loss, nag_step, param_count, param_shapes, training
+from . import answers, forward, gd_step, gradient, init, loss, nag_step, param_count, param_shapes, training
 
 REGISTRY: dict[str, ModuleType] = {
     "param_shapes": param_shapes,
@@ -20,4 +20,5 @@ REGISTRY: dict[str, ModuleType] = {
     "gd_step": gd_step,
     "nag_step": nag_step,
     "training": training,
+    "answers": answers,
 }

@@ -32,8 +32,9 @@ class Context:
     """What a check may know: the rubric, the oracle, its criterion."""
 
     rubric: Rubric
-    oracle: Oracle
+    oracle: Oracle | None   # None for a rubric of written questions only
     criterion: Criterion
+    answers: Any = None     # () -> AnswerSheet: the submission's written answers (check `answers`)
 
     def seed(self, *parts: object) -> int:
         return self.oracle.seed(self.criterion.id, *parts)

@@ -59,6 +59,8 @@ def _evidence(evidence: Any) -> tuple[list[tuple[str, str]], list[dict[str, Any]
         return scalars, tables, lists
     for name, value in evidence.items():
         name = str(name)
+        if name == "answer_key":   # a written answer's grouping key, for the class summary only
+            continue
         if is_table(value):
             columns = [str(c) for c in value["columns"]]
             rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in value["rows"]]

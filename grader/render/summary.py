@@ -60,6 +60,52 @@ def histogram(scores: list[float], max_score: float, bins: int = HISTOGRAM_BINS)
     return labels, counts
 
 
+WRONG_ANSWERS_SHOWN = 5   # per question
+
+
+def wrong_answers(results: list[dict[str, Any]], criteria: list[dict[str, Any]],
+                  report_href: Callable[[str], str] = _default_href) -> list[dict[str, Any]]:
+    """Written questions: the most frequent wrong answers, per question, with
+    the mistakes named on them and who gave them.  A criterion is a written
+    question when its evidence carries `answer_key` (check `answers`)."""
+    titles = {str(c["id"]): str(c.get("title") or c["id"]) for c in criteria}
+    order = {str(c["id"]): i for i, c in enumerate(criteria)}
+    seen: dict[str, dict[str, Any]] = {}
+    for r in sorted((r for r in results if isinstance(r, dict)), key=lambda r: str(r.get("submission", ""))):
+        sid = str(r.get("submission", "?"))
+        for c in r.get("criteria") or []:
+            if not isinstance(c, dict) or not isinstance(c.get("evidence"), dict):
+                continue
+            key = c["evidence"].get("answer_key")
+            if not isinstance(key, str):
+                continue
+            cid = str(c.get("id"))
+            q = seen.setdefault(cid, {"id": cid, "title": titles.get(cid, cid), "answered": 0, "right": 0,
+                                      "expected": "", "answers": {}})
+            q["answered"] += 1
+            rows = (c["evidence"].get("answer") or {}).get("rows") or []
+            expected = next((str(row[1]) for row in rows if row and row[0] == "expected"), "")
+            q["expected"] = q["expected"] or expected
+            if criterion_status(c) == "passed":
+                q["right"] += 1
+                continue
+            entry = q["answers"].setdefault(key, {"answer": key, "count": 0, "students": [], "diagnoses": []})
+            entry["count"] += 1
+            entry["students"].append({"id": sid, "href": report_href(sid)})
+            for d in c.get("diagnoses") or []:
+                if str(d) not in entry["diagnoses"]:
+                    entry["diagnoses"].append(str(d))
+    out = []
+    for cid in sorted(seen, key=lambda k: (order.get(k, len(order)), k)):
+        q = seen[cid]
+        ranked = sorted(q["answers"].values(), key=lambda e: (-e["count"], e["answer"]))
+        q["answers"] = [{**e, "diagnoses": [{"id": d, "title": diagnoses.get(d).title} for d in e["diagnoses"]]}
+                        for e in ranked[:WRONG_ANSWERS_SHOWN]]
+        q["more"] = max(0, len(ranked) - WRONG_ANSWERS_SHOWN)
+        out.append(q)
+    return out
+
+
 def render_summary(results: list[dict[str, Any]], *, rubric_title: str, criteria: list[dict[str, Any]],
                    report_href: Callable[[str], str] = _default_href) -> str:
     """Render the class summary page.
@@ -147,6 +193,7 @@ def render_summary(results: list[dict[str, Any]], *, rubric_title: str, criteria
                          "students": [{"id": s, "href": report_href(s)} for s in students]})
 
     context = {
+        "wrong_answers": wrong_answers(results, criteria, report_href),
         "rubric_title": rubric_title,
         "n": n,
         "stats": {"n": str(stats["n"]), "mean": fmt_points(stats["mean"]),

@@ -230,6 +230,10 @@ class Worker:
             n for n in dir(obj) if not n.startswith("__") and callable(getattr(obj, n, None)))}
 
     def op_get(self, req: dict) -> Any:
+        if req.get("handle") is None:   # a module-level name, e.g. a notebook's answers = {...}
+            if self.module is None or req["attr"] not in self.module:
+                raise NameError(f"the submission defines no module-level name {req['attr']!r}")
+            return encode(self.module[req["attr"]], self.np)
         obj = self.instances[req["handle"]]
         if not hasattr(obj, req["attr"]):
             raise AttributeError(f"the object has no attribute {req['attr']!r}")

@@ -20,6 +20,12 @@ EXPECTED_IDS = {
     "syntax-error", "import-error", "api-missing", "bad-output",
     "penalty-missing", "penalty-on-biases", "penalty-l2-factor", "missing", "bad-archive",
     "momentum-hard-coded", "train-broken", "trajectory-mismatch",
+    # written answers (records in grader/answers/mistakes.py)
+    "answer-missing-layer-biases", "answer-missing-all-biases", "answer-missing-layer-weights",
+    "answer-layer-twice", "answer-biases-twice", "answer-input-dimension", "answer-arithmetic-slip",
+    "answer-transposed", "answer-rounded-down", "answer-rounded-up", "answer-derivative-at-activation",
+    "answer-no-softmax-jacobian", "answer-loss-without-half", "answer-step-sign", "answer-weight-layout",
+    "answer-missing", "answer-format", "answers-unreadable",
 }
 
 
