@@ -156,8 +156,15 @@ class StudentNet:
         return layout.to_canonical(raw)
 
     def set_parameters(self, theta: dict[str, np.ndarray]) -> None:
+        """Inject canonical parameters, then make sure they stuck (the worker
+        reads them back): a read-only property that returns a copy would
+        otherwise have every later number judged at parameters never set."""
         layout = self.require_layout()
-        self._request({"op": "set", "attr": self.attr, "value": _wire(layout.to_student(theta))})
+        reply = self._request({"op": "set", "attr": self.attr, "value": _wire(layout.to_student(theta)),
+                               "verify": True})
+        if isinstance(reply, dict) and reply.get("lost"):
+            self._last_set = None
+            raise ApiError(_lost_message(self.attr, reply))
         self._last_set = theta
 
     # -- the assignment's methods ------------------------------------------------
@@ -222,6 +229,18 @@ class StudentNet:
     def aliases(self) -> list[str]:
         """Other attributes sharing memory with the parameters (aliasing)."""
         return list(self._request({"op": "aliases", "attr": self.attr}))
+
+
+def _lost_message(attr: str, reply: dict) -> str:
+    keys = ", ".join(str(k) for k in reply["lost"])
+    if reply.get("read_only") and reply.get("copy"):
+        return (f"self.{attr} is a read-only property returning a copy: the grader cannot set your parameters; "
+                f"add a setter (@{attr}.setter) that stores the dict it is given ({keys} were lost)")
+    if reply.get("read_only"):
+        return (f"self.{attr} is a read-only property and the values the grader wrote into it did not stick "
+                f"({keys}): the grader cannot set your parameters; add a setter (@{attr}.setter)")
+    return (f"the grader set self.{attr} (a {reply.get('container', 'dict')}) but reading it back gave other values "
+            f"for {keys}: assigning self.{attr} = {{...}} must store those parameters")
 
 
 def _as_probabilities(raw: Any, num_classes: int, num_samples: int) -> tuple[np.ndarray | None, str]:
