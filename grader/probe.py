@@ -251,6 +251,34 @@ def _as_probabilities(raw: Any, num_classes: int, num_samples: int) -> tuple[np.
     return None, f"a {type(raw).__name__}"
 
 
+def float_eps(*values: Any) -> float:
+    """The machine epsilon of the least precise floating-point array among
+    decoded worker values (arrays, dicts and lists of them): the precision
+    the student's code computed or stored them in (float64's when none)."""
+    eps = float(np.finfo(np.float64).eps)
+    stack = list(values)
+    while stack:
+        value = stack.pop()
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            eps = max(eps, float(np.finfo(value.dtype).eps))
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return eps
+
+
+FLOAT64_EPS = float(np.finfo(np.float64).eps)
+
+
+def precision_name(eps: float) -> str:
+    """'float32' for float32's machine epsilon (and so on)."""
+    for dtype in (np.float16, np.float32, np.float64, np.longdouble):
+        if float(np.finfo(dtype).eps) == eps:
+            return np.dtype(dtype).name
+    return f"a float type with machine epsilon {eps:.3g}"
+
+
 def scalar(value: Any) -> float:
     """A loss the student returned, as a float (NaN when it is not one)."""
     if isinstance(value, (int, float)):
@@ -282,4 +310,4 @@ def describe_value(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"[:100]
 
 
-__all__ = ["ApiError", "Probe", "StudentNet", "WorkerFailure", "scalar", "describe_value"]
+__all__ = ["ApiError", "FLOAT64_EPS", "Probe", "StudentNet", "WorkerFailure", "float_eps", "precision_name", "scalar", "describe_value"]

@@ -12,9 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from ..probe import ApiError, WorkerFailure
-from .base import CheckParams, Context, Verdict, best_scale, fmt, rel_error, sig, table
+from ..probe import FLOAT64_EPS, ApiError, WorkerFailure, float_eps
+from .base import CheckParams, Context, Verdict, best_scale, fmt, fmt_pair, rel_error, sig, table
 from .gradient import canonical_gradient
+
+MATCH = 1e-6
 
 
 class Params(CheckParams):
@@ -31,8 +33,10 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
     x, y = ctx.oracle.batch(params.samples, "step")
     net.set_parameters(theta)
     own: dict | None = None
+    raw = None
     try:
-        grads, forms = canonical_gradient(net.gradient_raw(x, y), layout, theta)
+        raw = net.gradient_raw(x, y)
+        grads, forms = canonical_gradient(raw, layout, theta)
         if all(v is not None for v in grads.values()):
             own = grads
     except (WorkerFailure, ApiError):
@@ -42,8 +46,22 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
     after_raw = snaps[-1]
     after = layout.to_canonical(after_raw) if isinstance(after_raw, dict) else {}
     extra = sorted(set(after_raw) - set(snaps[0])) if isinstance(after_raw, dict) and isinstance(snaps[0], dict) else []
+    # the precision the student computes and stores in (float32 rounds every stored value)
+    eps = float_eps(raw, after_raw)
     return {"theta": theta, "x": x, "y": y, "lr": lr, "hidden": list(params.hidden), "own_gradient": own,
-            "after": after, "new_keys": extra}
+            "after": after, "new_keys": extra, "eps": eps}
+
+
+def tolerances(ctx: Context, obs: dict, steps: dict[str, np.ndarray]) -> dict[str, float]:
+    """Per block, the relative error a correct step may show: 1e-6 in float64;
+    in lower precision the rubric's float32 tolerance plus the rounding of the
+    stored parameters (eps |theta|) relative to the step's length."""
+    eps = obs.get("eps", FLOAT64_EPS)
+    if eps <= FLOAT64_EPS:
+        return {key: MATCH for key in steps}
+    base = max(MATCH, ctx.tol.float32_rel)
+    return {key: base + 4.0 * eps * float(np.linalg.norm(obs["after"][key]))
+            / max(float(np.linalg.norm(step)), 1e-300) for key, step in steps.items()}
 
 
 def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
@@ -56,23 +74,44 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
         return Verdict(0.0, f"After step(), self.theta lacks {sorted(set(theta) - set(after))}.",
                        diagnoses=["key-typo"] if obs["new_keys"] else ["bad-output"])
     expected = {k: theta[k] - lr * grad[k] for k in theta}
+    limits = tolerances(ctx, obs, {k: expected[k] - theta[k] for k in theta})
     rows, frozen, lr_seen = [], [], []
+    errors = {}
     for key in theta:
         moved = theta[key] - after[key]
         err = rel_error(after[key] - theta[key], expected[key] - theta[key])
+        errors[key] = err
         c, resid = best_scale(moved, grad[key])
-        rows.append([key, err, c if resid < 1e-6 else "-"])
+        rows.append([key, err, c if resid < limits[key] else "-"])
         if np.array_equal(after[key], theta[key]) and np.any(grad[key] != 0):
             frozen.append(key)
-        elif resid < 1e-6:
+        elif resid < limits[key]:
             lr_seen.append(c)
     evidence = {"learning rate": sig(lr), "compared with": source,
                 "blocks": table(["block", "relative error of the step", "step size used"], rows)}
     worst = max(r[1] for r in rows)
     evidence["largest relative error"] = sig(worst)
-    if worst <= 1e-6:
+    if obs.get("eps", FLOAT64_EPS) > FLOAT64_EPS:
+        evidence["tolerance (float32 rounding)"] = sig(max(limits.values()))
+    if all(errors[k] <= limits[k] for k in theta):
         return Verdict(1.0, f"One GD step gives theta - lr * g exactly (lr = {fmt(lr)}, g = {source}).",
                        evidence=evidence)
+    if obs["own_gradient"]:
+        # back_propagate is wrong (charged in the gradient criteria) but the step is the correct one:
+        # e.g. a back_propagate returning the descent direction -g, and a step adding it
+        right = {k: theta[k] - lr * reference_grad[k] for k in theta}
+        right_limits = tolerances(ctx, obs, {k: right[k] - theta[k] for k in theta})
+        if all(rel_error(after[k] - theta[k], right[k] - theta[k]) <= right_limits[k] for k in theta):
+            flipped = all(_scale_is(obs["own_gradient"][k], reference_grad[k], -1.0) for k in theta)
+            why = ("your back_propagate returns -1 x the gradient (the descent direction) and step() adds it, "
+                   "so the step itself is right; the gradient's sign is charged in the gradient criteria"
+                   if flipped else "your back_propagate differs from the gradient (charged in the gradient "
+                   "criteria), but step() moves by exactly lr times the correct gradient")
+            evidence["compared with"] = "the reference gradient"
+            evidence["largest relative error"] = sig(max(rel_error(after[k] - theta[k], right[k] - theta[k])
+                                                         for k in theta))
+            return Verdict(1.0, f"One GD step gives theta - lr * grad L exactly (lr = {fmt(lr)}): {why}.",
+                           evidence=evidence)
     lines, diagnoses = [], []
     if frozen:
         new = f" and step() created new keys {obs['new_keys']}" if obs["new_keys"] else ""
@@ -81,11 +120,17 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
         diagnoses.append("key-typo")
     if lr_seen and all(abs(c - lr_seen[0]) < 1e-6 * abs(lr_seen[0]) for c in lr_seen):
         c = lr_seen[0]
-        if abs(c - lr) > 1e-6 * lr:
-            lines.append(f"Every parameter moved by exactly {fmt(c)} times the gradient, but the learning rate is "
-                         f"{fmt(lr)}: the step ignores self.lr (or scales it).")
+        shown = fmt_pair(c, lr)
+        if abs(c - lr) > 1e-6 * lr and shown is not None:
+            lines.append(f"Every parameter moved by exactly {shown[0]} times the gradient, but the learning rate is "
+                         f"{shown[1]}: the step ignores self.lr (or scales it).")
             diagnoses.append("wrong-step-size" if c > 0 else "sign-flip")
             evidence["inferred step size"] = sig(c)
     if not lines:
         lines.append(f"The step does not equal theta - lr * g (largest relative error {fmt(worst)} per block).")
     return Verdict(0.0, "\n".join(lines), diagnoses=diagnoses, evidence=evidence)
+
+
+def _scale_is(a: np.ndarray, b: np.ndarray, factor: float) -> bool:
+    c, residual = best_scale(a, b)
+    return bool(np.isfinite(c) and abs(c - factor) < 1e-6 and residual < 1e-6)
