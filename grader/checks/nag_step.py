@@ -186,7 +186,7 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     lr = _infer_step_size(ctx, obs)
     shown = fmt_pair(lr, obs["lr"]) if lr is not None else None
     if shown is not None:
-        evidence["inferred learning rate"] = sig(lr, 10)
+        evidence["inferred learning rate"] = sig(lr)
         return Verdict(0.0, f"Your steps follow Nesterov's method, but with learning rate {shown[0]} instead of "
                        f"{shown[1]}: step() ignores self.lr (or scales it).",
                        diagnoses=["wrong-step-size"], evidence=evidence)
