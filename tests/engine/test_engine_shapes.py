@@ -39,7 +39,8 @@ def graded(name: str, rubric: str = "penguins-silu") -> tuple[dict, dict]:
 # -- end to end -------------------------------------------------------------------------
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["property_layers", "ordered_dict", "custom_mapping", "dataclass_future"])
+@pytest.mark.parametrize("name", ["property_layers", "ordered_dict", "custom_mapping", "dataclass_future",
+                                  "float32_penguins"])
 def test_correct_submission_in_another_shape_gets_full_marks(name):
     result, report = graded(name)
     assert result["error"] is None, result["error"]
