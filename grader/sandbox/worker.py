@@ -325,10 +325,11 @@ class Worker:
             return None
         try:
             copy = getattr(obj, attr) is not getattr(obj, attr)
+            container = type(getattr(obj, attr)).__name__
         except Exception:
-            copy = False
+            copy, container = False, "?"
         return {"lost": lost, "read_only": _read_only(_class_attribute(type(obj), attr)), "copy": copy,
-                "container": type(getattr(obj, attr, None)).__name__}
+                "container": container}
 
     def op_call(self, req: dict) -> Any:
         obj = self.instances[req["handle"]]
