@@ -156,8 +156,15 @@ class StudentNet:
         return layout.to_canonical(raw)
 
     def set_parameters(self, theta: dict[str, np.ndarray]) -> None:
+        """Inject canonical parameters, then make sure they stuck (the worker
+        reads them back): a read-only property that returns a copy would
+        otherwise have every later number judged at parameters never set."""
         layout = self.require_layout()
-        self._request({"op": "set", "attr": self.attr, "value": _wire(layout.to_student(theta))})
+        reply = self._request({"op": "set", "attr": self.attr, "value": _wire(layout.to_student(theta)),
+                               "verify": True})
+        if isinstance(reply, dict) and reply.get("lost"):
+            self._last_set = None
+            raise ApiError(_lost_message(self.attr, reply))
         self._last_set = theta
 
     # -- the assignment's methods ------------------------------------------------
@@ -252,12 +259,52 @@ class StudentNet:
         return list(self._request({"op": "aliases", "attr": self.attr}))
 
 
+def _lost_message(attr: str, reply: dict) -> str:
+    keys = ", ".join(str(k) for k in reply["lost"])
+    if reply.get("read_only") and reply.get("copy"):
+        return (f"self.{attr} is a read-only property returning a copy: the grader cannot set your parameters; "
+                f"add a setter (@{attr}.setter) that stores the dict it is given ({keys} were lost)")
+    if reply.get("read_only"):
+        return (f"self.{attr} is a read-only property and the values the grader wrote into it did not stick "
+                f"({keys}): the grader cannot set your parameters; add a setter (@{attr}.setter)")
+    return (f"the grader set self.{attr} (a {reply.get('container', 'dict')}) but reading it back gave other values "
+            f"for {keys}: assigning self.{attr} = {{...}} must store those parameters")
+
+
 def _as_probabilities(raw: Any, num_classes: int, num_samples: int) -> tuple[np.ndarray | None, str]:
     if isinstance(raw, np.ndarray) or isinstance(raw, (list, float, int)):
         return probabilities_to_canonical(raw, num_classes, num_samples)
     if isinstance(raw, dict) and "__obj__" in raw:
         return None, f"a {raw['__obj__']} object"
     return None, f"a {type(raw).__name__}"
+
+
+def float_eps(*values: Any) -> float:
+    """The machine epsilon of the least precise floating-point array among
+    decoded worker values (arrays, dicts and lists of them): the precision
+    the student's code computed or stored them in (float64's when none)."""
+    eps = float(np.finfo(np.float64).eps)
+    stack = list(values)
+    while stack:
+        value = stack.pop()
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            eps = max(eps, float(np.finfo(value.dtype).eps))
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return eps
+
+
+FLOAT64_EPS = float(np.finfo(np.float64).eps)
+
+
+def precision_name(eps: float) -> str:
+    """'float32' for float32's machine epsilon (and so on)."""
+    for dtype in (np.float16, np.float32, np.float64, np.longdouble):
+        if float(np.finfo(dtype).eps) == eps:
+            return np.dtype(dtype).name
+    return f"a float type with machine epsilon {eps:.3g}"
 
 
 def scalar(value: Any) -> float:
@@ -291,4 +338,4 @@ def describe_value(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"[:100]
 
 
-__all__ = ["ApiError", "Probe", "StudentNet", "WorkerFailure", "scalar", "describe_value"]
+__all__ = ["ApiError", "FLOAT64_EPS", "Probe", "StudentNet", "WorkerFailure", "float_eps", "precision_name", "scalar", "describe_value"]

@@ -130,6 +130,17 @@ def fmt(x: float, digits: int = 3) -> str:
     return f"{x:.{digits}g}"
 
 
+def fmt_pair(a: float, b: float, digits: int = 3) -> tuple[str, str] | None:
+    """`a` and `b` in prose with just enough digits to tell them apart (from
+    `digits` up to 10), or None when they look equal even then: a diagnosis
+    "x instead of y" must never print the same number twice."""
+    for d in range(digits, 11):
+        sa, sb = fmt(a, d), fmt(b, d)
+        if sa != sb:
+            return sa, sb
+    return None
+
+
 def table(columns: list[str], rows: list[list[Any]]) -> dict[str, Any]:
     return {"columns": columns, "rows": [[sig(v) for v in row] for row in rows]}
 

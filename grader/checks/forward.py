@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..rubric import ACTIVATIONS
-from ..probe import WorkerFailure, describe_value
+from ..probe import FLOAT64_EPS, WorkerFailure, describe_value, float_eps
 from .base import CheckParams, Context, Verdict, close, fmt, rel_error, sig
 
 VALUES_WEIGHT = 2.0 / 3.0   # correct values (on ordinary inputs)
@@ -52,7 +52,7 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
     return {"theta": theta, "x": x, "probs": probs, "layout": layout, "raw": None if probs is not None else describe_value(raw),
             "big_probs": big_probs, "big_raw": None if big_probs is not None else
             (big_raw if isinstance(big_raw, str) else describe_value(big_raw)),
-            "hidden": params.hidden, "scale": params.large_scale, "float32": net.is_float32}
+            "hidden": params.hidden, "scale": params.large_scale, "float32": net.is_float32 or float_eps(raw) > FLOAT64_EPS}   # stored or computed in float32
 
 
 def judge(ctx: Context, obs: dict, params: Params) -> Verdict:

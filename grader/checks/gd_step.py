@@ -12,9 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from ..probe import ApiError, WorkerFailure
-from .base import CheckParams, Context, Verdict, best_scale, fmt, rel_error, sig, table
+from ..probe import FLOAT64_EPS, ApiError, WorkerFailure, float_eps
+from .base import CheckParams, Context, Verdict, best_scale, fmt, fmt_pair, rel_error, sig, table
 from .gradient import canonical_gradient, gradient_explained
+
+MATCH = 1e-6
 
 
 class Params(CheckParams):
@@ -31,8 +33,10 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
     x, y = ctx.oracle.batch(params.samples, "step")
     net.set_parameters(theta)
     own: dict | None = None
+    raw = None
     try:
-        grads, forms = canonical_gradient(net.gradient_raw(x, y), layout, theta)
+        raw = net.gradient_raw(x, y)
+        grads, forms = canonical_gradient(raw, layout, theta)
         if all(v is not None for v in grads.values()):
             own = grads
     except (WorkerFailure, ApiError):
@@ -42,8 +46,22 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
     after_raw = snaps[-1]
     after = layout.to_canonical(after_raw) if isinstance(after_raw, dict) else {}
     extra = sorted(set(after_raw) - set(snaps[0])) if isinstance(after_raw, dict) and isinstance(snaps[0], dict) else []
+    # the precision the student computes and stores in (float32 rounds every stored value)
+    eps = float_eps(raw, after_raw)
     return {"theta": theta, "x": x, "y": y, "lr": lr, "hidden": list(params.hidden), "own_gradient": own,
-            "after": after, "new_keys": extra}
+            "after": after, "new_keys": extra, "eps": eps}
+
+
+def tolerances(ctx: Context, obs: dict, steps: dict[str, np.ndarray]) -> dict[str, float]:
+    """Per block, the relative error a correct step may show: 1e-6 in float64;
+    in lower precision the rubric's float32 tolerance plus the rounding of the
+    stored parameters (eps |theta|) relative to the step's length."""
+    eps = obs.get("eps", FLOAT64_EPS)
+    if eps <= FLOAT64_EPS:
+        return {key: MATCH for key in steps}
+    base = max(MATCH, ctx.tol.float32_rel)
+    return {key: base + 4.0 * eps * float(np.linalg.norm(obs["after"][key]))
+            / max(float(np.linalg.norm(step)), 1e-300) for key, step in steps.items()}
 
 
 def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
@@ -63,18 +81,23 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
         return Verdict(0.0, "step() left theta unchanged: one GD step must move it to theta - lr * g.",
                        evidence={"learning rate": sig(lr)})
     for source, grad in candidates:
-        rows, worst = _step_rows(theta, after, grad, lr)
-        if worst <= 1e-6:
-            evidence = {"learning rate": sig(lr), "compared with": source,
-                        "blocks": table(["block", "relative error of the step", "step size used"], rows),
-                        "largest relative error": sig(worst)}
+        rows, errors, limits = _step_rows(ctx, obs, grad)
+        if all(errors[k] <= limits[k] for k in theta):
+            evidence = _evidence(obs, source, rows, limits)
+            if grad is reference_grad and trust == "named":
+                flipped = all(_scale_is(obs["own_gradient"][k], reference_grad[k], -1.0) for k in theta)
+                why = ("your back_propagate returns -1 x the gradient (the descent direction) and step() adds it, "
+                       "so the step itself is right; the gradient's sign is charged in the gradient criteria"
+                       if flipped else "your back_propagate differs from the gradient (charged in the gradient "
+                       "criteria), but step() moves by exactly lr times the correct gradient")
+                return Verdict(1.0, f"One GD step gives theta - lr * grad L exactly (lr = {fmt(lr)}): {why}.",
+                               evidence=evidence)
             return Verdict(1.0, f"One GD step gives theta - lr * g exactly (lr = {fmt(lr)}, g = {source}).",
                            evidence=evidence)
     source, grad = candidates[0]
-    rows, worst = _step_rows(theta, after, grad, lr)
-    evidence = {"learning rate": sig(lr), "compared with": source,
-                "blocks": table(["block", "relative error of the step", "step size used"], rows),
-                "largest relative error": sig(worst)}
+    rows, errors, limits = _step_rows(ctx, obs, grad)
+    evidence = _evidence(obs, source, rows, limits)
+    worst = max(errors.values())
     lines, diagnoses = [], []
     if obs["own_gradient"] is not None and trust is None:
         lines.append("Your back_propagate's gradient is neither the reference's nor a known mistake's, so the step "
@@ -88,9 +111,10 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     lr_seen = [r[2] for r in rows if r[2] != "-" and r[0] not in frozen]
     if lr_seen and all(abs(c - lr_seen[0]) < 1e-6 * abs(lr_seen[0]) for c in lr_seen):
         c = lr_seen[0]
-        if abs(c - lr) > 1e-6 * lr:
-            lines.append(f"Every parameter moved by exactly {fmt(c)} times the gradient, but the learning rate is "
-                         f"{fmt(lr)}: the step ignores self.lr (or scales it).")
+        shown = fmt_pair(c, lr)
+        if abs(c - lr) > 1e-6 * lr and shown is not None:
+            lines.append(f"Every parameter moved by exactly {shown[0]} times the gradient, but the learning rate is "
+                         f"{shown[1]}: the step ignores self.lr (or scales it).")
             diagnoses.append("wrong-step-size" if c > 0 else "sign-flip")
             evidence["inferred step size"] = sig(c)
     if not diagnoses:
@@ -98,12 +122,29 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     return Verdict(0.0, "\n".join(lines), diagnoses=diagnoses, evidence=evidence)
 
 
-def _step_rows(theta: dict, after: dict, grad: dict, lr: float) -> tuple[list[list[Any]], float]:
-    """Per block: the step's relative error against theta - lr * grad and the
-    step size that explains it exactly ('-' when none does)."""
-    rows = []
+def _step_rows(ctx: Context, obs: dict, grad: dict) -> tuple[list[list[Any]], dict, dict]:
+    """Per block: the step's relative error against theta - lr * grad, the
+    step size that explains it exactly ('-' when none does), and the error a
+    correct step may show in the student's precision."""
+    theta, after, lr = obs["theta"], obs["after"], obs["lr"]
+    limits = tolerances(ctx, obs, {k: -lr * grad[k] for k in theta})
+    rows, errors = [], {}
     for key in theta:
-        err = rel_error(after[key] - theta[key], -lr * grad[key])
+        errors[key] = rel_error(after[key] - theta[key], -lr * grad[key])
         c, resid = best_scale(theta[key] - after[key], grad[key])
-        rows.append([key, err, c if resid < 1e-6 else "-"])
-    return rows, max(r[1] for r in rows)
+        rows.append([key, errors[key], c if resid < limits[key] else "-"])
+    return rows, errors, limits
+
+
+def _evidence(obs: dict, source: str, rows: list[list[Any]], limits: dict) -> dict[str, Any]:
+    evidence = {"learning rate": sig(obs["lr"]), "compared with": source,
+                "blocks": table(["block", "relative error of the step", "step size used"], rows),
+                "largest relative error": sig(max(r[1] for r in rows))}
+    if obs.get("eps", FLOAT64_EPS) > FLOAT64_EPS:
+        evidence["tolerance (float32 rounding)"] = sig(max(limits.values()))
+    return evidence
+
+
+def _scale_is(a: np.ndarray, b: np.ndarray, factor: float) -> bool:
+    c, residual = best_scale(a, b)
+    return bool(np.isfinite(c) and abs(c - factor) < 1e-6 and residual < 1e-6)

@@ -19,8 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-
-
+from ..probe import FLOAT64_EPS, WorkerFailure, float_eps, precision_name, scalar
 from .base import CheckParams, Context, Verdict, best_scale, close, fmt, rel_error, sig, table
 from .loss import named_loss, prefetch_named_losses
 
@@ -70,6 +69,12 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
     reply = net.call("back_propagate", x, y, count=("loss", "feed_forward"))
     raw = reply["value"]
     grads, forms = canonical_gradient(raw, layout, theta)
+    # the precision the student computes in (the dtype of the gradient it returns)
+    # sets the finite-difference step: float32 losses need h near eps^(1/3)
+    eps = float_eps(raw)
+    h, loss_scale = params.h, None
+    if eps > FLOAT64_EPS:
+        h = max(params.h, eps ** (1.0 / 3.0))
     block_shape = theta[params.block].shape
     rng = np.random.default_rng(ctx.seed("directions"))
     if params.mode == "full":
@@ -83,10 +88,12 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
         for _ in range(params.directions):
             d = rng.standard_normal(block_shape)
             directions.append({params.block: d / np.linalg.norm(d)})
-    fd, own_loss = net.finite_differences(theta, x, y, directions, params.h)
+    fd, own_loss = net.finite_differences(theta, x, y, directions, h)
+    if eps > FLOAT64_EPS and np.isfinite(own_loss):
+        loss_scale = abs(own_loss)
     return {"block": params.block, "hidden": list(params.hidden), "theta": theta, "x": x, "y": y,
-            "grads": grads, "forms": forms, "fd": fd, "coords": coords, "own_loss": own_loss,
-            "float32": net.is_float32, "calls": reply.get("calls", {}),
+            "grads": grads, "forms": forms, "fd": fd, "coords": coords, "own_loss": own_loss, "eps": eps, "h": h,
+            "loss_scale": loss_scale, "float32": eps > FLOAT64_EPS or net.is_float32, "calls": reply.get("calls", {}),
             "directions": None if coords is not None else [d[params.block] for d in directions]}
 
 
@@ -130,6 +137,18 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     form = obs["forms"].get(block, "missing")
     fd = np.asarray(obs["fd"], dtype=np.float64)
     evidence: dict[str, Any] = {"samples S": s, "probe network": "-".join(str(n) for n in arch.sizes)}
+    fd_abs = abs_
+    eps = obs.get("eps", FLOAT64_EPS)
+    if eps > FLOAT64_EPS:
+        # a float32 computation: its rounding, not the rubric's float64 bounds, limits the agreement;
+        # a loss rounded to eps |L| puts eps |L| / h of noise on every finite difference
+        scale = obs.get("loss_scale")
+        scale = scale if scale is not None and np.isfinite(scale) else 1.0
+        rel = max(rel, tol.float32_rel)
+        abs_ = max(abs_, 16.0 * eps * float(np.max(np.abs(ref))))
+        fd_abs = max(abs_, 8.0 * eps * max(1.0, scale) / obs["h"])
+        evidence["precision"] = (f"your gradient is {precision_name(eps)}: finite-difference step "
+                                 f"h = {fmt(obs['h'])}, relative tolerance {fmt(rel)}")
     evidence["blocks"] = _block_table(obs, ref_all)
 
     if g is None:
@@ -145,7 +164,7 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     evidence["relative error vs reference"] = sig(ref_err)
     evidence["finite differences"] = ("all coordinates" if obs["coords"] is not None and len(obs["coords"]) == ref.size
                                       else f"{len(fd)} {'coordinates' if obs['coords'] is not None else 'random directions'}")
-    matches_fd = close(student_proj, fd, rel, abs_)
+    matches_fd = close(student_proj, fd, rel, fd_abs)
     matches_ref = close(g, ref, rel, abs_)
     transposed_note = ""
     if form == "transposed":

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..probe import scalar
+from ..probe import FLOAT64_EPS, float_eps, scalar
 from ..rubric import ACTIVATIONS
 from .base import CheckParams, Context, Verdict, close, failed, fmt, passed, sig
 
@@ -143,12 +143,14 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
     theta, x, y = probe_inputs(ctx, params)
     net.set_parameters(theta)
     value = scalar(net.loss(x, y))
+    computed32 = False   # the loss is a bare number: its precision shows in the probabilities' dtype
     try:
-        probs, _, _ = net.forward(x)
+        probs, _, raw = net.forward(x)
+        computed32 = float_eps(raw) > FLOAT64_EPS
     except Exception:  # the forward criterion reports this; here it only helps the diagnosis
         probs = None
     return {"theta": theta, "x": x, "y": y, "loss": value, "probs": probs, "hidden": params.hidden,
-            "float32": net.is_float32}
+            "float32": net.is_float32 or computed32}
 
 
 def loss_from_probabilities(kind: str, probs: np.ndarray, y: np.ndarray) -> float:

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..probe import ApiError, WorkerFailure
-from .base import CheckParams, Context, Verdict, best_scale, fmt, sig, table
+from ..probe import FLOAT64_EPS, ApiError, WorkerFailure, float_eps
+from .base import CheckParams, Context, Verdict, best_scale, fmt, fmt_pair, sig, table
 from .gradient import canonical_gradient, gradient_explained
 
 CANDIDATES = ("nag", "nag_stored", "nag_fista", "heavy_ball", "gd")
@@ -47,7 +47,8 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
     x, y = ctx.oracle.batch(params.samples, "nag")
     net = probe.new(params.hidden, method="nag", lr=params.lr, momentum=mu, seed=ctx.seed("nag"))
     layout = net.require_layout()
-    snaps = [layout.to_canonical(s) if isinstance(s, dict) else {} for s in net.steps(x, y, params.steps)]
+    raw = net.steps(x, y, params.steps)
+    snaps = [layout.to_canonical(s) if isinstance(s, dict) else {} for s in raw]
     aliases = net.aliases()
     helper = probe.new(params.hidden, method="gd", lr=params.lr, momentum=mu, seed=ctx.seed("nag"))
     helper.require_layout()
@@ -68,7 +69,9 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
             (method, m): ctx.oracle.trajectory(method, grad_fn, snaps2[0], SECOND_STEPS, params.lr, m).stored
             for method in ("nag", "nag_stored") for m in (mu2, mu)}}
     return {"snapshots": snaps, "candidates": candidates, "aliases": aliases, "lr": params.lr, "momentum": mu,
-            "own_gradient": used_own[0], "hidden": list(params.hidden), "x": x, "y": y, "second": second}
+            "own_gradient": used_own[0], "hidden": list(params.hidden), "x": x, "y": y, "second": second,
+            "own_at_start": grad_fn(snaps[0]) if used_own[0] and snaps[0] else None,   # cached: no extra call
+            "eps": float_eps(raw)}   # the precision the student stores its iterates in
 
 
 SECOND_STEPS = 3
@@ -121,39 +124,70 @@ def distance(student: list[dict], candidate: list[dict]) -> float:
     return worst
 
 
+def tolerance(ctx: Context, obs: dict, candidate: list[dict]) -> float:
+    """How far a correct trajectory may deviate from `candidate` (see
+    `distance`): MATCH in float64; in lower precision the rubric's float32
+    tolerance plus the rounding of every stored iterate (eps |theta_k|,
+    accumulating over the steps) relative to how far the candidate moved."""
+    eps = obs.get("eps", FLOAT64_EPS)
+    if eps <= FLOAT64_EPS:
+        return MATCH
+    snaps, start, ratio = obs["snapshots"], candidate[0], 0.0
+    for k in range(1, min(len(snaps), len(candidate))):
+        if set(snaps[k]) != set(candidate[k]):
+            continue
+        size = np.sqrt(sum(float(np.sum(snaps[k][key] ** 2)) for key in candidate[k]))
+        moved = np.sqrt(sum(float(np.sum((candidate[k][key] - start[key]) ** 2)) for key in candidate[k]))
+        ratio = max(ratio, k * size / max(moved, 1e-300))
+    return max(MATCH, ctx.tol.float32_rel) + 4.0 * eps * ratio
+
+
 def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     snaps, cands = obs["snapshots"], obs["candidates"]
     correct = {"nag_fista"} if ctx.rubric.assignment.optimizer.schedule == "fista" else {"nag", "nag_stored"}
     distances = {m: distance(snaps, c) for m, c in cands.items()}
-    best = min(distances, key=lambda m: distances[m])
+    limits = {m: tolerance(ctx, obs, c) for m, c in cands.items()}
+    best = min(distances, key=lambda m: distances[m] / limits[m])
+    match = limits[best]
     rows = [[LABELS[m], distances[m]] for m in CANDIDATES]
     evidence: dict[str, Any] = {"learning rate": sig(obs["lr"]), "momentum": sig(obs["momentum"]),
                                 "steps": len(snaps) - 1,
                                 "distance to each method": table(["method", "relative deviation"], rows),
                                 "gradients used": "yours" if obs["own_gradient"] else "the reference's"}
-    if distances[best] <= MATCH:
+    if obs.get("eps", FLOAT64_EPS) > FLOAT64_EPS:
+        evidence["tolerance (float32 rounding)"] = sig(match)
+    if distances[best] <= match:
         evidence["your steps follow"] = LABELS[best]
-    if distances[best] <= MATCH and best in correct:
-        return _with_second_probe(obs, evidence, f"Your NAG steps follow {LABELS[best]} exactly over "
+    if distances[best] <= match and best in correct:
+        return _with_second_probe(ctx, obs, evidence, f"Your NAG steps follow {LABELS[best]} exactly over "
                                   f"{len(snaps) - 1} steps.")
     if all(all(np.array_equal(s.get(k), snaps[0][k]) for k in snaps[0]) for s in snaps[1:]):
         return Verdict(0.0, "step() left theta unchanged over every NAG step.", evidence=evidence)
     if obs["own_gradient"]:
-        # step() may use a correct internal gradient while back_propagate is wrong (charged there)
+        # step() may use a correct internal gradient while back_propagate is wrong (charged there),
+        # e.g. back_propagate returns the descent direction -g and step() adds it
         for method in sorted(correct):
             traj = ctx.oracle.trajectory(method, _reference_gradient(ctx, obs), snaps[0], len(snaps) - 1,
                                          obs["lr"], obs["momentum"])
-            if distance(snaps, traj.stored) <= MATCH:
+            if distance(snaps, traj.stored) <= tolerance(ctx, obs, traj.stored):
                 evidence["your steps follow"] = LABELS[method]
+                own, ref = obs.get("own_at_start"), _reference_gradient(ctx, obs)(snaps[0])
+                if own and all(_scale_is(own[k], ref[k], -1.0) for k in ref if k in own):
+                    evidence["gradients used"] = ("yours, which are -1 x the gradient (the descent direction), "
+                                                  "added by step()")
+                    return _with_second_probe(ctx, obs, evidence, f"Your NAG steps follow {LABELS[method]} "
+                                              f"exactly over {len(snaps) - 1} steps: your back_propagate returns -1 x "
+                                              "the gradient (the descent direction) and step() adds it, so the steps "
+                                              "are right; the gradient's sign is charged in the gradient criteria.")
                 evidence["gradients used"] = "the reference's (your step() does not use back_propagate's result)"
-                return _with_second_probe(obs, evidence, f"Your NAG steps follow {LABELS[method]} exactly over "
+                return _with_second_probe(ctx, obs, evidence, f"Your NAG steps follow {LABELS[method]} exactly over "
                                           f"{len(snaps) - 1} steps (with the correct gradient; back_propagate is "
                                           "judged separately).")
     frozen = [k for k in snaps[0] if all(np.array_equal(s.get(k), snaps[0][k]) for s in snaps[1:])]
     if frozen and len(frozen) < len(snaps[0]):
         return Verdict(0.0, f"{', '.join(frozen)} never changed during NAG steps: the update writes them under "
                        "another key (a typo such as 'w0' for 'W0'?).", diagnoses=["key-typo"], evidence=evidence)
-    if distances[best] <= MATCH:
+    if distances[best] <= match:
         if best == "heavy_ball":
             return Verdict(0.0, "Your steps are heavy-ball momentum: the gradient is taken at the current "
                            "iterate theta_k, not at the look-ahead point y_k = theta_k + mu (theta_k - theta_{k-1}). "
@@ -174,30 +208,38 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
         if best in ("nag", "nag_stored"):
             return Verdict(0.0, "Your steps use constant momentum, but this assignment asks for the FISTA schedule.",
                            diagnoses=["wrong-momentum"], evidence=evidence)
+    # an inferred value that prints like the expected one is no diagnosis ("0.9 instead of 0.9")
     lr = _infer_step_size(ctx, obs)
-    if lr is not None:
+    shown = fmt_pair(lr, obs["lr"]) if lr is not None else None
+    if shown is not None:
         evidence["inferred learning rate"] = sig(lr)
-        return Verdict(0.0, f"Your steps follow Nesterov's method, but with learning rate {fmt(lr)} instead of "
-                       f"{fmt(obs['lr'])}: step() ignores self.lr (or scales it).",
+        return Verdict(0.0, f"Your steps follow Nesterov's method, but with learning rate {shown[0]} instead of "
+                       f"{shown[1]}: step() ignores self.lr (or scales it).",
                        diagnoses=["wrong-step-size"], evidence=evidence)
     mu = _infer_momentum(ctx, obs)
-    if mu is not None:
+    shown = fmt_pair(mu, obs["momentum"]) if mu is not None else None
+    if shown is not None:
         evidence["inferred momentum"] = sig(mu)
-        return Verdict(0.0, f"Your steps follow Nesterov's method with momentum {fmt(mu)} instead of "
-                       f"{fmt(obs['momentum'])}.", diagnoses=["wrong-momentum"], evidence=evidence)
+        return Verdict(0.0, f"Your steps follow Nesterov's method with momentum {shown[0]} instead of "
+                       f"{shown[1]}.", diagnoses=["wrong-momentum"], evidence=evidence)
+    if distances[best] <= 1e-4 or (mu is not None or lr is not None):
+        return Verdict(0.0, f"Your NAG steps are close to {LABELS[best]} but not within the tolerance (relative "
+                       f"deviation {fmt(distances[best])}, allowed {fmt(match)}): a small difference in the update, "
+                       "e.g. a value rounded or a term computed at a slightly different point.", evidence=evidence)
     return Verdict(0.0, f"Your NAG steps match none of the known methods; the closest is {LABELS[best]} "
                    f"(relative deviation {fmt(distances[best])}).", evidence=evidence)
 
 
-def _with_second_probe(obs: dict, evidence: dict, feedback: str) -> Verdict:
+def _with_second_probe(ctx: Context, obs: dict, evidence: dict, feedback: str) -> Verdict:
     """Full credit needs the same steps right at a second momentum too; a
     run that still follows the rubric's momentum there has it hard-coded."""
     second = obs.get("second")
     if second is None:
         return Verdict(1.0, feedback, evidence=evidence)
     mu, mu2, snaps2 = obs["momentum"], second["momentum"], second["snapshots"]
-    follows = {m: min(distance(snaps2, second["candidates"][(method, m)]) for method in ("nag", "nag_stored"))
-               for m in (mu2, mu)}
+    follows = {m: min(distance(snaps2, second["candidates"][(method, m)])
+                       / tolerance(ctx, dict(obs, snapshots=snaps2), second["candidates"][(method, m)]) * MATCH
+                       for method in ("nag", "nag_stored")) for m in (mu2, mu)}
     evidence["second probe momentum"] = sig(mu2)
     evidence["second probe deviation"] = sig(follows[mu2])
     if follows[mu2] <= MATCH:
@@ -216,6 +258,11 @@ def _reference_gradient(ctx: Context, obs: dict):
         return ctx.oracle.gradient(obs["hidden"], theta, obs["x"], obs["y"])
 
     return grad
+
+
+def _scale_is(a: np.ndarray, b: np.ndarray, factor: float) -> bool:
+    c, residual = best_scale(a, b)
+    return bool(np.isfinite(c) and abs(c - factor) < 1e-6 and residual < 1e-6)
 
 
 def _infer_step_size(ctx: Context, obs: dict) -> float | None:

@@ -24,6 +24,8 @@ import struct
 import sys
 import time
 import traceback
+import types
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 MAX_REPR = 300
@@ -51,8 +53,11 @@ def encode(value: Any, np: Any, depth: int = 0) -> Any:
         arr = np.ascontiguousarray(value)
         return {"__nd__": [arr.dtype.str, list(arr.shape),
                            base64.b64encode(arr.tobytes()).decode("ascii")]}
-    if type(value) is dict:
-        return {"__dict__": {str(k): encode(v, np, depth + 1) for k, v in value.items()}}
+    if isinstance(value, Mapping):   # dict, OrderedDict, a student's own Mapping class
+        out = {"__dict__": {str(k): encode(v, np, depth + 1) for k, v in value.items()}}
+        if type(value) is not dict:
+            out["from"] = type(value).__name__
+        return out
     if type(value) in (list, tuple):
         try:
             arr = np.asarray(value, dtype=np.float64)
@@ -181,14 +186,52 @@ class Worker:
         _seed_default_rng(self.np, seed)
 
     def _set_attr(self, obj: Any, attr: str, value: Any) -> None:
-        """Write parameters into the student's own container when it is a dict,
-        keeping the dict's identity (students alias it) and its other keys."""
-        current = getattr(obj, attr, None)
-        if isinstance(current, dict) and isinstance(value, dict):
-            for key, val in value.items():
-                current[key] = val.copy() if hasattr(val, "copy") else val
-        else:
+        """Write parameters where the student keeps them.  A property (or
+        another data descriptor) with a setter is written through it; a
+        mutable Mapping held as an attribute is updated in place, keeping its
+        identity (students alias it), its type and its other keys; an
+        immutable Mapping is replaced by one of its own type when that type
+        can be built from a dict.  A read-only property is written into only
+        when it hands out a mutable Mapping (which may be the live storage:
+        `op_set` reads back to tell)."""
+        if not isinstance(value, Mapping):
             setattr(obj, attr, value)
+            return
+        fresh = {key: val.copy() if hasattr(val, "copy") else val for key, val in value.items()}
+        descriptor = _class_attribute(type(obj), attr)
+        current = getattr(obj, attr, None)
+        if hasattr(type(descriptor), "__set__") and not _read_only(descriptor) \
+                and not isinstance(descriptor, types.MemberDescriptorType):   # a __slots__ entry is plain storage
+            setattr(obj, attr, _like(current, fresh))
+        elif isinstance(current, MutableMapping):
+            for key, val in fresh.items():
+                current[key] = val
+        elif isinstance(current, Mapping) or not _read_only(descriptor):
+            setattr(obj, attr, _like(current, fresh))
+
+    def _lost(self, obj: Any, attr: str, value: Mapping) -> list:
+        """The keys whose values did not stick: reading `attr` back does not
+        give what was just written (compared in the dtype the student keeps)."""
+        np = self.np
+        try:
+            now = getattr(obj, attr)
+        except Exception:
+            return sorted(str(k) for k in value)
+        if not isinstance(now, Mapping):
+            return sorted(str(k) for k in value)
+        lost = []
+        for key, val in value.items():
+            try:
+                got = np.asarray(now[key])
+                want = np.asarray(val)
+                if got.dtype.kind in NUMERIC_KINDS and want.dtype.kind in NUMERIC_KINDS:
+                    want = want.astype(got.dtype)
+                same = got.shape == want.shape and bool(np.array_equal(got, want))
+            except Exception:
+                same = False
+            if not same:
+                lost.append(str(key))
+        return lost
 
     def _with(self, base: dict, key: str, index: int, delta: float) -> dict:
         out = {k: v.copy() for k, v in base.items()}
@@ -208,10 +251,22 @@ class Worker:
         with open(req["source"], encoding="utf-8") as handle:
             source = handle.read()
         code = compile(source, req.get("filename", "nn.py"), "exec")
-        namespace: dict[str, Any] = {"__name__": req.get("module_name", "nn"),
-                                     "__file__": req["source"], "__builtins__": __builtins__}
+        # a real module, registered in sys.modules before it runs (as importlib
+        # does), so dataclasses, typing.get_type_hints and pickle find it; named
+        # "nn", never "__main__", so a demo under `if __name__ == "__main__":` does not run
+        name = req.get("module_name", "nn")
+        module = types.ModuleType(name)
+        module.__file__ = req["source"]
+        module.__builtins__ = __builtins__
+        namespace: dict[str, Any] = module.__dict__
         self._seed(int(req.get("seed", 0)))
-        exec(code, namespace)  # noqa: S102 -- this is the sandbox's job
+        sys.modules[name] = module
+        try:
+            exec(code, namespace)  # noqa: S102 -- this is the sandbox's job
+        except BaseException:
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
+            raise
         self.module = namespace
         classes = sorted(k for k, v in namespace.items() if isinstance(v, type))
         return {"classes": classes}
@@ -244,7 +299,7 @@ class Worker:
         values: learning a layout costs bytes, not megabytes."""
         np = self.np
         value = getattr(self.instances[req["handle"]], req["attr"])
-        if type(value) is not dict:
+        if not isinstance(value, Mapping):
             return {"type": type(value).__name__, "entries": {}}
         entries = {}
         for key, item in value.items():
@@ -259,11 +314,27 @@ class Worker:
                 entries[str(key)] = {"shape": list(arr.shape), "size": int(arr.size), "dtype": "float64"}
             else:
                 entries[str(key)] = {"shape": None, "size": 0, "dtype": type(item).__name__}
-        return {"type": "dict", "entries": entries}
+        # "dict" stands for any Mapping; "container" keeps the student's type name
+        return {"type": "dict", "container": type(value).__name__, "entries": entries}
 
     def op_set(self, req: dict) -> Any:
-        self._set_attr(self.instances[req["handle"]], req["attr"], self._arg(req["value"]))
-        return None
+        """Set an attribute; with `verify`, read it back: None when the values
+        stuck, else which keys were lost and whether `attr` is a read-only
+        property that hands out a new object on every read (a copy)."""
+        obj, attr, value = self.instances[req["handle"]], req["attr"], self._arg(req["value"])
+        self._set_attr(obj, attr, value)
+        if not (req.get("verify") and isinstance(value, Mapping)):
+            return None
+        lost = self._lost(obj, attr, value)
+        if not lost:
+            return None
+        try:
+            copy = getattr(obj, attr) is not getattr(obj, attr)
+            container = type(getattr(obj, attr)).__name__
+        except Exception:
+            copy, container = False, "?"
+        return {"lost": lost, "read_only": _read_only(_class_attribute(type(obj), attr)), "copy": copy,
+                "container": container}
 
     def op_call(self, req: dict) -> Any:
         obj = self.instances[req["handle"]]
@@ -368,7 +439,7 @@ class Worker:
         np = self.np
         obj = self.instances[req["handle"]]
         target = getattr(obj, req["attr"], None)
-        arrays = [v for v in target.values() if isinstance(v, np.ndarray)] if isinstance(target, dict) else []
+        arrays = [v for v in target.values() if isinstance(v, np.ndarray)] if isinstance(target, Mapping) else []
         found = []
         for name, value in sorted(vars(obj).items()):
             if name == req["attr"]:
@@ -376,7 +447,7 @@ class Worker:
             if value is target and target is not None:
                 found.append(name)
                 continue
-            values = list(value.values()) if isinstance(value, dict) else [value]
+            values = list(value.values()) if isinstance(value, Mapping) else [value]
             if any(isinstance(v, np.ndarray) and any(np.shares_memory(v, a) for a in arrays) for v in values):
                 found.append(name)
         return found
@@ -392,6 +463,33 @@ class Worker:
             return {"ok": False, "error": describe_exception(exc, self.student_files),
                     "seconds": time.perf_counter() - started}
         return {"ok": True, "value": value, "seconds": time.perf_counter() - started}
+
+
+def _class_attribute(cls: type, name: str) -> Any:
+    """`name` as defined on the class (a property, a descriptor) or None."""
+    for klass in getattr(cls, "__mro__", ()):
+        if name in vars(klass):
+            return vars(klass)[name]
+    return None
+
+
+def _read_only(descriptor: Any) -> bool:
+    """A property without a setter."""
+    return isinstance(descriptor, property) and descriptor.fset is None
+
+
+def _like(current: Any, value: dict) -> Any:
+    """`value` in the container type the student uses (an OrderedDict, their
+    own Mapping class) when that type can be built from a dict; else a dict."""
+    kind = type(current)
+    if isinstance(current, Mapping) and kind is not dict:
+        try:
+            built = kind(value)
+            if isinstance(built, Mapping) and set(built) == set(value):
+                return built
+        except Exception:
+            pass
+    return value
 
 
 def describe_exception(exc: BaseException, student_files: Any = ()) -> dict:
