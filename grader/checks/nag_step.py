@@ -65,9 +65,11 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
         other.require_layout()
         snaps2 = [layout.to_canonical(s) if isinstance(s, dict) else {}
                   for s in other.steps(x, y, SECOND_STEPS)]
+        reference = _reference_gradient(ctx, {"hidden": params.hidden, "x": x, "y": y})
         second = {"momentum": mu2, "snapshots": snaps2, "candidates": {
-            (method, m): ctx.oracle.trajectory(method, grad_fn, snaps2[0], SECOND_STEPS, params.lr, m).stored
-            for method in ("nag", "nag_stored") for m in (mu2, mu)}}
+            (method, m, source): ctx.oracle.trajectory(method, fn, snaps2[0], SECOND_STEPS, params.lr, m).stored
+            for method in ("nag", "nag_stored") for m in (mu2, mu)
+            for source, fn in (("own", grad_fn), ("reference", reference))}}
     return {"snapshots": snaps, "candidates": candidates, "aliases": aliases, "lr": params.lr, "momentum": mu,
             "own_gradient": used_own[0], "hidden": list(params.hidden), "x": x, "y": y, "second": second,
             "own_at_start": grad_fn(snaps[0]) if used_own[0] and snaps[0] else None,   # cached: no extra call
@@ -237,9 +239,10 @@ def _with_second_probe(ctx: Context, obs: dict, evidence: dict, feedback: str) -
     if second is None:
         return Verdict(1.0, feedback, evidence=evidence)
     mu, mu2, snaps2 = obs["momentum"], second["momentum"], second["snapshots"]
-    follows = {m: min(distance(snaps2, second["candidates"][(method, m)])
-                       / tolerance(ctx, dict(obs, snapshots=snaps2), second["candidates"][(method, m)]) * MATCH
-                       for method in ("nag", "nag_stored")) for m in (mu2, mu)}
+    # the steps may follow the student's own (trusted) gradient or the reference's (charged once)
+    follows = {m: min(distance(snaps2, cand) / tolerance(ctx, dict(obs, snapshots=snaps2), cand) * MATCH
+                      for (_, momentum, _), cand in second["candidates"].items() if momentum == m)
+               for m in (mu2, mu)}
     evidence["second probe momentum"] = sig(mu2)
     evidence["second probe deviation"] = sig(follows[mu2])
     if follows[mu2] <= MATCH:

@@ -480,7 +480,7 @@ def test_nag_hard_coded_momentum_is_named(make_ctx):
     def traj(m):
         return ref_opt.trajectory("nag", grad, start, nag_step.SECOND_STEPS, params.lr, m).stored
 
-    cands = {(meth, m): ref_opt.trajectory(meth, grad, start, nag_step.SECOND_STEPS, params.lr, m).stored
+    cands = {(meth, m, "reference"): ref_opt.trajectory(meth, grad, start, nag_step.SECOND_STEPS, params.lr, m).stored
              for meth in ("nag", "nag_stored") for m in (mu2, mu)}
     honest = dict(obs, second={"momentum": mu2, "snapshots": traj(mu2), "candidates": cands})
     assert nag_step.judge(ctx, honest, params).status == "passed"
