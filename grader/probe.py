@@ -5,19 +5,31 @@ and a worker; a `StudentNet` is one instance of the student's class living in
 the worker.  Every method returns plain NumPy data in the canonical layout or
 raises `WorkerFailure` / `ApiError`, so checks never see the student's
 spelling or the sandbox's plumbing.
+
+Time: every request of a criterion shares the criterion's CPU budget
+(`Probe.begin`), counted over the CPU time the worker uses while answering
+(see `grader.sandbox.cpuclock`), with a wall-clock backstop.  An operation
+that runs out of time (a method on one size class of input, e.g.
+back_propagate on the 5-sample probe net) is remembered: a later criterion
+that needs the same operation gets the same time-out at once instead of
+waiting for it again.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from .adapter import Layout, canonical_keys, learn_layout, probabilities_to_canonical
 from .rubric import Rubric
-from .sandbox.client import WorkerClient, WorkerFailure
+from .sandbox.client import Budget, WorkerClient, WorkerFailure
+
+#: a timed-out operation is remembered only when it had at least this share of
+#: its criterion's budget: one that started late in a criterion may fit a fresh one
+REMEMBER_SHARE = 0.9
 
 
 class ApiError(Exception):
@@ -27,18 +39,67 @@ class ApiError(Exception):
 @dataclass
 class Probe:
     """Questions to the student's class; every request shares the current
-    criterion's deadline, so a slow method cannot overrun its criterion."""
+    criterion's CPU budget, so a slow method cannot overrun its criterion."""
 
     rubric: Rubric
     client: WorkerClient
-    deadline: float = 0.0
+    cpu_budget: float = 0.0      # CPU seconds the current criterion may use
+    cpu_limit: float = 0.0       # the limit named in time-out messages
+    scope: str = "this criterion's limit"
+    wall_limit: float = 0.0
+    _cpu_start: float = 0.0
+    _wall_end: float = 0.0
+    hung: dict = field(default_factory=dict)   # operation -> (amount, the WorkerFailure it gave)
+    skipped: int = 0             # operations not run again because they had timed out before
+
+    def begin(self, cpu_budget: float, *, cpu_limit: float | None = None,
+              scope: str = "this criterion's limit", wall_end: float | None = None) -> None:
+        """Start a criterion: `cpu_budget` CPU seconds for all its requests,
+        and a wall-clock backstop of `wall_factor` times that (or `wall_end`,
+        if sooner).  `cpu_limit` and `scope` word the time-out messages."""
+        factor = self.client.limits.wall_factor
+        now = time.monotonic()
+        self.cpu_budget = cpu_budget
+        self.cpu_limit = cpu_budget if cpu_limit is None else cpu_limit
+        self.scope = scope
+        self.wall_limit = self.cpu_limit * factor
+        self._wall_end = now + cpu_budget * factor if wall_end is None else min(wall_end, now + cpu_budget * factor)
+        self._cpu_start = self.client.request_cpu
 
     @property
-    def timeout(self) -> float:
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise WorkerFailure("timeout", "ran out of this criterion's time budget")
-        return remaining
+    def timeout(self) -> Budget:
+        """What is left of the criterion's budget, for the next request."""
+        cpu_left = self.cpu_budget - (self.client.request_cpu - self._cpu_start)
+        wall_left = self._wall_end - time.monotonic()
+        budget = Budget(cpu_left, wall_left, self.cpu_limit, self.wall_limit, self.scope)
+        if cpu_left <= 0:
+            raise WorkerFailure("timeout", budget.cpu_message(), cause="cpu", budget=budget)
+        if wall_left <= 0:
+            raise WorkerFailure("timeout", budget.wall_message(), cause="wall", budget=budget)
+        return budget
+
+    def timed(self, operation: tuple, amount: float, subject: str, send: Any) -> Any:
+        """Run `send(budget)` for `operation` (e.g. ("back_propagate", sizes,
+        samples)) of size `amount` (e.g. steps).  If the same operation ran
+        out of time before with at most this amount, raise that failure again
+        without running it; a time-out now names `subject` and is remembered."""
+        known = self.hung.get(operation)
+        if known is not None and amount >= known[0]:
+            self.skipped += 1
+            raise known[1]
+        budget = self.timeout
+        try:
+            return send(budget)
+        except WorkerFailure as failure:
+            if failure.kind != "timeout" or failure.budget is None:
+                raise
+            named = WorkerFailure("timeout", failure.message, cause=failure.cause, budget=failure.budget,
+                                  subject=subject)
+            whole = budget.cpu >= REMEMBER_SHARE * budget.cpu_limit if failure.cause == "cpu" else \
+                budget.wall >= REMEMBER_SHARE * budget.wall_limit
+            if whole and (known is None or amount < known[0]):
+                self.hung[operation] = (amount, named)
+            raise named from failure
 
     @property
     def interface(self):
@@ -64,11 +125,14 @@ class Probe:
     def new(self, hidden: list[int], *, method: str = "gd", seed: int = 0, lr: float | None = None,
             momentum: float | None = None) -> "StudentNet":
         kwargs = self.constructor_kwargs(hidden, method, lr, momentum)
-        reply = self.client.request({"op": "new", "class": self.interface.class_name,
-                                     "kwargs": kwargs, "seed": seed}, self.timeout)
         sizes = (self.rubric.assignment.architecture.inputs, *hidden,
                  self.rubric.assignment.architecture.outputs)
-        return StudentNet(self, int(reply["handle"]), tuple(sizes), list(reply.get("methods", [])))
+        name = self.interface.class_name
+        reply = self.timed(("__init__", tuple(sizes), method), 1, f"{name}() constructor",
+                           lambda budget: self.client.request({"op": "new", "class": name, "kwargs": kwargs,
+                                                               "seed": seed}, budget))
+        return StudentNet(self, int(reply["handle"]), tuple(sizes), list(reply.get("methods", [])),
+                          optimizer=method)
 
     def loaded_classes(self) -> list[str]:
         self.client.ensure()
@@ -81,6 +145,7 @@ class StudentNet:
     handle: int
     sizes: tuple[int, ...]
     methods: list[str]
+    optimizer: str = "gd"    # the gradient method it was built with ("gd", "nag")
     layout: Layout | None = None
     _last_set: Any = None   # the canonical theta most recently injected (by identity)
 
@@ -95,7 +160,22 @@ class StudentNet:
 
     def _request(self, message: dict, timeout: float | None = None) -> Any:
         message = dict(message, handle=self.handle)
-        return self.probe.client.request(message, min(timeout or 1e9, self.probe.timeout))
+        budget = self.probe.timeout
+        if timeout is not None and timeout < budget.cpu:
+            budget = replace(budget, cpu=timeout)
+        return self.probe.client.request(message, budget)
+
+    def _operation(self, method: str, message: dict, amount: float, samples: Any = None) -> Any:
+        """A request that runs the student's `method`: one that timed out
+        before on this net's sizes and this many samples is not run again
+        (see `Probe.timed`)."""
+        n = int(samples.shape[0]) if isinstance(samples, np.ndarray) and samples.ndim else None
+        optimizer = self.optimizer if method in (self.probe.interface.method("step"),
+                                                 self.probe.interface.method("train")) else ""
+        operation = (method, self.sizes, n, optimizer)
+        message = dict(message, handle=self.handle)
+        return self.probe.timed(operation, amount, f"{method}()",
+                                lambda budget: self.probe.client.request(message, budget))
 
     def _method(self, role: str) -> str:
         name = self.probe.interface.method(role)
@@ -161,10 +241,12 @@ class StudentNet:
         self._last_set = theta
 
     # -- the assignment's methods ------------------------------------------------
-    def call(self, role: str, *args: Any, snapshot: bool = False, timeout: float | None = None) -> Any:
-        reply = self._request({"op": "call", "method": self._method(role), "args": [_wire(a) for a in args],
-                               "snapshot": self.attr if snapshot else None}, timeout)
-        return reply
+    def call(self, role: str, *args: Any, snapshot: bool = False) -> Any:
+        method = self._method(role)
+        amount = args[2] if role == "train" and len(args) > 2 and isinstance(args[2], int) else 1
+        return self._operation(method, {"op": "call", "method": method, "args": [_wire(a) for a in args],
+                                        "snapshot": self.attr if snapshot else None},
+                               amount, args[0] if args else None)
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray | None, str, Any]:
         """(canonical probabilities or None, layout seen, raw value)."""
@@ -178,11 +260,11 @@ class StudentNet:
     def gradient_raw(self, x: np.ndarray, y: np.ndarray) -> Any:
         return self.call("back_propagate", x, y)["value"]
 
-    def steps(self, x: np.ndarray, y: np.ndarray, n: int, every: int = 1,
-              timeout: float | None = None) -> list[Any]:
+    def steps(self, x: np.ndarray, y: np.ndarray, n: int, every: int = 1) -> list[Any]:
         """Raw parameter snapshots before and after every `every` steps."""
-        reply = self._request({"op": "steps", "method": self._method("step"), "args": [_wire(x), _wire(y)],
-                               "n": n, "every": every, "snapshot": self.attr}, timeout)
+        method = self._method("step")
+        reply = self._operation(method, {"op": "steps", "method": method, "args": [_wire(x), _wire(y)],
+                                         "n": n, "every": every, "snapshot": self.attr}, n, x)
         return reply["snapshots"]
 
     def finite_differences(self, base: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
@@ -213,9 +295,10 @@ class StudentNet:
                    "keys": keys, "directions": wire_dirs, "h": h,
                    "base": None if base is self._last_set else _wire(student_base),
                    "digest": parameters_digest(student_base, keys)}
-        pairs = self._request(request)
+        loss = self._method("loss")   # in units of loss calls: a loss that hung once is not swept
+        pairs = self._operation(loss, request, 2 * len(wire_dirs), x)
         if isinstance(pairs, dict) and pairs.get("stale"):   # e.g. back_propagate also moved theta
-            pairs = self._request(dict(request, base=_wire(student_base)))
+            pairs = self._operation(loss, dict(request, base=_wire(student_base)), 2 * len(wire_dirs), x)
         values = np.array([[scalar(v) for v in pair] for pair in pairs], dtype=np.float64)
         return (values[:, 0] - values[:, 1]) / (2 * h)
 
