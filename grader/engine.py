@@ -112,7 +112,7 @@ def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[C
     limits = rubric.limits
     factor = client.limits.wall_factor
     wall_end = started + limits.submission_seconds * factor   # the submission's wall-clock backstop
-    cpu: dict[str, float] = {"load": client.cpu_seconds()}
+    cpu: dict[str, float] = {"load": round(client.cpu_seconds(), 4)}
     for crit in criteria:
         t0, cpu0 = time.monotonic(), client.request_cpu
         left = limits.submission_seconds - client.cpu_seconds()

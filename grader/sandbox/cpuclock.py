@@ -31,6 +31,7 @@ CGROUP_ROOT = "/sys/fs/cgroup/cpuacct"
 GROUP_PARENT = "nngrade"
 CGROUP = "cgroup-v1-cpuacct"
 PROC = "proc"
+STALE_SECONDS = 600  # a dead grader's empty group older than this is removed
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _counter = itertools.count()
 
@@ -188,7 +189,8 @@ def tree_cpu_seconds(pid: int) -> float | None:
 
 def _remove_stale(parent: str) -> None:
     """Groups left by grader processes that no longer exist (e.g. killed
-    with -9): empty ones are removed; a group of a live grader is never touched."""
+    with -9): empty ones are removed; a group of a live grader is never
+    touched, nor a recent one (a grader in another PID namespace may own it)."""
     try:
         names = os.listdir(parent)
     except OSError:
@@ -197,8 +199,11 @@ def _remove_stale(parent: str) -> None:
         owner = name.split("-", 1)[0]
         if not owner.isdigit() or int(owner) == os.getpid() or os.path.exists(f"/proc/{owner}"):
             continue
+        path = os.path.join(parent, name)
         try:
-            os.rmdir(os.path.join(parent, name))
+            if time.time() - os.stat(path).st_mtime < STALE_SECONDS:
+                continue
+            os.rmdir(path)
         except OSError:
             pass
 

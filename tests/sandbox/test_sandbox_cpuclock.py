@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -205,6 +206,8 @@ def test_stale_groups_of_dead_graders_are_removed():
     parent.mkdir(exist_ok=True)
     stale = parent / f"{dead.pid}-0-0"
     stale.mkdir()
+    old = time.time() - cpuclock.STALE_SECONDS - 60
+    os.utime(stale, (old, old))
     try:
         cpuclock.CgroupCpuClock().close()
         assert not stale.exists()
