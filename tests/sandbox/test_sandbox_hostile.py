@@ -309,3 +309,27 @@ def test_grader_and_machine_are_fine(rubric):
             if int(fields_[1]) == os.getpid() and fields_[0] == "Z":
                 zombies.append(entry.name)
     assert not zombies, "the grader left zombie children"
+
+
+@pytest.mark.slow
+def test_check_waits_once_for_a_hung_method(tmp_path):
+    """`nngrade check` (public criteria, tighter wall-clock backstop) on an
+    endless loop in back_propagate: one timed-out request in all, the
+    other three gradient criteria get the same message without running it,
+    and the HTML report prints that message once."""
+    from grader.engine import CHECK_WALL_FACTOR
+    from grader.render.html import render_report
+
+    outcome = grade(render("loop_back_propagate", tmp_path), small_rubric(criterion_seconds=1.5),
+                    public_only=True, wall_factor=CHECK_WALL_FACTOR)
+    assert outcome.run["timeouts"] == 1 and outcome.run["timeouts_not_rerun"] == 3, outcome.run
+    assert outcome.run["worker_restarts"] <= 1
+    by_id = {c["id"]: c for c in outcome.result["criteria"]}
+    messages = {by_id[c]["feedback"] for c in GRADS}
+    assert len(messages) == 1 and all(by_id[c]["diagnoses"] == ["timeout"] for c in GRADS)
+    message = messages.pop()
+    assert message.startswith("Your back_propagate() ran past this criterion's limit of 1.5 s of CPU time")
+    page = render_report(outcome.result)
+    assert page.count("ran past this criterion&#39;s limit of 1.5 s") + page.count(
+        "ran past this criterion's limit of 1.5 s") == 1
+    assert page.count("The same failure as in") == 3
