@@ -166,8 +166,8 @@ def _failure_verdict(failure: WorkerFailure) -> Verdict:
     if failure.kind == "timeout":
         who = f"Your {failure.subject}" if failure.subject else "Your code"
         if failure.cause == "wall":
-            return Verdict(0.0, f"{who} {failure.message}. Does it wait for something (sleep, input)?",
-                           diagnoses=["timeout"], status="error")
+            return Verdict(0.0, f"{who} {failure.message}: it waits for something (sleep, input), or it is "
+                           "an infinite loop or far too slow.", diagnoses=["timeout"], status="error")
         return Verdict(0.0, f"{who} {failure.message}: an infinite loop, or far too slow "
                        "(vectorize the per-sample work).", diagnoses=["timeout"], status="error")
     if failure.kind == "crash":

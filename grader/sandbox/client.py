@@ -132,7 +132,7 @@ class Budget:
         factor = self.wall_limit / self.cpu_limit if self.cpu_limit else 0
         return (f"was still running after {seconds_text(self.wall_limit)} s of wall-clock time "
                 f"({seconds_text(round(factor, 3))} times {self.scope} of {seconds_text(self.cpu_limit)} s of "
-                "CPU time; it was probably waiting, e.g. sleeping or reading input) and was stopped")
+                "CPU time: the backstop for code that waits, e.g. sleeps or reads input) and was stopped")
 
 
 @dataclass

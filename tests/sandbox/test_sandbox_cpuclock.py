@@ -147,7 +147,7 @@ def test_wall_backstop_stops_a_sleeper(client, backend):
     failure = info.value
     assert failure.kind == "timeout" and failure.cause == "wall"
     assert failure.message == ("was still running after 15 s of wall-clock time (3 times this criterion's limit "
-                               "of 5 s of CPU time; it was probably waiting, e.g. sleeping or reading input) "
+                               "of 5 s of CPU time: the backstop for code that waits, e.g. sleeps or reads input) "
                                "and was stopped")
     assert c.request_cpu < 5
 

@@ -145,14 +145,16 @@ CASES = [
     # back_propagate hangs: it is waited for once (grad-W0); the other gradient criteria get the
     # same time-out at once; gd-step and nag-step fall back to the reference gradient, as they
     # do when back_propagate raises, and judge the (correct) step
+    # (the feedback words are in the CPU message and in the wall-clock backstop's, which can
+    # stop a spinning method first only when it gets less than a third of a core)
     Case("loop_back_propagate", spoiled=spoil(GRADS, "timeout"), unchecked=("nag-step",),
-         feedback="Your back_propagate() ran past this criterion's limit of 1.5 s of CPU time and was stopped: "
-                  "an infinite loop, or far too slow", slow=True, limits=dict(criterion_seconds=1.5), timeouts=1),
+         feedback="this criterion's limit of 1.5 s of CPU time", slow=True, limits=dict(criterion_seconds=1.5),
+         timeouts=1),
     # step hangs for GD and NAG: three different operations (GD and NAG on the probe net, GD on the
     # training net), three waits
     Case("loop_step", spoiled=spoil(["gd-step", "nag-step", "training"], "timeout"),
-         feedback="ran past this criterion's limit of 1.5 s of CPU time and was stopped: an infinite loop, "
-                  "or far too slow", slow=True, limits=dict(criterion_seconds=1.5), timeouts=3),
+         feedback="this criterion's limit of 1.5 s of CPU time", slow=True, limits=dict(criterion_seconds=1.5),
+         timeouts=3),
     Case("sys_exit_import", load="import-error", feedback="called sys.exit()"),
     Case("sys_exit_method", spoiled={"forward": ""}, feedback="SystemExit (line 59): 3 -- your code called sys.exit()"),
     Case("os_exit_method", spoiled={"forward": "crash"}, feedback="exit status 0"),
@@ -328,8 +330,8 @@ def test_check_waits_once_for_a_hung_method(tmp_path):
     messages = {by_id[c]["feedback"] for c in GRADS}
     assert len(messages) == 1 and all(by_id[c]["diagnoses"] == ["timeout"] for c in GRADS)
     message = messages.pop()
-    assert message.startswith("Your back_propagate() ran past this criterion's limit of 1.5 s of CPU time")
+    # stopped by its CPU budget, or (with less than 2/3 of a core) by check's 1.5x wall-clock backstop
+    assert message.startswith("Your back_propagate() ") and "this criterion's limit of 1.5 s of CPU time" in message
     page = render_report(outcome.result)
-    assert page.count("ran past this criterion&#39;s limit of 1.5 s") + page.count(
-        "ran past this criterion's limit of 1.5 s") == 1
+    assert page.count("criterion&#39;s limit of 1.5 s") + page.count("criterion's limit of 1.5 s") == 1
     assert page.count("The same failure as in") == 3
