@@ -235,8 +235,13 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
               if c["visibility"] != "public"]
     hidden += [{"title": h.get("title", "?"), "max_score": float(h.get("points", 0))} for h in rubric.hidden_summary]
     failures = [c for c in public if c["status"] != "passed"]
+    shown: dict[str, str] = {}   # a message shared by several criteria (e.g. one time-out) is printed once
     for crit in failures:
         console.print(Text(f"\n{crit['title']} ({crit['id']}): {crit['status']}", style=STATUS_STYLE[crit["status"]]))
+        if crit["feedback"] in shown:
+            console.print(Text(f"The same failure as {shown[crit['feedback']]} (above)."))
+            continue
+        shown[crit["feedback"]] = crit["title"]
         console.print(Text(crit["feedback"]))
         for diag in crit["diagnoses"]:
             from .diagnoses import get
