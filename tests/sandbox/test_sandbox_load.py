@@ -2,10 +2,19 @@
 
 The per-sample-loops submission is graded on the machine as it is, then
 again while this test saturates every core with busy loops of its own, with
-limits that are tight in CPU terms (1.6 times what the costliest criterion needs):
-the result documents are byte for byte the same.  Wall-clock limits that
-tight would fail it: on a saturated machine the slow criterion gets a
-fraction of a core (the wall-clock times are printed, never asserted).
+limits that are tight in CPU terms (twice what the costliest criterion needs,
+since CPU time itself grows by up to ~50% with contention for caches and
+memory on this machine): the result documents are byte for byte the same.
+Wall-clock limits that tight would fail it: on a saturated machine the slow
+criterion gets a fraction of a core (the wall-clock times are printed,
+never asserted).
+
+The wall-clock backstop (3x the CPU limit) is by design what *does* depend
+on the machine: it stops a spinning criterion that gets less than a third
+of a core.  With this test's busy loops, a parallel pytest worker and other
+users, that can happen, so the saturated run widens the backstop: the test
+is about the CPU accounting, not about the backstop (which
+test_sandbox_cpuclock.py tests with a sleeper).
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from grader.rubric import load_rubric
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOPS = ROOT / "submissions" / "correct_loops.py"
+WIDE_BACKSTOP = 30.0   # see the module's docstring
 BUSY = "import time\nt = time.time()\nwhile time.time() - t < 120:\n    pass\n"
 
 
@@ -45,16 +55,15 @@ def test_grade_is_the_same_on_a_saturated_machine(record_property):
     idle = grade(LOOPS, rubric)
     assert idle.result["score"] == 100.0, [c["feedback"] for c in idle.result["criteria"] if c["status"] != "passed"]
     needs = max(v for k, v in idle.run["cpu"].items() if k != "load")
-    # tight: a bit above the CPU the costliest criterion needs (1.6x: CPU time itself varies by up to
-    # ~30% with contention for caches); the 3x wall-clock backstop is then ~5x
-    tight = with_limits(rubric, criterion_seconds=round(1.6 * needs + 0.3, 1),
+    # tight: twice the CPU the costliest criterion needs (CPU time itself varies by up to ~50%)
+    tight = with_limits(rubric, criterion_seconds=round(2 * needs + 0.5, 1),
                         submission_seconds=round(2 * idle.run["cpu_seconds"] + 2, 1))
     busy = []
     try:
         for _ in range(max(2, os.cpu_count() or 2) + 1):
             busy.append(subprocess.Popen([sys.executable, "-c", BUSY]))
         started = time.monotonic()
-        loaded = grade(LOOPS, tight)
+        loaded = grade(LOOPS, tight, wall_factor=WIDE_BACKSTOP)
         wall = time.monotonic() - started
     finally:
         for proc in busy:
