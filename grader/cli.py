@@ -51,10 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     def limits(p: argparse.ArgumentParser) -> None:
         g = p.add_argument_group("limits (override the rubric's)")
-        g.add_argument("--criterion-seconds", type=float, help="wall time per criterion")
-        g.add_argument("--submission-seconds", type=float, help="wall time per submission")
+        g.add_argument("--criterion-seconds", type=float,
+                       help="CPU seconds per criterion (all the student's processes; wall-clock backstop 3x)")
+        g.add_argument("--submission-seconds", type=float,
+                       help="CPU seconds per submission (all the student's processes; wall-clock backstop 3x)")
         g.add_argument("--memory-mb", type=int, help="memory per student process")
-        g.add_argument("--cpu-seconds", type=int, help="CPU time per student process")
+        g.add_argument("--cpu-seconds", type=int, help="CPU time per student process (a hard rlimit)")
         g.add_argument("--processes", type=int, help="processes per student (fork bombs stop here)")
         g.add_argument("--output-kb", type=int, help="captured student output kept, in KiB")
         g.add_argument("--file-mb", type=int, help="largest file (and output) a student may write, in MiB")
@@ -247,21 +249,26 @@ def hide_neighbours(submission: Path, *more: Path) -> None:
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
-    from .engine import grade
+    from .engine import CHECK_WALL_FACTOR, grade
 
     if not args.submission.exists():
         raise UsageError(f"{args.submission} does not exist")
     rubric = with_limits(load_rubric(args.rubric), args)
     started = time.monotonic()
-    result = grade(args.submission, rubric, public_only=True).result
+    result = grade(args.submission, rubric, public_only=True, wall_factor=CHECK_WALL_FACTOR).result
     _print_table(console, result, reveal=False)
     public = [c for c in result["criteria"] if c["visibility"] == "public"]
     hidden = [{"title": c["title"], "max_score": c["max_score"]} for c in result["criteria"]
               if c["visibility"] != "public"]
     hidden += [{"title": h.get("title", "?"), "max_score": float(h.get("points", 0))} for h in rubric.hidden_summary]
     failures = [c for c in public if c["status"] != "passed"]
+    shown: dict[str, str] = {}   # a message shared by several criteria (e.g. one time-out) is printed once
     for crit in failures:
         console.print(Text(f"\n{crit['title']} ({crit['id']}): {crit['status']}", style=STATUS_STYLE[crit["status"]]))
+        if crit["feedback"] in shown:
+            console.print(Text(f"The same failure as {shown[crit['feedback']]} (above)."))
+            continue
+        shown[crit["feedback"]] = crit["title"]
         console.print(Text(crit["feedback"]))
         for diag in crit["diagnoses"]:
             from .diagnoses import get

@@ -4,6 +4,12 @@ The student's code runs only in the sandboxed worker; every comparison,
 score and word of feedback is computed here, in the grader's process.  A
 failure in one criterion (exception, hang, crash) costs that criterion only:
 the worker is restarted for the next one.
+
+Time limits count the CPU time of the submission's processes (per
+criterion, per submission, per load), each with a wall-clock backstop of
+`WorkerLimits.wall_factor` times the limit, so a grade does not depend on
+how busy the machine is.  An operation that ran out of time is not run
+again by later criteria (`Probe.timed`).
 """
 
 from __future__ import annotations
@@ -37,8 +43,12 @@ class GradeOutcome:
     run: dict[str, Any] = field(default_factory=dict)
 
 
-def worker_limits(rubric: Rubric) -> WorkerLimits:
-    return WorkerLimits.from_rubric(rubric.limits)
+#: `nngrade check` (a student's own machine, one submission): a tighter wall-clock backstop
+CHECK_WALL_FACTOR = 1.5
+
+
+def worker_limits(rubric: Rubric, **overrides: Any) -> WorkerLimits:
+    return WorkerLimits.from_rubric(rubric.limits, **overrides)
 
 
 _ORACLES: dict[str, Oracle] = {}
@@ -53,13 +63,15 @@ def oracle_for(rubric: Rubric, secret: CourseSecret | None = None) -> Oracle:
 
 
 def grade(path: Path, rubric: Rubric, *, public_only: bool = False,
-          secret: CourseSecret | None = None) -> GradeOutcome:
+          secret: CourseSecret | None = None, wall_factor: float | None = None) -> GradeOutcome:
     """Grade the submission at `path`.  Never raises for anything the
     submission does; a missing file or a bad archive becomes `error`.
 
     Final grading passes the course `secret`: every probe is then seeded by
     it, so a table of the kit's recorded answers is worthless.  Without one
-    (`check`, kits) the public questions are asked."""
+    (`check`, kits) the public questions are asked.  `wall_factor`: the
+    wall-clock backstop as a multiple of each CPU limit (default
+    `WorkerLimits.wall_factor`, 3)."""
     started = time.monotonic()
     path = Path(path)
     sid = submission_id(path)
@@ -73,7 +85,9 @@ def grade(path: Path, rubric: Rubric, *, public_only: bool = False,
             return _failed_outcome(sid, rubric, criteria, exc.kind, exc.message, started, public_only)
         client = WorkerClient(LoadSpec(prepared.source, prepared.directory, prepared.filename,
                                        seed=oracle_for(rubric, secret).seed("load")),
-                              limits=worker_limits(rubric), load_timeout=rubric.limits.load_seconds)
+                              limits=worker_limits(rubric, **({} if wall_factor is None else
+                                                              {"wall_factor": wall_factor})),
+                              load_timeout=rubric.limits.load_seconds)
         try:
             return _grade_loaded(prepared, rubric, criteria, client, started, public_only,
                                  oracle_for(rubric, secret), root=Path(scratch) / "submission")
@@ -91,7 +105,8 @@ def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[C
         kind, message = _load_failure(client.load_error, prepared.filename)
         outcome = _failed_outcome(prepared.id, rubric, criteria, kind, message, started, public_only,
                                   stdout=client.output())
-        outcome.run["timings"] = timings
+        outcome.run.update(timings=timings, cpu_clock=client.cpu_clock, cpu_seconds=round(client.cpu_seconds(), 4),
+                           timeouts=client.timeouts)
         return outcome
     classes = (client.load_result or {}).get("classes", [])
     if rubric.interface.class_name not in classes:
@@ -99,30 +114,42 @@ def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[C
         message = f"{prepared.filename} defines no class named {rubric.interface.class_name}{found}"
         outcome = _failed_outcome(prepared.id, rubric, criteria, "api-missing", message, started, public_only,
                                   stdout=client.output())
-        outcome.run["timings"] = timings
+        outcome.run.update(timings=timings, cpu_clock=client.cpu_clock, cpu_seconds=round(client.cpu_seconds(), 4),
+                           timeouts=client.timeouts)
         return outcome
     probe = Probe(rubric, client)
     answers = _answers_from_worker(root or prepared.directory, probe) \
         if any(c.check == "answers" for c in criteria) else None
     results = []
     notes: dict[str, dict[str, str]] = {}
-    budget_end = started + rubric.limits.submission_seconds
+    limits = rubric.limits
+    factor = client.limits.wall_factor
+    wall_end = started + limits.submission_seconds * factor   # the submission's wall-clock backstop
+    cpu: dict[str, float] = {"load": round(client.cpu_seconds(), 4)}
     for crit in criteria:
-        t0 = time.monotonic()
-        if t0 >= budget_end:
-            verdict = Verdict(0.0, "Not run: the submission used up its total time budget "
-                              f"({rubric.limits.submission_seconds:g} s) on earlier criteria.",
+        t0, cpu0 = time.monotonic(), client.request_cpu
+        left = limits.submission_seconds - client.cpu_seconds()
+        if left <= 0 or t0 >= wall_end:
+            what = (f"its total limit of {limits.submission_seconds:g} s of CPU time" if left <= 0 else
+                    f"its total wall-clock backstop of {limits.submission_seconds * factor:g} s")
+            verdict = Verdict(0.0, f"Not run: the submission used up {what} on earlier criteria.",
                               diagnoses=["timeout"], status="error")
         else:
-            probe.deadline = min(t0 + rubric.limits.criterion_seconds, budget_end)
+            if left < limits.criterion_seconds:
+                probe.begin(left, cpu_limit=limits.submission_seconds, scope="the submission's total limit",
+                            wall_end=wall_end)
+            else:
+                probe.begin(limits.criterion_seconds, wall_end=wall_end)
             verdict = run_criterion(rubric, oracle, crit, probe, answers=answers)
         timings[crit.id] = time.monotonic() - t0
+        cpu[crit.id] = round(client.request_cpu - cpu0, 4)
         results.append(criterion_result(crit, verdict))
         if verdict.notes:
             notes[crit.id] = verdict.notes
     result = _document(prepared.id, rubric, results, error=None, stdout=client.output(), public_only=public_only)
     run = {"timings": timings, "seconds": time.monotonic() - started, "worker_restarts": client.restarts,
-           "digest": prepared.digest,
+           "cpu_clock": client.cpu_clock, "cpu": cpu, "cpu_seconds": round(client.cpu_seconds(), 4),
+           "timeouts": client.timeouts, "timeouts_not_rerun": probe.skipped, "digest": prepared.digest,
            "questions": oracle.secret.fingerprint if oracle.secret is not None else "public",
            "instructor_notes": notes}
     return GradeOutcome(result, run)
@@ -212,7 +239,11 @@ def _grade_answers_only(path: Path, sid: str, rubric: Rubric, criteria: list[Cri
 
 def _failure_verdict(failure: WorkerFailure) -> Verdict:
     if failure.kind == "timeout":
-        return Verdict(0.0, f"Your code {failure.message}: an infinite loop, or far too slow "
+        who = f"Your {failure.subject}" if failure.subject else "Your code"
+        if failure.cause == "wall":
+            return Verdict(0.0, f"{who} {failure.message}: it waits for something (sleep, input), or it is "
+                           "an infinite loop or far too slow.", diagnoses=["timeout"], status="error")
+        return Verdict(0.0, f"{who} {failure.message}: an infinite loop, or far too slow "
                        "(vectorize the per-sample work).", diagnoses=["timeout"], status="error")
     if failure.kind == "crash":
         return Verdict(0.0, f"Your program crashed: {failure.message}.", diagnoses=["crash"], status="error")

@@ -5,19 +5,31 @@ and a worker; a `StudentNet` is one instance of the student's class living in
 the worker.  Every method returns plain NumPy data in the canonical layout or
 raises `WorkerFailure` / `ApiError`, so checks never see the student's
 spelling or the sandbox's plumbing.
+
+Time: every request of a criterion shares the criterion's CPU budget
+(`Probe.begin`), counted over the CPU time the worker uses while answering
+(see `grader.sandbox.cpuclock`), with a wall-clock backstop.  An operation
+that runs out of time (a method on one size class of input, e.g.
+back_propagate on the 5-sample probe net) is remembered: a later criterion
+that needs the same operation gets the same time-out at once instead of
+waiting for it again.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from .adapter import Layout, canonical_keys, learn_layout, probabilities_to_canonical
 from .rubric import Rubric
-from .sandbox.client import WorkerClient, WorkerFailure
+from .sandbox.client import Budget, WorkerClient, WorkerFailure
+
+#: a timed-out operation is remembered only when it had at least this share of
+#: its criterion's budget: one that started late in a criterion may fit a fresh one
+REMEMBER_SHARE = 0.9
 
 
 class ApiError(Exception):
@@ -27,18 +39,67 @@ class ApiError(Exception):
 @dataclass
 class Probe:
     """Questions to the student's class; every request shares the current
-    criterion's deadline, so a slow method cannot overrun its criterion."""
+    criterion's CPU budget, so a slow method cannot overrun its criterion."""
 
     rubric: Rubric
     client: WorkerClient
-    deadline: float = 0.0
+    cpu_budget: float = 0.0      # CPU seconds the current criterion may use
+    cpu_limit: float = 0.0       # the limit named in time-out messages
+    scope: str = "this criterion's limit"
+    wall_limit: float = 0.0
+    _cpu_start: float = 0.0
+    _wall_end: float = 0.0
+    hung: dict = field(default_factory=dict)   # operation -> (amount, the WorkerFailure it gave)
+    skipped: int = 0             # operations not run again because they had timed out before
+
+    def begin(self, cpu_budget: float, *, cpu_limit: float | None = None,
+              scope: str = "this criterion's limit", wall_end: float | None = None) -> None:
+        """Start a criterion: `cpu_budget` CPU seconds for all its requests,
+        and a wall-clock backstop of `wall_factor` times that (or `wall_end`,
+        if sooner).  `cpu_limit` and `scope` word the time-out messages."""
+        factor = self.client.limits.wall_factor
+        now = time.monotonic()
+        self.cpu_budget = cpu_budget
+        self.cpu_limit = cpu_budget if cpu_limit is None else cpu_limit
+        self.scope = scope
+        self.wall_limit = self.cpu_limit * factor
+        self._wall_end = now + cpu_budget * factor if wall_end is None else min(wall_end, now + cpu_budget * factor)
+        self._cpu_start = self.client.request_cpu
 
     @property
-    def timeout(self) -> float:
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise WorkerFailure("timeout", "ran out of this criterion's time budget")
-        return remaining
+    def timeout(self) -> Budget:
+        """What is left of the criterion's budget, for the next request."""
+        cpu_left = self.cpu_budget - (self.client.request_cpu - self._cpu_start)
+        wall_left = self._wall_end - time.monotonic()
+        budget = Budget(cpu_left, wall_left, self.cpu_limit, self.wall_limit, self.scope)
+        if cpu_left <= 0:
+            raise WorkerFailure("timeout", budget.cpu_message(), cause="cpu", budget=budget)
+        if wall_left <= 0:
+            raise WorkerFailure("timeout", budget.wall_message(), cause="wall", budget=budget)
+        return budget
+
+    def timed(self, operation: tuple, amount: float, subject: str, send: Any) -> Any:
+        """Run `send(budget)` for `operation` (e.g. ("back_propagate", sizes,
+        samples)) of size `amount` (e.g. steps).  If the same operation ran
+        out of time before with at most this amount, raise that failure again
+        without running it; a time-out now names `subject` and is remembered."""
+        known = self.hung.get(operation)
+        if known is not None and amount >= known[0]:
+            self.skipped += 1
+            raise known[1]
+        budget = self.timeout
+        try:
+            return send(budget)
+        except WorkerFailure as failure:
+            if failure.kind != "timeout" or failure.budget is None:
+                raise
+            named = WorkerFailure("timeout", failure.message, cause=failure.cause, budget=failure.budget,
+                                  subject=subject)
+            whole = budget.cpu >= REMEMBER_SHARE * budget.cpu_limit if failure.cause == "cpu" else \
+                budget.wall >= REMEMBER_SHARE * budget.wall_limit
+            if whole and (known is None or amount < known[0]):
+                self.hung[operation] = (amount, named)
+            raise named from failure
 
     @property
     def interface(self):
@@ -64,11 +125,14 @@ class Probe:
     def new(self, hidden: list[int], *, method: str = "gd", seed: int = 0, lr: float | None = None,
             momentum: float | None = None) -> "StudentNet":
         kwargs = self.constructor_kwargs(hidden, method, lr, momentum)
-        reply = self.client.request({"op": "new", "class": self.interface.class_name,
-                                     "kwargs": kwargs, "seed": seed}, self.timeout)
         sizes = (self.rubric.assignment.architecture.inputs, *hidden,
                  self.rubric.assignment.architecture.outputs)
-        return StudentNet(self, int(reply["handle"]), tuple(sizes), list(reply.get("methods", [])))
+        name = self.interface.class_name
+        reply = self.timed(("__init__", tuple(sizes), method), 1, f"{name}() constructor",
+                           lambda budget: self.client.request({"op": "new", "class": name, "kwargs": kwargs,
+                                                               "seed": seed}, budget))
+        return StudentNet(self, int(reply["handle"]), tuple(sizes), list(reply.get("methods", [])),
+                          optimizer=method)
 
     def loaded_classes(self) -> list[str]:
         self.client.ensure()
@@ -81,6 +145,7 @@ class StudentNet:
     handle: int
     sizes: tuple[int, ...]
     methods: list[str]
+    optimizer: str = "gd"    # the gradient method it was built with ("gd", "nag")
     layout: Layout | None = None
     _last_set: Any = None   # the canonical theta most recently injected (by identity)
 
@@ -95,7 +160,22 @@ class StudentNet:
 
     def _request(self, message: dict, timeout: float | None = None) -> Any:
         message = dict(message, handle=self.handle)
-        return self.probe.client.request(message, min(timeout or 1e9, self.probe.timeout))
+        budget = self.probe.timeout
+        if timeout is not None and timeout < budget.cpu:
+            budget = replace(budget, cpu=timeout)
+        return self.probe.client.request(message, budget)
+
+    def _operation(self, method: str, message: dict, amount: float, samples: Any = None) -> Any:
+        """A request that runs the student's `method`: one that timed out
+        before on this net's sizes and this many samples is not run again
+        (see `Probe.timed`)."""
+        n = int(samples.shape[0]) if isinstance(samples, np.ndarray) and samples.ndim else None
+        optimizer = self.optimizer if method in (self.probe.interface.method("step"),
+                                                 self.probe.interface.method("train")) else ""
+        operation = (method, self.sizes, n, optimizer)
+        message = dict(message, handle=self.handle)
+        return self.probe.timed(operation, amount, f"{method}()",
+                                lambda budget: self.probe.client.request(message, budget))
 
     def _method(self, role: str) -> str:
         name = self.probe.interface.method(role)
@@ -168,14 +248,16 @@ class StudentNet:
         self._last_set = theta
 
     # -- the assignment's methods ------------------------------------------------
-    def call(self, role: str, *args: Any, timeout: float | None = None, count: tuple[str, ...] = ()) -> Any:
+    def call(self, role: str, *args: Any, count: tuple[str, ...] = ()) -> Any:
         """Call one of the assignment's methods; `count` names other roles
         whose calls during it are counted (reply["calls"], by role)."""
+        method = self._method(role)
         names = {self.probe.interface.method(r): r for r in count}
-        message = {"op": "call", "method": self._method(role), "args": [_wire(a) for a in args]}
+        message = {"op": "call", "method": method, "args": [_wire(a) for a in args]}
         if names:
             message["count"] = sorted(n for n in names if n in self.methods)
-        reply = self._request(message, timeout)
+        amount = args[2] if role == "train" and len(args) > 2 and isinstance(args[2], int) else 1
+        reply = self._operation(method, message, amount, args[0] if args else None)
         if "calls" in reply:
             reply["calls"] = {names[n]: int(c) for n, c in reply["calls"].items() if n in names}
         return reply
@@ -192,17 +274,18 @@ class StudentNet:
     def gradient_raw(self, x: np.ndarray, y: np.ndarray) -> Any:
         return self.call("back_propagate", x, y)["value"]
 
-    def steps(self, x: np.ndarray, y: np.ndarray, n: int, every: int = 1,
-              timeout: float | None = None) -> list[Any]:
+    def steps(self, x: np.ndarray, y: np.ndarray, n: int, every: int = 1) -> list[Any]:
         """Raw parameter snapshots before and after every `every` steps."""
-        return self.steps_at(x, y, n, every, (), timeout)[1]
+        return self.steps_at(x, y, n, every, ())[1]
 
-    def steps_at(self, x: np.ndarray, y: np.ndarray, n: int, every: int, at: tuple[int, ...],
-                 timeout: float | None = None) -> tuple[list[int], list[Any]]:
+    def steps_at(self, x: np.ndarray, y: np.ndarray, n: int, every: int,
+                 at: tuple[int, ...]) -> tuple[list[int], list[Any]]:
         """(positions, raw snapshots): before the first step, after every
         `every` steps and after each step count in `at` (spot checks)."""
-        reply = self._request({"op": "steps", "method": self._method("step"), "args": [_wire(x), _wire(y)],
-                               "n": n, "every": every, "at": sorted(set(at)), "snapshot": self.attr}, timeout)
+        method = self._method("step")
+        reply = self._operation(method, {"op": "steps", "method": method, "args": [_wire(x), _wire(y)],
+                                         "n": n, "every": every, "at": sorted(set(at)), "snapshot": self.attr},
+                                n, x)
         snaps = reply["snapshots"]
         positions = reply.get("positions") or list(range(0, n + 1, every))[:len(snaps)]
         return [int(p) for p in positions], snaps
@@ -231,9 +314,14 @@ class StudentNet:
         # (a 1.7M-parameter theta is 13.6 MB on the wire); a digest proves it is unchanged
         first = dict(common, base=None if base is self._last_set else _wire(student_base),
                      digest=parameters_digest(student_base, keys))
-        value = self._request(first)
+        loss = self._method("loss")   # each value one loss call: a loss that hung once is not asked again
+
+        def ask(message: dict) -> Any:
+            return self._operation(loss, message, 1, x)
+
+        value = ask(first)
         if isinstance(value, dict) and value.get("stale"):   # e.g. back_propagate also moved theta
-            value = self._request(dict(common, base=_wire(student_base)))
+            value = ask(dict(common, base=_wire(student_base)))
         at_base = scalar(value)
         differences = []
         for d in directions:
@@ -250,7 +338,7 @@ class StudentNet:
                     message["unit"] = [block.student_key, int(student_index)]
                 else:
                     message["direction"] = _wire(layout.to_student(d)) if sign > 0 else "kept"
-                pair.append(scalar(self._request(message)))
+                pair.append(scalar(ask(message)))
             differences.append((pair[0] - pair[1]) / (2 * h))
         return np.array(differences, dtype=np.float64), at_base
 

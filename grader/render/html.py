@@ -140,6 +140,28 @@ def _criterion(c: dict[str, Any], reveal: bool, seen: set[str]) -> dict[str, Any
     return view
 
 
+HINT_MARK = "\nHint: "
+
+
+def _share_failures(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Criteria that failed with the very same message (e.g. one method that
+    timed out, and was not run again for the later criteria) show it once:
+    the later ones refer to the first (their own hint, if any, stays)."""
+    first: dict[str, dict[str, Any]] = {}
+    for view in views:
+        view.setdefault("same_as", None)
+        view.setdefault("hint", "")
+        if view.get("withheld") or view.get("status") not in ("failed", "error") or not view.get("feedback"):
+            continue
+        message, mark, hint = view["feedback"].partition(HINT_MARK)
+        if message in first:
+            view["same_as"] = {"anchor": first[message]["anchor"], "title": first[message]["title"]}
+            view["hint"] = (mark + hint).strip() if mark else ""
+        else:
+            first[message] = view
+    return views
+
+
 def _sum(values: list[Any]) -> float:
     return float(sum(float(v) for v in values if is_number(v)))
 
@@ -159,7 +181,7 @@ def render_report(result: dict[str, Any], *, audience: str = "student",
     reveal = reveal_hidden or audience == "instructor"
     raw_criteria = [c for c in (result.get("criteria") or []) if isinstance(c, dict)]
     seen: set[str] = set()
-    criteria = [_criterion(c, reveal, seen) for c in raw_criteria]
+    criteria = _share_failures([_criterion(c, reveal, seen) for c in raw_criteria])
 
     hidden_raw = [c for c in raw_criteria if is_hidden(c)]
     public_raw = [c for c in raw_criteria if not is_hidden(c)]

@@ -5,6 +5,10 @@ folder, starts the worker through the launcher (namespaces, uid, rlimits:
 see `limits`), sends requests with a deadline each, and turns every way a
 student process can misbehave (raise, hang, exit, die, flood its output,
 scribble on the grader's channel) into a `WorkerFailure` the checks report.
+A request's limit is a `Budget` of CPU seconds, counted over all the
+worker's processes by a `CpuClock` (so it does not depend on the machine's
+load), with a wall-clock backstop (`WorkerLimits.wall_factor` times the CPU
+limit) for code that waits instead of computing.
 After a hang, a death or a protocol violation the next request starts a
 fresh worker and replays the load, so one bad method spoils only the
 criteria that call it.
@@ -31,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from . import worker as wire
+from .cpuclock import CpuClock, new_clock
 from .limits import UidLease, WorkerLimits, inner_dir, isolation, isolation_level, launch_command
 
 WORKER_SOURCE = Path(wire.__file__)
@@ -38,9 +43,10 @@ WORKER_NAME = "_nngrade_worker.py"
 SUBMISSION_DIR = "submission"
 MAX_REPLY_BYTES = 512 * 1024 * 1024
 EFBIG_TEXT = "[Errno 27]"
+POLL_SECONDS = 0.05  # how often a running request's CPU time is read
 RUN_HERE = os.environ.get("NNGRADE_WORKER_EXEC", "") != "1"  # the launcher runs the worker in its own process
 
-__all__ = ["LoadSpec", "WorkerClient", "WorkerFailure", "WorkerLimits", "isolation_level", "scrubbed_environment"]
+__all__ = ["Budget", "LoadSpec", "WorkerClient", "WorkerFailure", "WorkerLimits", "isolation_level", "scrubbed_environment"]
 
 
 class WorkerFailure(Exception):
@@ -50,13 +56,17 @@ class WorkerFailure(Exception):
     exited), 'protocol' (sent something that is not an answer)."""
 
     def __init__(self, kind: str, message: str, *, error_type: str = "",
-                 line: int | None = None, traceback: str = "") -> None:
+                 line: int | None = None, traceback: str = "", cause: str = "",
+                 budget: "Budget | None" = None, subject: str = "") -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.error_type = error_type
         self.line = line
         self.traceback = traceback
+        self.cause = cause      # for a timeout: "cpu" (its CPU budget) or "wall" (the backstop)
+        self.budget = budget    # for a timeout: the budget it ran out of
+        self.subject = subject  # for a timeout: what ran out of time, e.g. "back_propagate()"
 
     def describe(self) -> str:
         where = f" (line {self.line})" if self.line else ""
@@ -92,6 +102,39 @@ def scrubbed_environment(home: str | os.PathLike | None = None) -> dict[str, str
     return env
 
 
+def seconds_text(value: float) -> str:
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long one request may run: `cpu` seconds of CPU time (all the
+    worker's processes) and `wall` seconds of wall-clock time (the backstop
+    for code that sleeps or waits).  `cpu_limit`, `wall_limit` and `scope`
+    only word the time-out message, which must not depend on measured
+    times: e.g. `cpu` is what is left of a criterion's budget, `cpu_limit`
+    the criterion's configured limit."""
+
+    cpu: float
+    wall: float
+    cpu_limit: float
+    wall_limit: float
+    scope: str = "the time limit"
+
+    @classmethod
+    def of(cls, seconds: float, wall_factor: float, scope: str = "the time limit") -> "Budget":
+        return cls(seconds, seconds * wall_factor, seconds, seconds * wall_factor, scope)
+
+    def cpu_message(self) -> str:
+        return f"ran past {self.scope} of {seconds_text(self.cpu_limit)} s of CPU time and was stopped"
+
+    def wall_message(self) -> str:
+        factor = self.wall_limit / self.cpu_limit if self.cpu_limit else 0
+        return (f"was still running after {seconds_text(self.wall_limit)} s of wall-clock time "
+                f"({seconds_text(round(factor, 3))} times {self.scope} of {seconds_text(self.cpu_limit)} s of "
+                "CPU time: the backstop for code that waits, e.g. sleeps or reads input) and was stopped")
+
+
 @dataclass
 class LoadSpec:
     """What the worker executes: a Python source file and its folder."""
@@ -112,6 +155,9 @@ class WorkerClient:
     proc: subprocess.Popen | None = None
     workdir: Path | None = None       # the staged folder on the grader's side
     restarts: int = 0
+    timeouts: int = 0                  # requests stopped for time (CPU budget or wall backstop)
+    request_cpu: float = 0.0           # CPU seconds the worker used during requests (loads excluded)
+    load_cpu: float = 0.0              # CPU seconds used by loads (every start), start-up included
     load_result: Any = None
     load_error: WorkerFailure | None = None
     _req: Any = None
@@ -124,6 +170,8 @@ class WorkerClient:
     _source_rel: Path = Path("nn.py")  # the source file inside the staged submission folder
     _captured: bytes = b""
     _starts: int = 0
+    _clock: CpuClock | None = None     # CPU time of the current worker's processes
+    _cpu_done: float = 0.0             # CPU seconds of the workers that have ended
 
     # -- staging ---------------------------------------------------------------
     def _stage(self) -> None:
@@ -182,17 +230,22 @@ class WorkerClient:
         resp_r, resp_w = os.pipe()
         status_r, status_w = os.pipe()
         argv = [sys.executable, "-I", "-B", str(self._inner / WORKER_NAME), str(req_r), str(resp_w)]
+        self._clock = new_clock()
         command, _ = launch_command(level, self.limits, argv=argv, stage=self.workdir, inner=self._inner,
                                     uid=self._uid.uid if self._uid else None, keep_fds=(req_r, resp_w),
-                                    status_fd=status_w, run_here=RUN_HERE)
+                                    status_fd=status_w, run_here=RUN_HERE, extra=self._clock.launcher_config())
         try:
             self.proc = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._out, cwd="/",
                 env=scrubbed_environment(home=self._inner), pass_fds=(req_r, resp_w, status_w), close_fds=True,
                 start_new_session=True)
+        except BaseException:
+            self._stop_clock()
+            raise
         finally:
             for fd in (req_r, resp_w, status_w):
                 os.close(fd)
+        self._clock.attach(self.proc.pid)
         self._req = os.fdopen(req_w, "wb", buffering=0)
         self._resp = resp_r
         self._status = status_r
@@ -204,7 +257,9 @@ class WorkerClient:
             self.load_result = self._request({"op": "load", "source": str(inner / self._source_rel),
                                               "dir": str(inner),
                                               "filename": self.load_spec.filename,
-                                              "seed": self.load_spec.seed}, self.load_timeout)
+                                              "seed": self.load_spec.seed},
+                                             Budget.of(self.load_timeout, self.limits.wall_factor, "the import limit"),
+                                             load=True)
         except WorkerFailure as failure:
             self.load_error = failure
 
@@ -249,7 +304,27 @@ class WorkerClient:
                 except OSError:
                     pass
         self.proc, self._req, self._resp, self._status = None, None, None, None
+        self._stop_clock()
         self._harvest()
+
+    def _stop_clock(self) -> None:
+        """Add the ended worker's CPU time to the total; release its clock
+        (the cgroup backend also kills anything left in the group)."""
+        if self._clock is not None:
+            self._cpu_done += self._clock.close()
+            self._clock = None
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds used by all this client's workers so far (every start,
+        including the loads), counted over all their processes."""
+        return self._cpu_done + (self._clock.read() if self._clock is not None else 0.0)
+
+    @property
+    def cpu_clock(self) -> str:
+        """The CPU clock's backend: 'cgroup-v1-cpuacct' or 'proc'."""
+        from .cpuclock import backend
+
+        return self._clock.name if self._clock is not None else backend()
 
     def _harvest(self) -> None:
         """Keep the head of a finished worker's output; drop its file."""
@@ -312,22 +387,37 @@ class WorkerClient:
             raise self.load_error
 
     # -- requests --------------------------------------------------------------
-    def request(self, message: dict, timeout: float) -> Any:
+    def request(self, message: dict, timeout: "float | Budget") -> Any:
+        """Send one request; `timeout` is a `Budget`, or CPU seconds (with
+        the limits' wall-clock backstop)."""
         self.ensure()
         return self._request(message, timeout)
 
-    def _request(self, message: dict, timeout: float) -> Any:
+    def _request(self, message: dict, timeout: "float | Budget", load: bool = False) -> Any:
         assert self._req is not None and self.proc is not None
+        budget = timeout if isinstance(timeout, Budget) else Budget.of(float(timeout), self.limits.wall_factor)
+        clock = self._clock
+        cpu_start = 0.0 if load or clock is None else clock.read()  # a load counts its worker's start-up
+        try:
+            return self._exchange(message, budget, cpu_start)
+        finally:
+            used = (clock.read() - cpu_start) if clock is not None else 0.0
+            if load:
+                self.load_cpu += used
+            else:
+                self.request_cpu += used
+
+    def _exchange(self, message: dict, budget: Budget, cpu_start: float) -> Any:
         try:
             wire.write_frame(self._req, message)
         except (BrokenPipeError, OSError):
             raise self._died("the program ended before it could be asked anything")
-        deadline = time.monotonic() + timeout
-        head = self._read(4, deadline)
+        limits = (cpu_start + budget.cpu, time.monotonic() + budget.wall, budget)
+        head = self._read(4, limits)
         (size,) = struct.unpack(">I", head)
         if size > min(MAX_REPLY_BYTES, self.limits.reply_mb * 1024 * 1024):
             raise self._protocol(f"the program sent a {size}-byte answer (or wrote into the grader's channel)")
-        body = self._read(size, deadline)
+        body = self._read(size, limits)
         try:
             reply = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -376,14 +466,24 @@ class WorkerClient:
         except OSError:
             return False
 
-    def _read(self, size: int, deadline: float) -> bytes:
+    def _read(self, size: int, limits: tuple[float, float, Budget]) -> bytes:
+        """Read `size` bytes of the answer, polling the worker's CPU clock
+        meanwhile: past the CPU budget or the wall-clock backstop, the
+        worker is killed and the request is a time-out."""
+        cpu_end, wall_end, budget = limits
         chunks: list[bytes] = []
         while size:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            wall_left = wall_end - time.monotonic()
+            cpu_left = cpu_end - (self._clock.read() if self._clock is not None else 0.0)
+            if cpu_left <= 0 or wall_left <= 0:
+                cause = "cpu" if cpu_left <= 0 else "wall"
                 self.kill()
-                raise WorkerFailure("timeout", "did not finish within the time limit and was stopped")
-            ready, _, _ = select.select([self._resp], [], [], min(remaining, 1.0))
+                self.timeouts += 1
+                text = budget.cpu_message() if cause == "cpu" else budget.wall_message()
+                raise WorkerFailure("timeout", text, cause=cause, budget=budget)
+            # poll often enough that a spinning worker overshoots its CPU budget by little
+            wait = max(0.005, min(POLL_SECONDS, cpu_left / 2, wall_left))
+            ready, _, _ = select.select([self._resp], [], [], wait)
             if not ready:
                 continue
             try:

@@ -7,6 +7,8 @@ fresh namespaces made by ``unshare --net --pid --mount --fork --kill-child``,
 so it is PID 1 there and still root.  Steps, all driven by the JSON config
 that `grader.sandbox.limits.launch_command` writes:
 
+0. with a CPU-accounting cgroup in the config: join it, so the CPU time of
+   every process started from here on is counted (``cpuclock.py``);
 1. mounts (inside the private mount namespace only; the host never sees
    them): empty tmpfs over the grader's source tree and other hidden paths,
    with the interpreter's folders bound back in; a private, size-limited
@@ -263,6 +265,16 @@ def become_worker(cfg: dict, status_fd: int | None) -> None:
     sys.exit(0)
 
 
+def join_cgroup(procs: str) -> None:
+    """Move this process into the worker's accounting group (a cgroup v1
+    `cpuacct` group the grader made); every process it starts inherits it."""
+    fd = os.open(procs, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, str(os.getpid()).encode())
+    finally:
+        os.close(fd)
+
+
 def supervise(child: int, status_fd: int | None) -> int:
     """Reap everything until the worker ends; report how it ended."""
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -299,6 +311,8 @@ def main() -> None:
         status_fd = int(status_fd)
         os.set_inheritable(int(status_fd), False)
     try:
+        if cfg.get("cgroup_procs"):  # first: everything from here on is counted (see cpuclock.py)
+            join_cgroup(cfg["cgroup_procs"])
         if cfg.get("mounts"):
             setup_mounts(cfg["mounts"])
     except BaseException as exc:  # noqa: BLE001

@@ -63,7 +63,10 @@ class WorkerLimits:
 
     Covers every field of the rubric's ``limits`` (`from_rubric`); the
     time limits are enforced by the client and the engine, the rest by
-    rlimits on the worker process."""
+    rlimits on the worker process.  The time limits (criterion, submission,
+    load) count CPU seconds of all the submission's processes (`cpuclock`),
+    with a wall-clock backstop of `wall_factor` times each (for code that
+    waits instead of computing)."""
 
     memory_mb: int = 2048          # RLIMIT_AS: a bigger allocation raises MemoryError
     cpu_seconds: int = 600         # RLIMIT_CPU (per worker process): SIGXCPU, then SIGKILL
@@ -71,9 +74,10 @@ class WorkerLimits:
     output_bytes: int = 65536      # student stdout/stderr kept in the result
     file_mb: int = 64              # RLIMIT_FSIZE: largest file, and the output file's cap
     open_files: int = 256          # RLIMIT_NOFILE
-    criterion_seconds: float = 60.0
-    submission_seconds: float = 600.0
-    load_seconds: float = 30.0
+    criterion_seconds: float = 60.0   # CPU seconds
+    submission_seconds: float = 600.0  # CPU seconds
+    load_seconds: float = 30.0        # CPU seconds
+    wall_factor: float = 3.0          # wall-clock backstop: this many times the CPU limit
     reply_mb: int = 512            # largest answer the grader accepts from a worker
 
     @property
@@ -318,12 +322,13 @@ def _mount_plan_base() -> tuple[list[str], list[str]]:
 
 def launch_command(level: Isolation, limits: WorkerLimits, *, argv: list[str], stage: Path, inner: Path,
                    uid: int | None, keep_fds: tuple[int, ...], status_fd: int | None,
-                   run_here: bool = False) -> tuple[list[str], dict]:
+                   run_here: bool = False, extra: dict | None = None) -> tuple[list[str], dict]:
     """The command that starts `argv` (the worker) under `level`, and the
     launcher's configuration (returned for tests and diagnostics).  With
     `run_here`, argv must be ``[python, -I, -B, script, args...]`` and the
     launcher runs the script itself instead of exec'ing a new interpreter
-    (saves a start-up)."""
+    (saves a start-up).  `extra`: more launcher settings, e.g. the CPU
+    clock's cgroup to join."""
     cfg: dict[str, Any] = {
         "argv": argv,
         "cwd": str(inner),
@@ -334,6 +339,7 @@ def launch_command(level: Isolation, limits: WorkerLimits, *, argv: list[str], s
         "status_fd": status_fd,
         "setsid": level.pid,
         "run_here": run_here,
+        **(extra or {}),
     }
     if level.mounts:
         keep, hide = _mount_plan_base()
