@@ -23,6 +23,14 @@ SUBMISSIONS = ROOT / "submissions"
 
 
 @pytest.fixture(scope="session")
+def course_secret():
+    """The suite's course secret, as `batch` and `grade` load it (NNGRADE_SECRET_FILE)."""
+    from grader.secret import load_or_create
+
+    return load_or_create()[0]
+
+
+@pytest.fixture(scope="session")
 def silu_rubric():
     from grader.rubric import load_rubric
 

@@ -61,7 +61,6 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
         snaps = {p: layout.to_canonical(s) if isinstance(s, dict) else None for p, s in zip(positions, raw)}
         runs[method] = [snaps.get(p) for p in range(0, params.iterations + 1, params.every)]
         spots[method] = snaps
-    own = _own_gradients(probe, hidden, lr, ctx, [theta0, spots["gd"].get(spot)], data)
     history, history_error = None, None
     trainer = probe.new(hidden, method="gd", lr=lr, seed=ctx.seed("start"))
     trainer.require_layout()
@@ -75,6 +74,7 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
         history_error = failure.describe() if failure.kind == "exception" else failure.message
     except Exception as exc:  # e.g. a history that is not a list of numbers
         history_error = f"its result could not be read ({type(exc).__name__})"
+    own = _own_gradients(probe, hidden, lr, ctx, [theta0, spots["gd"].get(spot)], data)
     return {"runs": runs, "hidden": list(hidden), "lr": lr, "history": history, "history_error": history_error,
             "every": params.every, "spot": spot, "spots": spots, "own_gradients": own, "float32": float32}
 
@@ -82,20 +82,25 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
 def _own_gradients(probe: Any, hidden: list[int], lr: float, ctx: Context, points: list[dict | None],
                    data: Any) -> list[dict | None]:
     """The student's back_propagate on the training split at the spot-checked
-    points (None where it fails): used only where the evidence rule trusts it."""
-    helper = probe.new(hidden, method="gd", lr=lr, seed=ctx.seed("start"))
-    layout = helper.require_layout()
+    points (None where it fails): optional evidence, used only where the
+    evidence rule trusts it, and never asked of a back_propagate that has
+    already run out of time (the spot checks then use the reference)."""
+    backprop = probe.interface.method("back_propagate")
+    if any(operation[0] == backprop for operation in probe.hung):
+        return [None for _ in points]
     out: list[dict | None] = []
-    for theta in points:
-        grads = None
-        if theta is not None and all(np.all(np.isfinite(v)) for v in theta.values()):
-            try:
+    try:
+        helper = probe.new(hidden, method="gd", lr=lr, seed=ctx.seed("start"))
+        layout = helper.require_layout()
+        for theta in points:
+            grads = None
+            if theta is not None and all(np.all(np.isfinite(v)) for v in theta.values()):
                 helper.set_parameters(theta)
                 grads, _ = canonical_gradient(helper.gradient_raw(data.x_train, data.y_train), layout, theta)
-            except (WorkerFailure, ApiError):
-                grads = None
-        out.append(grads)
-    return out
+            out.append(grads)
+    except (WorkerFailure, ApiError):
+        pass
+    return out + [None] * (len(points) - len(out))
 
 
 def start_at(net: Any, theta0: dict) -> None:

@@ -94,9 +94,10 @@ def batch_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def local_out(batch_dir, rubric, tmp_path_factory):
+def local_out(batch_dir, rubric, tmp_path_factory, course_secret):
     out = tmp_path_factory.mktemp("local") / "out"
-    report = run_batch(batch_dir, rubric, out, executor=LocalExecutor(1))
+    # final grading, with the suite's course secret (as the CLI test below loads it)
+    report = run_batch(batch_dir, rubric, out, executor=LocalExecutor(1), secret=course_secret)
     assert sorted(report.graded) == sorted(BATCH) and not report.failed
     return out
 
@@ -110,17 +111,18 @@ def assert_same_outputs(a: Path, b: Path) -> None:
         assert (a / filename).read_bytes() == (b / filename).read_bytes(), filename
 
 
-def test_dask_batch_is_byte_identical_to_local_and_resumable(client, batch_dir, rubric, local_out, tmp_path):
+def test_dask_batch_is_byte_identical_to_local_and_resumable(client, batch_dir, rubric, local_out, tmp_path,
+                                                             course_secret):
     workers = client.run(lambda: __import__("multiprocessing").current_process().daemon)
     assert len(workers) == 2   # two worker processes (daemonic or not: the sandbox must work in both)
 
     out = tmp_path / "out"
-    report = run_batch(batch_dir, rubric, out, executor=DaskExecutor(client=client))
+    report = run_batch(batch_dir, rubric, out, executor=DaskExecutor(client=client), secret=course_secret)
     assert sorted(report.graded) == sorted(BATCH)
     assert not report.failed
     assert_same_outputs(out, local_out)
 
-    again = run_batch(batch_dir, rubric, out, executor=DaskExecutor(client=client))
+    again = run_batch(batch_dir, rubric, out, executor=DaskExecutor(client=client), secret=course_secret)
     assert again.graded == [] and sorted(again.skipped) == sorted(BATCH) and not again.failed
     assert_same_outputs(out, local_out)
 

@@ -52,13 +52,18 @@ def test_kit_contents_reveal_no_hidden_criterion(kit, silu_rubric):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", discover(ROOT / "submissions"), ids=submission_id)
-def test_kit_check_agrees_with_the_full_grader(kit, silu_rubric, path):
+def test_kit_check_agrees_with_the_full_grader(kit, silu_rubric, path, course_secret):
     full = grade(path, silu_rubric, public_only=True).result
     from_kit = grade(path, load_rubric(kit / "rubric.yaml"), public_only=True).result
     public = lambda r: [(c["id"], c["status"], c["score"], c["diagnoses"], c["feedback"])   # noqa: E731
                         for c in r["criteria"] if c["visibility"] == "public"]
     assert public(from_kit) == public(full)
     assert from_kit["error"] == full["error"]
+    # final grading asks other (secret) questions: the same verdicts, other numbers
+    final = grade(path, silu_rubric, public_only=True, secret=course_secret).result
+    verdicts = lambda r: [(c["id"], c["status"], c["diagnoses"])   # noqa: E731
+                          for c in r["criteria"] if c["visibility"] == "public"]
+    assert verdicts(from_kit) == verdicts(final)
 
 
 @pytest.mark.slow

@@ -1,0 +1,73 @@
+"""The trustworthy-grades cases, each a submission written as a student
+would (tests/trust/cases/), graded end to end in final grading (with the
+suite's course secret), with the outcome pinned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.engine import dumps, grade
+from grader.secret import CourseSecret
+
+pytestmark = pytest.mark.slow
+
+CASES = Path(__file__).resolve().parent / "cases"
+SECRET = CourseSecret.from_hex("5e" * 32)
+
+
+def graded(name: str, rubric):
+    outcome = grade(CASES / name, rubric, secret=SECRET)
+    return outcome, {c["id"]: c for c in outcome.result["criteria"]}
+
+
+def test_do_nothing(silu_rubric):
+    outcome, by_id = graded("do_nothing.py", silu_rubric)
+    assert outcome.result["score"] <= 10
+    assert {k for k, c in by_id.items() if c["score"] > 0} <= {"param-shapes", "param-count"}
+
+
+def test_forged_finite_differences_earn_nothing(silu_rubric):
+    """The loss recognises the grader's finite-difference requests on the stack
+    and answers what would make its 30 % wrong gradient look consistent."""
+    _, by_id = graded("fd_forged.py", silu_rubric)
+    for block in ("W0", "b0", "W1", "b1"):
+        assert by_id[f"grad-{block}"]["score"] == 0, by_id[f"grad-{block}"]["feedback"]
+    assert by_id["loss"]["status"] == "passed"
+
+
+def test_jump_to_trained_weights_earns_no_training(silu_rubric):
+    _, by_id = graded("jump_to_trained.py", silu_rubric)
+    assert by_id["training"]["score"] == 0
+    assert "trajectory-mismatch" in by_id["training"]["diagnoses"]
+
+
+def test_hard_coded_momentum_is_named(silu_rubric):
+    _, by_id = graded("momentum_hard_coded.py", silu_rubric)
+    assert by_id["nag-step"]["diagnoses"] == ["momentum-hard-coded"]
+    assert by_id["nag-step"]["score"] == 8.0
+
+
+def test_numerical_gradient_full_marks_and_a_note_for_the_instructor(silu_rubric):
+    outcome, by_id = graded("numerical_gradient.py", silu_rubric)
+    assert outcome.result["score"] == 100
+    notes = outcome.run["instructor_notes"]
+    assert {"grad-W0", "grad-b0", "grad-W1", "grad-b1"} <= set(notes)
+    assert "finite differences" in notes["grad-W0"]["numerical-gradient"]
+    text = dumps(outcome.result)   # result.json unchanged: the note is the instructor's
+    assert "numerical-gradient" not in text and "not backpropagation" not in text
+
+
+@pytest.mark.parametrize("name, phrase", [
+    ("train_crashes.py", "ZeroDivisionError"),
+    ("train_stale.py", "for iteration"),
+    ("train_hangs.py", "failed"),
+])
+def test_broken_train_costs_its_share(silu_rubric, name, phrase):
+    rubric = silu_rubric.model_copy(update={"limits": silu_rubric.limits.model_copy(
+        update={"criterion_seconds": 8.0})})
+    _, by_id = graded(name, rubric)
+    training = by_id["training"]
+    assert training["score"] == pytest.approx(15 * 0.8), training["feedback"]
+    assert "train-broken" in training["diagnoses"] and phrase in training["feedback"], training["feedback"]
