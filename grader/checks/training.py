@@ -31,6 +31,8 @@ from .loss import named_loss
 
 #: the share of the criterion a train() that hangs, crashes or returns wrong losses costs
 TRAIN_SHARE = 0.2
+#: steps of the GD run checked against the update rule besides the first (positions seeded)
+SPOT_CHECKS = 3
 
 
 class Params(CheckParams):
@@ -49,8 +51,9 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
     data = ctx.oracle.dataset
     # the start and the spot-checked step are seeded (by the course secret in final grading)
     theta0 = ctx.oracle.theta(hidden, "training", std=ctx.rubric.assignment.init.std)
-    spot = int(np.random.default_rng(ctx.seed("spot")).integers(params.train_iterations + 1, params.iterations - 1))
-    extra = {"gd": (*range(1, params.train_iterations + 1), spot, spot + 1), "nag": (1,)}
+    spots_at = sorted(int(k) for k in np.random.default_rng(ctx.seed("spot")).choice(
+        np.arange(params.train_iterations + 1, params.iterations - 1), size=SPOT_CHECKS, replace=False))
+    extra = {"gd": (*range(1, params.train_iterations + 1), *spots_at, *(k + 1 for k in spots_at)), "nag": (1,)}
     runs, spots, float32 = {}, {}, False
     for method in ("gd", "nag"):
         net = probe.new(hidden, method=method, lr=lr, seed=ctx.seed("start"))
@@ -74,9 +77,10 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
         history_error = failure.describe() if failure.kind == "exception" else failure.message
     except Exception as exc:  # e.g. a history that is not a list of numbers
         history_error = f"its result could not be read ({type(exc).__name__})"
-    own = _own_gradients(probe, hidden, lr, ctx, [theta0, spots["gd"].get(spot)], data)
+    own = _own_gradients(probe, hidden, lr, ctx, [theta0, *(spots["gd"].get(k) for k in spots_at)], data)
     return {"runs": runs, "hidden": list(hidden), "lr": lr, "history": history, "history_error": history_error,
-            "every": params.every, "spot": spot, "spots": spots, "own_gradients": own, "float32": float32}
+            "every": params.every, "spot_checks": spots_at, "spots": spots, "own_gradients": own,
+            "float32": float32}
 
 
 def _own_gradients(probe: Any, hidden: list[int], lr: float, ctx: Context, points: list[dict | None],
@@ -217,7 +221,7 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     if ref is not None:
         evidence["reference final loss GD"] = sig(ref["gd"]["loss"][-1])
         evidence["reference final loss NAG"] = sig(ref["nag"]["loss"][-1])
-    evidence["spot-checked steps"] = f"GD 1 and {obs['spot'] + 1}, NAG 1"
+    evidence["spot-checked steps"] = "GD " + ", ".join(str(k + 1) for k in [0, *obs["spot_checks"]]) + "; NAG 1"
     plots = _plots(x, mine, ref)
     return Verdict(fraction, "\n".join(lines), diagnoses=sorted(set(diagnoses)), evidence=evidence, plots=plots)
 
@@ -255,8 +259,8 @@ def _judge_history(ctx: Context, obs: dict, params: Params) -> tuple[bool, str, 
 
 
 def _spot_check(ctx: Context, obs: dict) -> str | None:
-    """Steps of the training run (the first of each run, one at a seeded
-    position of the GD run) must move the parameters along -g, with g the
+    """Steps of the training run (the first of each run, SPOT_CHECKS at seeded
+    positions of the GD run) must move the parameters along -g, with g the
     reference gradient or the student's own where the evidence rule trusts
     it, by any positive step size (a wrong one is charged in the step
     criteria) and with any frozen blocks (a key typo, charged there too).
@@ -264,8 +268,8 @@ def _spot_check(ctx: Context, obs: dict) -> str | None:
     data = ctx.oracle.dataset
     hidden = obs["hidden"]
     own = obs["own_gradients"]
-    checks = [("GD", 0, obs["spots"]["gd"], own[0]), ("GD", obs["spot"], obs["spots"]["gd"], own[1]),
-              ("NAG", 0, obs["spots"]["nag"], own[0])]
+    checks = [("GD", 0, obs["spots"]["gd"], own[0]), ("NAG", 0, obs["spots"]["nag"], own[0])]
+    checks += [("GD", k, obs["spots"]["gd"], g) for k, g in zip(obs["spot_checks"], own[1:])]
     for label, k, snaps, own_grad in checks:
         before, after = snaps.get(k), snaps.get(k + 1)
         if before is None or after is None:

@@ -403,14 +403,15 @@ def training_obs(ctx, gd_iterates=None, nag_iterates=None, history=None, history
 
     full = {"gd": gd_iterates or ref_opt.trajectory("gd", grad, theta0, p.iterations, p.lr, 0.9).iterates,
             "nag": nag_iterates or ref_opt.trajectory("nag", grad, theta0, p.iterations, p.lr, 0.9).iterates}
-    spot = 123
+    spots = [57, 123, 250]
     if history is None:
         history = [ctx.oracle.loss(hidden, full["gd"][i], data.x_train, data.y_train)
                    for i in range(p.train_iterations)]
     return {"runs": {m: full[m][::p.every] for m in full}, "hidden": hidden, "lr": p.lr, "history": history,
-            "history_error": history_error, "every": p.every, "spot": spot, "float32": False,
-            "spots": {m: {i: full[m][i] for i in (*range(p.train_iterations + 1), spot, spot + 1)} for m in full},
-            "own_gradients": [grad(theta0), grad(full["gd"][spot])]}
+            "history_error": history_error, "every": p.every, "spot_checks": spots, "float32": False,
+            "spots": {m: {i: full[m][i] for i in (*range(p.train_iterations + 1), *spots, *(k + 1 for k in spots))}
+                      for m in full},
+            "own_gradients": [grad(theta0), *(grad(full["gd"][k]) for k in spots)]}
 
 
 def test_training_judge_conditions(make_ctx):
