@@ -100,6 +100,13 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     worst = max(errors.values())
     lines, diagnoses = [], []
     if obs["own_gradient"] is not None and trust is None:
+        _, own_errors, own_limits = _step_rows(ctx, obs, obs["own_gradient"])
+        if all(own_errors[k] <= own_limits[k] for k in theta):
+            # the rule may be right, but the quantity it uses is unverified: no credit, no second charge
+            return Verdict(0.0, "step() moves theta by exactly lr times your own back_propagate's gradient, but "
+                           "that gradient is neither the reference's nor a known mistake's (see the gradient "
+                           "criteria), so the step cannot be credited: against the true gradient it is off by "
+                           f"{fmt(worst)} (largest relative error per block).", evidence=evidence)
         lines.append("Your back_propagate's gradient is neither the reference's nor a known mistake's, so the step "
                      "is compared with the reference gradient.")
     frozen = [k for k in theta if np.array_equal(after[k], theta[k]) and np.any(grad[k] != 0)]

@@ -196,8 +196,14 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     # is a named mistake and the gradient is that loss's gradient as computed here (a zero
     # gradient of a constant loss, or differences forged in the student's process, earn nothing)
     own_gradient = loss_is.gradient.get(block) if loss_is and loss_is.diagnosis and loss_is.gradient else None
+    notes: dict[str, str] = {}
     if matches_fd and (own_gradient is None or not close(g, own_gradient, rel, abs_)):
         credit = 0.0
+        if loss_is is not None and loss_is.diagnosis is None:
+            notes["forged-finite-differences"] = (
+                f"the loss values around the probe point agree with a gradient of {block} that is not the "
+                "gradient of the (correct) loss at that point: the finite differences may have been forged "
+                "inside the student's process")
         lines.insert(0, f"The gradient of {block} differs from the reference (relative error {fmt(ref_err)}). It "
                      f"agrees with finite differences of your own loss ({fmt(obs['own_loss'], 6)} here), but "
                      + ("that loss is the assignment's, whose gradient it is not"
@@ -229,7 +235,7 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     hint = _hint_from_blocks(obs, ref_all, block, rel, abs_)
     if hint and not found:
         lines.append(hint)
-    return Verdict(credit, "\n".join(lines), diagnoses=diagnoses, evidence=evidence)
+    return Verdict(credit, "\n".join(lines), diagnoses=diagnoses, evidence=evidence, notes=notes)
 
 
 #: a back_propagate that calls the loss or the forward pass more often than

@@ -31,10 +31,13 @@ def test_do_nothing(silu_rubric):
 def test_forged_finite_differences_earn_nothing(silu_rubric):
     """The loss recognises the grader's finite-difference requests on the stack
     and answers what would make its 30 % wrong gradient look consistent."""
-    _, by_id = graded("fd_forged.py", silu_rubric)
+    outcome, by_id = graded("fd_forged.py", silu_rubric)
     for block in ("W0", "b0", "W1", "b1"):
         assert by_id[f"grad-{block}"]["score"] == 0, by_id[f"grad-{block}"]["feedback"]
+        assert "forged-finite-differences" in outcome.run["instructor_notes"][f"grad-{block}"]
     assert by_id["loss"]["status"] == "passed"
+    # its step uses the unverified gradient: no credit, and no second (wrong) diagnosis
+    assert by_id["gd-step"]["score"] == 0 and by_id["gd-step"]["diagnoses"] == []
 
 
 def test_jump_to_trained_weights_earns_no_training(silu_rubric):
