@@ -1,6 +1,8 @@
 """The trustworthy-grades cases, each a submission written as a student
-would (tests/trust/cases/), graded end to end in final grading (with the
-suite's course secret), with the outcome pinned."""
+would, graded end to end in final grading (with the suite's course secret),
+with the outcome pinned.  Most start from the correct sample
+submissions/correct_vectorized.py and change one thing: tests/trust/cases/
+holds that change, appended to the sample here."""
 
 from __future__ import annotations
 
@@ -17,18 +19,30 @@ CASES = Path(__file__).resolve().parent / "cases"
 SECRET = CourseSecret.from_hex("5e" * 32)
 
 
-def graded(name: str, rubric):
-    outcome = grade(CASES / name, rubric, secret=SECRET)
-    return outcome, {c["id"]: c for c in outcome.result["criteria"]}
+ROOT = CASES.parents[2]
+STANDALONE = {"do_nothing.py"}
 
 
-def test_do_nothing(silu_rubric):
+@pytest.fixture
+def graded(tmp_path):
+    def run(name: str, rubric):
+        path = CASES / name
+        if name not in STANDALONE:
+            path = tmp_path / name
+            path.write_text((ROOT / "submissions" / "correct_vectorized.py").read_text().rstrip() + "\n\n"
+                            + (CASES / name).read_text())
+        outcome = grade(path, rubric, secret=SECRET)
+        return outcome, {c["id"]: c for c in outcome.result["criteria"]}
+    return run
+
+
+def test_do_nothing(graded, silu_rubric):
     outcome, by_id = graded("do_nothing.py", silu_rubric)
     assert outcome.result["score"] <= 10
     assert {k for k, c in by_id.items() if c["score"] > 0} <= {"param-shapes", "param-count"}
 
 
-def test_forged_finite_differences_earn_nothing(silu_rubric):
+def test_forged_finite_differences_earn_nothing(graded, silu_rubric):
     """The loss recognises the grader's finite-difference requests on the stack
     and answers what would make its 30 % wrong gradient look consistent."""
     outcome, by_id = graded("fd_forged.py", silu_rubric)
@@ -40,19 +54,19 @@ def test_forged_finite_differences_earn_nothing(silu_rubric):
     assert by_id["gd-step"]["score"] == 0 and by_id["gd-step"]["diagnoses"] == []
 
 
-def test_jump_to_trained_weights_earns_no_training(silu_rubric):
+def test_jump_to_trained_weights_earns_no_training(graded, silu_rubric):
     _, by_id = graded("jump_to_trained.py", silu_rubric)
     assert by_id["training"]["score"] == 0
     assert "trajectory-mismatch" in by_id["training"]["diagnoses"]
 
 
-def test_hard_coded_momentum_is_named(silu_rubric):
+def test_hard_coded_momentum_is_named(graded, silu_rubric):
     _, by_id = graded("momentum_hard_coded.py", silu_rubric)
     assert by_id["nag-step"]["diagnoses"] == ["momentum-hard-coded"]
     assert by_id["nag-step"]["score"] == 8.0
 
 
-def test_numerical_gradient_full_marks_and_a_note_for_the_instructor(silu_rubric):
+def test_numerical_gradient_full_marks_and_a_note_for_the_instructor(graded, silu_rubric):
     outcome, by_id = graded("numerical_gradient.py", silu_rubric)
     assert outcome.result["score"] == 100
     notes = outcome.run["instructor_notes"]
@@ -67,7 +81,7 @@ def test_numerical_gradient_full_marks_and_a_note_for_the_instructor(silu_rubric
     ("train_stale.py", "for iteration"),
     ("train_hangs.py", "failed"),
 ])
-def test_broken_train_costs_its_share(silu_rubric, name, phrase):
+def test_broken_train_costs_its_share(graded, silu_rubric, name, phrase):
     rubric = silu_rubric.model_copy(update={"limits": silu_rubric.limits.model_copy(
         update={"criterion_seconds": 8.0})})
     _, by_id = graded(name, rubric)
