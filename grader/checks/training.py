@@ -249,7 +249,15 @@ def _judge_history(ctx: Context, obs: dict, params: Params) -> tuple[bool, str, 
     def loss_of(value: float, theta: dict) -> bool:
         return named_loss(ctx, obs["hidden"], theta, data.x_train, data.y_train, value, rel) is not None
 
+    start = ctx.oracle.loss(obs["hidden"], iterates[0], data.x_train, data.y_train)
+
+    def blowing_up(theta: dict) -> bool:
+        value = ctx.oracle.loss(obs["hidden"], theta, data.x_train, data.y_train)
+        return not np.isfinite(value) or value > 2 * start
+
     for i, value in enumerate(history):
+        if blowing_up(iterates[i]) and blowing_up(iterates[i + 1]):
+            continue   # a diverging step() (judged by the conditions): its losses overflow differently
         if not (loss_of(value, iterates[i]) or loss_of(value, iterates[i + 1])):
             before = ctx.oracle.loss(obs["hidden"], iterates[i], data.x_train, data.y_train)
             after = ctx.oracle.loss(obs["hidden"], iterates[i + 1], data.x_train, data.y_train)
@@ -270,12 +278,21 @@ def _spot_check(ctx: Context, obs: dict) -> str | None:
     own = obs["own_gradients"]
     checks = [("GD", 0, obs["spots"]["gd"], own[0]), ("NAG", 0, obs["spots"]["nag"], own[0])]
     checks += [("GD", k, obs["spots"]["gd"], g) for k, g in zip(obs["spot_checks"], own[1:])]
+    start_loss = None
     for label, k, snaps, own_grad in checks:
         before, after = snaps.get(k), snaps.get(k + 1)
         if before is None or after is None:
             continue
         if not all(np.all(np.isfinite(v)) for t in (before, after) for v in t.values()):
             continue   # divergence is judged by the conditions
+        if k > 0:
+            # a run that is blowing up is judged by the conditions; its steps are numerically
+            # fragile (overflowing softmax), and weights that jumped to a good point have a low loss
+            start_loss = start_loss if start_loss is not None else ctx.oracle.loss(
+                hidden, snaps[0], data.x_train, data.y_train)
+            now = ctx.oracle.loss(hidden, before, data.x_train, data.y_train)
+            if not np.isfinite(now) or now > 2 * start_loss:
+                continue
         moving = [key for key in before if not np.array_equal(before[key], after[key])]
         if not moving:
             continue   # no progress is judged by the conditions
