@@ -27,7 +27,7 @@ import re
 import unicodedata
 from urllib.parse import quote
 
-__all__ = ["display", "slug", "is_safe", "href", "csv_cell", "for_terminal", "CLASS_OUTPUT_SUFFIXES"]
+__all__ = ["display", "slug", "is_safe", "is_id", "href", "csv_cell", "for_terminal", "CLASS_OUTPUT_SUFFIXES"]
 
 SLUG_MAX = 60                 # characters kept of a sanitized name (before `~` and the hash)
 HASH_CHARS = 12               # hex digits of sha256: 48 bits
@@ -62,6 +62,14 @@ def is_safe(name: str) -> bool:
     starting with a letter or digit, at most 80 characters, not ending like a
     class output."""
     return bool(_SAFE.match(name)) and not name.lower().endswith(CLASS_OUTPUT_SUFFIXES)
+
+
+_SLUGGED = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,%d}~[0-9a-f]{%d}\Z" % (SLUG_MAX - 1, HASH_CHARS))
+
+
+def is_id(sid: str) -> bool:
+    """True for what `slug` returns: a plain name or a sanitized one with its hash."""
+    return is_safe(sid) or bool(_SLUGGED.match(sid))
 
 
 def slug(name: str) -> str:

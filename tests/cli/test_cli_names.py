@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import pytest
 
 from grader.batch import CLASS_OUTPUTS
-from grader.names import csv_cell, display, for_terminal, href, is_safe, slug
+from grader.names import csv_cell, display, for_terminal, href, is_id, is_safe, slug
 from grader.submission import SubmissionError, digest_of, discover, prepare, source_as_utf8, submission_id
 
 REPO = Path(__file__).resolve().parents[2]
@@ -116,6 +116,8 @@ def test_every_submission_has_a_row_and_a_safe_folder(hostile):
 def test_class_outputs_are_never_a_students_folder(hostile):
     for name in CLASS_OUTPUTS:
         assert (hostile.out / name).is_file(), name
+    for path in hostile.out.iterdir():   # whatever else the batch writes there is no id either
+        assert path.is_dir() == is_id(path.name), path.name
     assert hostile.by_name["gradebook.csv"]["score"] == 0.0   # graded (QUICK fails), in its own folder
     assert (hostile.out / hostile.by_name["summary.html"]["submission"] / "report.html").is_file()
     assert hostile.by_name["nngrade.sqlite"]["submission"] != "nngrade.sqlite"
@@ -202,10 +204,11 @@ def test_slug_is_safe_deterministic_and_tells_names_apart():
     assert len(set(ids)) == len(ids)
     for name, sid in zip(odd, ids):
         assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*~[0-9a-f]{12}", sid), (name, sid)
+        assert is_id(sid) and not is_safe(sid)
         assert slug(name) == sid and len(sid) <= 80
     assert slug("José").startswith("Jose~")
-    for name in CLASS_OUTPUTS:
-        assert not is_safe(name) and slug(name) != name
+    for name in (*CLASS_OUTPUTS, "nngrade.sqlite-wal", "nngrade.sqlite-shm", "nngrade.sqlite-journal"):
+        assert not is_safe(name) and not is_id(name) and slug(name) != name
 
 
 def test_href_csv_and_terminal_helpers():
