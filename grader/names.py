@@ -15,7 +15,9 @@ This module turns such a name into each form the grader needs:
   so `OUT/<id>/` never collides with `OUT/summary.html` and its siblings;
 * `href(id)`       -- a relative link (percent-encoded, never a scheme);
 * `csv_cell(text)` -- a CSV cell a spreadsheet shows as text, never runs as
-  a formula (a leading `= + - @`, tab or CR gets an apostrophe);
+  a formula (a leading `= + - @`, tab or CR gets an apostrophe) and a reader
+  never splits into forged rows (control characters but newline and tab
+  removed);
 * `for_terminal(text)` -- text without control characters or ANSI/OSC
   escape sequences (newlines and tabs kept), for printing.
 """
@@ -89,10 +91,15 @@ def href(sid: str, page: str = "report.html") -> str:
 
 
 def csv_cell(value: object) -> object:
-    """A text cell a spreadsheet will not evaluate; numbers pass unchanged."""
-    if isinstance(value, str) and value.startswith(CSV_FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    """A text cell a spreadsheet will not evaluate and a CSV reader will not
+    split: control characters but newline and tab removed (a lone CR is not
+    quoted by a writer whose line ends are \\n, and would start a forged
+    row), then a leading formula character neutralized by an apostrophe.
+    Numbers pass unchanged."""
+    if not isinstance(value, str):
+        return value
+    text = for_terminal(value)
+    return "'" + text if text.startswith(CSV_FORMULA_PREFIXES) else text
 
 
 # ESC-introduced sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST),

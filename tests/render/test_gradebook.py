@@ -66,13 +66,15 @@ def test_formula_cells_are_neutralized_in_both_gradebooks(tmp_path: Path) -> Non
     results = make_class()
     results[0] = {**results[0], "submission": "1_2~673222ac0c0a", "name": "=1+2"}
     results[1] = {**results[1], "name": "@SUM(A1)", "error": {"kind": "", "message": "-2+3 cmd|' /C calc'!A0"}}
-    results[2] = {**results[2], "name": "\t=1", "error": {"kind": "", "message": "+1"}}
+    results[2] = {**results[2], "name": "\t=1", "error": {"kind": "", "message": "+1\r=2+3,forged,row"}}
     plain, canvas = write_gradebook(results, CRITERIA_IDS, tmp_path)
     for path in (plain, canvas):
         for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8"))):
             for cell in row:
                 assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (path.name, row)
     rows = {r["submission"]: r for r in csv.DictReader(io.StringIO(plain.read_text(encoding="utf-8")))}
+    assert len(rows) == len(results)                 # a CR in a message forges no row
+    assert rows[results[2]["submission"]]["error"] == "'+1=2+3,forged,row"
     assert rows["1_2~673222ac0c0a"]["name"] == "'=1+2"
     assert rows[results[1]["submission"]]["error"] == "'-2+3 cmd|' /C calc'!A0"
     assert rows[results[1]["submission"]]["score"] == f"{results[1]['score']:.2f}"    # numbers stay numbers
