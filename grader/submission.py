@@ -32,6 +32,7 @@ class SubmissionError(Exception):
     unreadable notebook).  Its `kind` names the catalogue diagnosis."""
 
     def __init__(self, kind: str, message: str) -> None:
+        message = display(message)   # a file name that is not UTF-8 shows as U+FFFD: results stay valid JSON
         super().__init__(message)
         self.kind = kind
         self.message = message
@@ -105,7 +106,8 @@ def digest_of(path: Path) -> str:
     for file in files:
         sha.update(os.fsencode(file.relative_to(path) if path.is_dir() else file.name))
         sha.update(b"\0")
-        sha.update(file.read_bytes())
+        # a link inside a folder: its target's name (prepare refuses one that leaves the folder)
+        sha.update(b"symlink\0" + os.fsencode(os.readlink(file)) if file.is_symlink() else file.read_bytes())
         sha.update(b"\0")
     return sha.hexdigest()
 

@@ -279,3 +279,21 @@ def test_bom_is_dropped_and_utf8_left_alone(tmp_path):
     broken = tmp_path / "broken.py"
     broken.write_bytes(b"x = '\xe9'\n")                 # not UTF-8, no declaration: Python refuses it too
     assert source_as_utf8(broken) is None and broken.read_bytes() == b"x = '\xe9'\n"
+
+
+def test_odd_names_in_error_messages_stay_valid_unicode(tmp_path):
+    """A bad zip or a folder with an escaping link, named in bytes that are not
+    UTF-8: the refusal's message is valid Unicode (result.json can be written)."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    _write(subs, LATIN1_NAME + b".zip", b"not a zip")
+    folder = os.path.join(os.fsencode(subs), LATIN1_NAME)
+    os.mkdir(folder)
+    os.symlink(tmp_path, os.path.join(folder, b"l\xe9nk"))
+    for path in discover(subs):
+        digest_of(path)
+        with pytest.raises(SubmissionError) as info:
+            prepare(path, tmp_path / "scratch" / path.suffix.strip("."))
+        assert info.value.kind == "bad-archive"
+        info.value.message.encode("utf-8")
+        assert "\ufffd" in info.value.message and str(info.value) == info.value.message
