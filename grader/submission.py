@@ -258,10 +258,14 @@ def prepare(path: Path, scratch: Path) -> PreparedSubmission:
         code_file, filename = folder / local, display(path.name)
     else:
         code_file = _pick_code_file(folder)
-        filename = code_file.name
-        if not _utf8_path(code_file):
-            raise SubmissionError("bad-archive", f"{display(code_file.relative_to(folder))}: a file name that is "
-                                  "not UTF-8; rename it (letters, digits, '_', '-')")
+        filename = display(code_file.name)
+        if not _utf8_path(code_file.parent):
+            raise SubmissionError("bad-archive", f"{display(code_file.parent.relative_to(folder))}: a folder name "
+                                  "that is not UTF-8; rename it (letters, digits, '_', '-')")
+        if not _utf8_path(code_file):   # graded under a plain name; messages name it as handed in
+            plain = code_file.with_name("_nngrade_main" + code_file.suffix)
+            shutil.copy(code_file, plain)
+            code_file = plain
     if code_file.suffix == ".ipynb":
         source = code_file.with_name("_nngrade_notebook.py")
         source.write_text(notebook_to_source(code_file), encoding="utf-8")

@@ -297,3 +297,14 @@ def test_odd_names_in_error_messages_stay_valid_unicode(tmp_path):
         assert info.value.kind == "bad-archive"
         info.value.message.encode("utf-8")
         assert "\ufffd" in info.value.message and str(info.value) == info.value.message
+
+
+def test_non_utf8_main_file_inside_a_folder_is_prepared(tmp_path):
+    sub = tmp_path / "subs" / "carol"
+    sub.mkdir(parents=True)
+    _write(sub, LATIN1_NAME + b".py", GOOD)
+    prepared = prepare(sub, tmp_path / "scratch")
+    assert prepared.id == "carol" and prepared.filename == "jos\ufffd.py"
+    str(prepared.source).encode("utf-8")
+    str(prepared.directory).encode("utf-8")
+    assert prepared.source.read_bytes() == GOOD
