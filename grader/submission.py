@@ -210,7 +210,7 @@ def source_as_utf8(path: Path) -> str | None:
     if encoding == "utf-8":
         return None   # no BOM, UTF-8 (declared or not): the loader reads it as it is
     if encoding != "utf-8-sig":
-        lines = text.splitlines(keepends=True)
+        lines = io.StringIO(text, newline="").readlines()   # split as Python counts lines: \n, \r\n, \r
         for i, line in enumerate(lines[:2]):
             if _COOKIE.match(line.encode("utf-8")):
                 ending = line[len(line.rstrip("\r\n")):]
