@@ -24,7 +24,8 @@ from .outputs import criteria_summary, write_atomic, write_submission_outputs
 from .rubric import Rubric, parse_rubric
 from .secret import CourseSecret
 from .store import GradeStore
-from .submission import SubmissionError, digest_of, discover, submission_id
+from .names import display
+from .submission import SubmissionError, digest_of, discover, submission_id, submission_name
 
 STORE_NAME = "nngrade.sqlite"
 
@@ -95,10 +96,12 @@ def plan(submissions_dir: Path, rubric: Rubric, rubric_text: str, out: Path, sto
     if dupes:
         raise SubmissionError("duplicate", f"two submissions share the id(s) {', '.join(dupes)} "
                               "(e.g. alice.py and alice.ipynb): rename one")
-    if only:
-        unknown = sorted(set(only) - set(ids))
+    if only:   # an id, or the name as handed in
+        names = {submission_name(p): sid for p, sid in zip(paths, ids)}
+        unknown = sorted(o for o in only if o not in ids and o not in names)
         if unknown:
-            raise SubmissionError("missing", f"no submission named {', '.join(unknown)} in {submissions_dir}")
+            raise SubmissionError("missing", f"no submission named {', '.join(unknown)} in {display(submissions_dir)}")
+        only = [o if o in ids else names[o] for o in only]
     tasks, skipped = [], []
     # the secret's folder is hidden from workers like the batch's own folders
     secret_folders = (str(Path(secret.source).resolve().parent),) if secret is not None and secret.source else ()
@@ -110,7 +113,8 @@ def plan(submissions_dir: Path, rubric: Rubric, rubric_text: str, out: Path, sto
                 and (out / sid / "result.json").exists():
             skipped.append(sid)
             continue
-        tasks.append(Task(str(path.resolve()), sid, digest, rubric_text, str(out), release,
+        # the entry itself, never what a symbolic link points to (it is refused, unread)
+        tasks.append(Task(str(submissions_dir.resolve() / path.name), sid, digest, rubric_text, str(out), release,
                           hidden_folders=(str(submissions_dir.resolve()), str(out.resolve()), *secret_folders),
                           secret_hex=secret.hex if secret is not None else ""))
     return tasks, skipped
@@ -158,6 +162,9 @@ def run_batch(submissions_dir: Path, rubric: Rubric, out: Path, *, executor: Any
     return report
 
 
+#: the class outputs at OUT's top level: no submission id can equal one of them
+#: (grader/names.py: an id never ends in .html, .csv, .sqlite...), so OUT/<id>/ never collides
+CLASS_OUTPUTS = ("summary.html", "gradebook.csv", "gradebook_canvas.csv", STORE_NAME)
 OUTPUT_NAMES = ("result.json", "run.json", "gradescope.json", "report.html", "summary.html",
                 "gradebook.csv", "gradebook_canvas.csv")
 

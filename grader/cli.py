@@ -20,10 +20,12 @@ from typing import Any, Sequence
 
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from . import __version__
+from .names import for_terminal
 from .rubric import Rubric, RubricError, load_rubric
 from .secret import CourseSecret, SecretError, load_or_create
 from .submission import SubmissionError
@@ -41,6 +43,13 @@ STATUS_STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error"
 
 class UsageError(Exception):
     """Bad input from the user: printed plainly, exit code 2."""
+
+
+def text(message: object, style: str = "") -> Text:
+    """Anything that may hold a student's text (names, messages, feedback),
+    ready to print: never markup, escape sequences and control characters
+    removed (newlines and tabs kept)."""
+    return Text(for_terminal(message), style=style)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,8 +123,8 @@ def course_secret(args: argparse.Namespace, console: Console, *forbidden: Path) 
     except SecretError as exc:
         raise UsageError(str(exc)) from exc
     if created:
-        console.print(f"created the course secret {path} (keep it private and keep it: the same secret gives "
-                      "the same grades; a new one asks new questions)")
+        console.print(text(f"created the course secret {path} (keep it private and keep it: the same secret gives "
+                           "the same grades; a new one asks new questions)"))
     return secret
 
 
@@ -146,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args, console)
     except (RubricError, SubmissionError, UsageError) as exc:
-        errors.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        errors.print(Text.assemble(("error:", "bold red"), " ", text(exc)), soft_wrap=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
         errors.print("interrupted: finished grades are saved; run the same command again to resume")
@@ -177,10 +186,10 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
     console.print(f"graded {len(report.graded)}, unchanged {len(report.skipped)}, "
                   f"grader failures {len(report.failed)} in {report.seconds:.1f} s")
     for sid, error in sorted(report.failed.items()):
-        console.print(f"[red]grader failure[/] {sid}: {error.splitlines()[0]}")
+        console.print(Text.assemble(("grader failure", "red"), " ", text(f"{sid}: {(error.splitlines() or [''])[0]}")))
     out = args.out.resolve()
-    console.print(f"reports:   {out}/<id>/report.html\nsummary:   {out / 'summary.html'}\n"
-                  f"gradebook: {out / 'gradebook.csv'} (Canvas: {out / 'gradebook_canvas.csv'})")
+    console.print(text(f"reports:   {out}/<id>/report.html\nsummary:   {out / 'summary.html'}\n"
+                       f"gradebook: {out / 'gradebook.csv'} (Canvas: {out / 'gradebook_canvas.csv'})"))
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
@@ -214,10 +223,11 @@ class _BatchProgress:
                 line += f" ({res['error']['kind']})"
         else:
             line = f"{payload[0]}: grader failure"
-        if self.bar is not None:
-            self.bar.update(self.task, advance=1, description=line[:40])
+        line = for_terminal(line)
+        if self.bar is not None:   # the description is markup: escaped
+            self.bar.update(self.task, advance=1, description=escape(line[:40]))
         else:
-            self.console.print(f"[{self.done}/{self.total}] {line}")
+            self.console.print(Text(f"[{self.done}/{self.total}] {line}"))
 
     def stop(self) -> None:
         if self.bar is not None:
@@ -236,7 +246,7 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     outcome = grade(args.submission, rubric, secret=secret)
     folder = write_submission_outputs(outcome, args.out, release=args.release)
     _print_table(console, outcome.result, reveal=True)
-    console.print(f"report: {folder.resolve() / 'report.html'}")
+    console.print(text(f"report: {folder.resolve() / 'report.html'}"))
     return EXIT_OK
 
 
@@ -264,12 +274,12 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     failures = [c for c in public if c["status"] != "passed"]
     shown: dict[str, str] = {}   # a message shared by several criteria (e.g. one time-out) is printed once
     for crit in failures:
-        console.print(Text(f"\n{crit['title']} ({crit['id']}): {crit['status']}", style=STATUS_STYLE[crit["status"]]))
+        console.print(text(f"\n{crit['title']} ({crit['id']}): {crit['status']}", style=STATUS_STYLE[crit["status"]]))
         if crit["feedback"] in shown:
-            console.print(Text(f"The same failure as {shown[crit['feedback']]} (above)."))
+            console.print(text(f"The same failure as {shown[crit['feedback']]} (above)."))
             continue
         shown[crit["feedback"]] = crit["title"]
-        console.print(Text(crit["feedback"]))
+        console.print(text(crit["feedback"]))
         for diag in crit["diagnoses"]:
             from .diagnoses import get
 
@@ -279,10 +289,10 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     top = sum(c["max_score"] for c in public)
     console.print(f"\npublic score {score:g}/{top:g} in {time.monotonic() - started:.1f} s")
     if hidden:
-        console.print(Text(f"{len(hidden)} hidden criteria ({sum(c['max_score'] for c in hidden):g} points) are "
+        console.print(text(f"{len(hidden)} hidden criteria ({sum(c['max_score'] for c in hidden):g} points) are "
                            "graded after the deadline: " + ", ".join(c["title"] for c in hidden), style="dim"))
     if result.get("error"):
-        console.print(Text(f"error: {result['error']['message']}", style="bold red"))
+        console.print(text(f"error: {result['error']['message']}", style="bold red"))
     if failures or result.get("error"):
         console.print(Text(f"{len(failures)} of {len(public)} public checks need work.", style="bold red"))
         return EXIT_FAILED
@@ -292,19 +302,20 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 
 def _print_table(console: Console, result: dict, *, reveal: bool) -> None:
-    table = Table(title=f"{result['submission']} - {result.get('rubric_title', result['rubric'])}")
+    name = result.get("name") or result["submission"]
+    table = Table(title=text(f"{name} - {result.get('rubric_title', result['rubric'])}"))
     table.add_column("criterion")
     table.add_column("points", justify="right")
     table.add_column("verdict")
     table.add_column("feedback", overflow="fold")
     for crit in result["criteria"]:
         if crit["visibility"] == "hidden" and (not reveal or crit["status"] == "hidden"):
-            table.add_row(crit["title"], f"-/{crit['max_score']:g}", Text("hidden", style="dim"),
+            table.add_row(text(crit["title"]), f"-/{crit['max_score']:g}", Text("hidden", style="dim"),
                           Text("graded after release", style="dim"))
             continue
         first = crit["feedback"].splitlines()[0] if crit["feedback"] else ""
-        table.add_row(crit["title"], f"{crit['score']:g}/{crit['max_score']:g}",
-                      Text(crit["status"], style=STATUS_STYLE.get(crit["status"], "")), first[:120])
+        table.add_row(text(crit["title"]), f"{crit['score']:g}/{crit['max_score']:g}",
+                      text(crit["status"], style=STATUS_STYLE.get(crit["status"], "")), text(first[:120]))
     console.print(table)
 
 

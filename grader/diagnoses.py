@@ -344,6 +344,13 @@ _ENTRIES: tuple[Diagnosis, ...] = (
         "The .zip could not be opened safely: it is corrupt, too large, or has paths that point outside its folder.",
         "Zip the folder that contains nn.py again (right-click > compress), without absolute paths.",
     ),
+    _d(
+        "symlink",
+        "Submission is a symbolic link",
+        "What was handed in is a symbolic link (a shortcut to a file elsewhere), not a file: "
+        "the grader never follows it.",
+        "Hand in the file itself (nn.py, nn.ipynb, a folder or a .zip), not a link to it.",
+    ),
 )
 
 def _answer_entries() -> tuple[Diagnosis, ...]:

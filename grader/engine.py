@@ -30,7 +30,7 @@ from .rubric import Criterion, Rubric
 from .secret import CourseSecret
 from .sandbox.client import LoadSpec, WorkerClient, WorkerFailure
 from .sandbox.limits import WorkerLimits, isolation_level
-from .submission import PreparedSubmission, SubmissionError, prepare, submission_id
+from .submission import PreparedSubmission, SubmissionError, prepare, refuse_link, submission_id, submission_name
 
 ANSWERS_ISOLATION = "none needed: answers read as data, no code run"
 
@@ -72,10 +72,20 @@ def grade(path: Path, rubric: Rubric, *, public_only: bool = False,
     (`check`, kits) the public questions are asked.  `wall_factor`: the
     wall-clock backstop as a multiple of each CPU limit (default
     `WorkerLimits.wall_factor`, 3)."""
+    outcome = _grade(Path(path), rubric, public_only=public_only, secret=secret, wall_factor=wall_factor)
+    outcome.result["name"] = submission_name(Path(path))   # as handed in; "submission" is the safe id
+    return outcome
+
+
+def _grade(path: Path, rubric: Rubric, *, public_only: bool, secret: CourseSecret | None,
+           wall_factor: float | None) -> GradeOutcome:
     started = time.monotonic()
-    path = Path(path)
     sid = submission_id(path)
     criteria = [c for c in rubric.criteria if c.visibility == "public" or not public_only]
+    try:
+        refuse_link(path)   # never followed, whatever the rubric
+    except SubmissionError as exc:
+        return _failed_outcome(sid, rubric, criteria, exc.kind, exc.message, started, public_only)
     if rubric.answers_only:
         return _grade_answers_only(path, sid, rubric, criteria, started, public_only)
     with tempfile.TemporaryDirectory(prefix="nngrade-sub-") as scratch:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .engine import GradeOutcome, dumps
+from .names import is_id
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -40,6 +41,8 @@ def write_submission_outputs(outcome: GradeOutcome, out: Path, *, release: bool 
     from .render.html import render_report
 
     result = outcome.result
+    if not is_id(str(result["submission"])):   # ids come from names.slug: one safe path component
+        raise ValueError(f"not a submission id: {result['submission']!r}")
     folder = Path(out) / result["submission"]
     write_atomic(folder / "result.json", dumps(result))
     write_atomic(folder / "run.json", json.dumps(outcome.run, sort_keys=True, indent=1) + "\n")

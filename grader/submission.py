@@ -9,11 +9,16 @@ source then runs in the sandbox.
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import re
 import shutil
+import tokenize
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from .names import display, slug
 
 SUFFIXES = (".py", ".ipynb", ".zip")
 ANSWER_SUFFIXES = (".yaml", ".yml", ".json")   # written answers alone (rubrics of written questions only)
@@ -27,6 +32,7 @@ class SubmissionError(Exception):
     unreadable notebook).  Its `kind` names the catalogue diagnosis."""
 
     def __init__(self, kind: str, message: str) -> None:
+        message = display(message)   # a file name that is not UTF-8 shows as U+FFFD: results stay valid JSON
         super().__init__(message)
         self.kind = kind
         self.message = message
@@ -41,12 +47,35 @@ class PreparedSubmission:
     directory: Path     # put on the worker's sys.path (student helper modules)
     filename: str       # shown in error messages ("nn.py", "nn.ipynb")
     digest: str         # sha256 of everything handed in: resumable batches
+    name: str = ""      # the name as handed in (display form), e.g. "José.py" -> "José"
+
+
+def _base_name(path: Path) -> str:
+    """The file or folder name without its extension (as the file system
+    gives it: bytes that are not UTF-8 are surrogate escapes)."""
+    path = Path(path)
+    known = path.suffix in SUFFIXES or path.suffix.lower() in ANSWER_SUFFIXES
+    is_file = path.is_file() or (path.is_symlink() and not path.is_dir())
+    return path.name[: -len(path.suffix)] if is_file and known else path.name
+
+
+def submission_name(path: Path) -> str:
+    """The name the student handed in, without its extension, as valid
+    Unicode (kept in result.json as "name", shown in reports)."""
+    return display(_base_name(path))
 
 
 def submission_id(path: Path) -> str:
-    """The file or folder name without its extension."""
-    known = path.suffix in SUFFIXES or path.suffix.lower() in ANSWER_SUFFIXES
-    return path.name[: -len(path.suffix)] if path.is_file() and known else path.name
+    """The submission's id: its name when that is a safe file name, else a
+    sanitized slug with a short hash of the name (see grader/names.py)."""
+    return slug(_base_name(path))
+
+
+def refuse_link(path: Path) -> None:
+    """A top-level symbolic link is never followed: the grader runs with
+    more rights than the student (it could point at any file)."""
+    if Path(path).is_symlink():
+        raise SubmissionError("symlink", f"{display(Path(path).name)} is a symbolic link; hand in the file itself")
 
 
 def discover(folder: Path, answers: bool = False) -> list[Path]:
@@ -61,19 +90,24 @@ def discover(folder: Path, answers: bool = False) -> list[Path]:
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith((".", "_")) or entry.name in IGNORED_PARTS:
             continue
-        if entry.is_dir() or entry.suffix in suffixes:
+        if entry.is_dir() or entry.suffix in suffixes:   # a link is kept, to be refused with a message
             found.append(entry)
     return found
 
 
 def digest_of(path: Path) -> str:
-    """Content hash of a file or a folder tree (names and bytes)."""
+    """Content hash of a file or a folder tree (names and bytes).  A
+    top-level symbolic link is hashed by its target's name, never read."""
     sha = hashlib.sha256()
+    if path.is_symlink():
+        sha.update(b"symlink\0" + os.fsencode(os.readlink(path)))
+        return sha.hexdigest()
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     for file in files:
-        sha.update(str(file.relative_to(path) if path.is_dir() else file.name).encode())
+        sha.update(os.fsencode(file.relative_to(path) if path.is_dir() else file.name))
         sha.update(b"\0")
-        sha.update(file.read_bytes())
+        # a link inside a folder: its target's name (prepare refuses one that leaves the folder)
+        sha.update(b"symlink\0" + os.fsencode(os.readlink(file)) if file.is_symlink() else file.read_bytes())
         sha.update(b"\0")
     return sha.hexdigest()
 
@@ -156,11 +190,51 @@ def _pick_code_file(folder: Path) -> Path:
     return (defining or candidates)[0]
 
 
+_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+def source_as_utf8(path: Path) -> str | None:
+    """Rewrite a Python file as UTF-8 without a BOM, decoded as Python
+    decodes it (a PEP 263 coding declaration or a BOM, else UTF-8), so a
+    loader that reads UTF-8 runs what Python would run.  A declaration of
+    another encoding becomes a comment on the same line: line numbers are
+    kept.  Returns the encoding the file was read in when it was rewritten,
+    None when it was left as it is (UTF-8 already, or not decodable: Python
+    reports that when it loads)."""
+    raw = path.read_bytes()
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+        text = raw.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError):
+        return None
+    if encoding == "utf-8":
+        return None   # no BOM, UTF-8 (declared or not): the loader reads it as it is
+    if encoding != "utf-8-sig":
+        lines = io.StringIO(text, newline="").readlines()   # split as Python counts lines: \n, \r\n, \r
+        for i, line in enumerate(lines[:2]):
+            if _COOKIE.match(line.encode("utf-8")):
+                ending = line[len(line.rstrip("\r\n")):]
+                lines[i] = f"# [nngrade: coding declaration, read as {encoding}]{ending}"
+                break
+        text = "".join(lines)
+    path.write_bytes(text.encode("utf-8"))
+    return encoding
+
+
+def _utf8_path(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def prepare(path: Path, scratch: Path) -> PreparedSubmission:
     """Copy the submission into `scratch` and produce the source to run."""
     path = Path(path)
+    refuse_link(path)
     if not path.exists():
-        raise SubmissionError("missing", f"{path} does not exist")
+        raise SubmissionError("missing", f"{display(path)} does not exist")
     sid = submission_id(path)
     digest = digest_of(path)
     scratch.mkdir(parents=True, exist_ok=True)
@@ -175,14 +249,28 @@ def prepare(path: Path, scratch: Path) -> PreparedSubmission:
     elif path.suffix in (".py", ".ipynb"):
         folder = scratch / "submission"
         folder.mkdir(exist_ok=True)
-        shutil.copy(path, folder / path.name)
+        # an odd name (not UTF-8, spaces, quotes...) is copied under its id
+        local = path.name if sid == path.stem else sid + path.suffix
+        shutil.copy(path, folder / local)
     else:
-        raise SubmissionError("missing", f"{path.name}: expected a .py, .ipynb, .zip or a folder")
-    code_file = folder / path.name if path.is_file() and path.suffix != ".zip" else _pick_code_file(folder)
+        raise SubmissionError("missing", f"{display(path.name)}: expected a .py, .ipynb, .zip or a folder")
+    if path.is_file() and path.suffix != ".zip":
+        code_file, filename = folder / local, display(path.name)
+    else:
+        code_file = _pick_code_file(folder)
+        filename = display(code_file.name)
+        if not _utf8_path(code_file.parent):
+            raise SubmissionError("bad-archive", f"{display(code_file.parent.relative_to(folder))}: a folder name "
+                                  "that is not UTF-8; rename it (letters, digits, '_', '-')")
+        if not _utf8_path(code_file):   # graded under a plain name; messages name it as handed in
+            plain = code_file.with_name("_nngrade_main" + code_file.suffix)
+            shutil.copy(code_file, plain)
+            code_file = plain
     if code_file.suffix == ".ipynb":
         source = code_file.with_name("_nngrade_notebook.py")
         source.write_text(notebook_to_source(code_file), encoding="utf-8")
     else:
         source = code_file
+        source_as_utf8(source)
     return PreparedSubmission(id=sid, source=source, directory=code_file.parent,
-                              filename=code_file.name, digest=digest)
+                              filename=filename, digest=digest, name=submission_name(path))

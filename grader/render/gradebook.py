@@ -4,12 +4,18 @@ Canvas's gradebook import reads the columns ``Student, ID, SIS User ID,
 SIS Login ID, Section`` followed by one column per assignment, and an optional
 ``Points Possible`` row. It matches a row to a student by ``ID`` (the Canvas
 user id), then ``SIS User ID``, then ``SIS Login ID``, then by name. nngrade
-only knows the submission id, so it goes into ``Student`` and ``SIS Login ID``
-(use login names as submission ids for a direct match); ``ID``, ``SIS User ID``
+only knows the submission: its name as handed in goes into ``Student`` and its
+id into ``SIS Login ID`` (the same for a plain name such as a login; use login
+names as submission names for a direct match); ``ID``, ``SIS User ID``
 and ``Section`` stay blank.
 
 The assignment header is ``nngrade <rubric> (<max> pts)``: a header ending in a
 bare ``(<digits>)`` would be read by Canvas as an assignment *id*.
+
+Names are data: every text cell (submission id, name, error) that a
+spreadsheet would read as a formula (a leading ``= + - @``, tab or CR) gets a
+leading apostrophe, in both files (``grader/names.py``).  ``name`` is the
+submission's name as handed in; ``submission`` its id (the folder name).
 
 Output is deterministic: rows sorted by submission, fixed float format, ``\\n``
 line endings, UTF-8 without BOM.
@@ -25,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from grader.names import csv_cell
 from grader.render.common import fmt_points, is_number
 
 __all__ = ["gradebook_frame", "canvas_frame", "write_gradebook", "FLOAT_FORMAT", "CANVAS_ID_COLUMNS"]
@@ -46,7 +53,7 @@ def _error_text(result: dict[str, Any]) -> str:
 
 
 def gradebook_frame(results: list[dict[str, Any]], criteria_ids: list[str]) -> pd.DataFrame:
-    """One row per submission: ``submission, score, max_score, <criterion ids...>, error``.
+    """One row per submission: ``submission, name, score, max_score, <criterion ids...>, error``.
 
     Criterion columns hold the points earned (NaN when the criterion is missing
     from a result); rows are sorted by submission id.
@@ -55,18 +62,19 @@ def gradebook_frame(results: list[dict[str, Any]], criteria_ids: list[str]) -> p
     for r in results:
         points = {str(c.get("id")): _float(c.get("score")) for c in (r.get("criteria") or [])
                   if isinstance(c, dict)}
-        row: dict[str, Any] = {"submission": str(r.get("submission", "")),
+        sid = str(r.get("submission", ""))
+        row: dict[str, Any] = {"submission": sid, "name": str(r.get("name") or sid),
                                "score": _float(r.get("score")), "max_score": _float(r.get("max_score"))}
         for cid in criteria_ids:
             row[cid] = points.get(cid, math.nan)
         row["error"] = _error_text(r)
         rows.append(row)
-    columns = ["submission", "score", "max_score", *criteria_ids, "error"]
+    columns = ["submission", "name", "score", "max_score", *criteria_ids, "error"]
     frame = pd.DataFrame(rows, columns=columns)
     for col in ["score", "max_score", *criteria_ids]:
         frame[col] = frame[col].astype("float64")
-    frame["submission"] = frame["submission"].astype(str)
-    frame["error"] = frame["error"].astype(str)
+    for col in ("submission", "name", "error"):
+        frame[col] = frame[col].astype(str)
     return frame.sort_values("submission", kind="mergesort").reset_index(drop=True)
 
 
@@ -83,7 +91,8 @@ def canvas_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
     ]
     for r in ordered:
         sid = str(r.get("submission", ""))
-        rows.append({"Student": sid, "ID": "", "SIS User ID": "", "SIS Login ID": sid, "Section": "",
+        rows.append({"Student": str(r.get("name") or sid), "ID": "", "SIS User ID": "", "SIS Login ID": sid,
+                     "Section": "",
                      column: _float(r.get("score"))})
     frame = pd.DataFrame(rows, columns=[*CANVAS_ID_COLUMNS, column])
     frame[column] = frame[column].astype("float64")
@@ -91,6 +100,10 @@ def canvas_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    frame = frame.copy()
+    for col in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[col]):   # text: never a formula
+            frame[col] = frame[col].map(csv_cell)
     buf = io.StringIO()
     frame.to_csv(buf, index=False, lineterminator="\n", float_format=FLOAT_FORMAT, na_rep="",
                  quoting=csv.QUOTE_MINIMAL)

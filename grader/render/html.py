@@ -213,7 +213,7 @@ def render_report(result: dict[str, Any], *, audience: str = "student",
                       "diagnosis": diagnoses.get(kind)}
 
     stdout = str(result.get("stdout") or "")
-    submission = str(result.get("submission") or "?")
+    submission = str(result.get("name") or result.get("submission") or "?")   # as handed in (autoescaped)
     context = {
         "audience": audience,
         "submission": submission,

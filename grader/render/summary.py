@@ -18,6 +18,7 @@ from grader import diagnoses
 from grader.render.common import (
     STATUS_LABELS, criterion_status, environment, fmt_points, is_number,
 )
+from grader.names import href
 from grader.render.plots import bar_svg
 
 __all__ = ["render_summary", "class_statistics", "histogram"]
@@ -26,7 +27,13 @@ HISTOGRAM_BINS = 10
 
 
 def _default_href(sid: str) -> str:
-    return f"{sid}/report.html"
+    return href(sid)
+
+
+def _name(result: dict[str, Any], sid: str) -> str:
+    """What the summary shows for a submission: the name as handed in
+    (autoescaped text), else its id."""
+    return str(result.get("name") or sid)
 
 
 def _score(result: dict[str, Any]) -> float:
@@ -91,7 +98,7 @@ def wrong_answers(results: list[dict[str, Any]], criteria: list[dict[str, Any]],
                 continue
             entry = q["answers"].setdefault(key, {"answer": key, "count": 0, "students": [], "diagnoses": []})
             entry["count"] += 1
-            entry["students"].append({"id": sid, "href": report_href(sid)})
+            entry["students"].append({"id": _name(r, sid), "href": report_href(sid)})
             for d in c.get("diagnoses") or []:
                 if str(d) not in entry["diagnoses"]:
                     entry["diagnoses"].append(str(d))
@@ -133,6 +140,7 @@ def render_summary(results: list[dict[str, Any]], *, rubric_title: str, criteria
         by_crit[cid] = {"id": cid, "title": str(c.get("title") or cid),
                         "points": fmt_points(c.get("points")), "visibility": str(c.get("visibility") or "public"),
                         "counts": Counter(), "points_sum": 0.0}
+    names = {str(r.get("submission", "?")): _name(r, str(r.get("submission", "?"))) for r in results}
     diag_students: dict[str, set[str]] = defaultdict(set)
     diag_counts: Counter[str] = Counter()
     rows = []
@@ -157,10 +165,10 @@ def render_summary(results: list[dict[str, Any]], *, rubric_title: str, criteria
         if isinstance(err, dict) and (err.get("kind") or err.get("message")):
             kind = str(err.get("kind") or "crash")
             diag_students[kind].add(sid)
-            errored.append({"id": sid, "href": report_href(sid), "kind": kind,
+            errored.append({"id": _name(r, sid), "href": report_href(sid), "kind": kind,
                             "title": diagnoses.get(kind).title, "message": str(err.get("message") or "")})
         rows.append({
-            "id": sid, "href": report_href(sid), "score": fmt_points(r.get("score")),
+            "id": _name(r, sid), "href": report_href(sid), "score": fmt_points(r.get("score")),
             "pct": f"{(100.0 * _score(r) / max_total) if max_total else 0.0:.1f}",
             "error": bool(isinstance(err, dict) and err),
             "cells": [cells.get(cid, {"status": "missing", "text": "–"}) for cid in crit_ids],
@@ -190,7 +198,7 @@ def render_summary(results: list[dict[str, Any]], *, rubric_title: str, criteria
         students = sorted(diag_students[did])
         top_diag.append({"id": did, "title": d.title, "fix": d.fix, "count": count,
                          "n_students": len(students),
-                         "students": [{"id": s, "href": report_href(s)} for s in students]})
+                         "students": [{"id": names.get(s, s), "href": report_href(s)} for s in students]})
 
     context = {
         "wrong_answers": wrong_answers(results, criteria, report_href),

@@ -14,7 +14,8 @@ from .fixtures import CRITERIA_IDS, make_class, make_result
 
 def test_frame_columns_and_order() -> None:
     frame = gradebook_frame(make_class(), CRITERIA_IDS)
-    assert list(frame.columns) == ["submission", "score", "max_score", *CRITERIA_IDS, "error"]
+    assert list(frame.columns) == ["submission", "name", "score", "max_score", *CRITERIA_IDS, "error"]
+    assert list(frame["name"]) == list(frame["submission"])   # no "name" in these results: the id
     assert list(frame["submission"]) == ["alice", "bob", "carol", "dave", "erin"]
     assert list(frame["score"]) == [56.0, 100.0, 0.0, 0.0, 60.0]
     alice = frame.iloc[0]
@@ -42,8 +43,8 @@ def test_write_gradebook_bytes_deterministic(tmp_path: Path) -> None:
 def test_plain_csv_content(tmp_path: Path) -> None:
     plain, _ = write_gradebook(make_class(), CRITERIA_IDS, tmp_path)
     lines = plain.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == ",".join(["submission", "score", "max_score", *CRITERIA_IDS, "error"])
-    assert lines[1].startswith("alice,56.00,100.00,5.00,5.00,0.00,10.00,")
+    assert lines[0] == ",".join(["submission", "name", "score", "max_score", *CRITERIA_IDS, "error"])
+    assert lines[1].startswith("alice,alice,56.00,100.00,5.00,5.00,0.00,10.00,")
     rows = list(csv.DictReader(io.StringIO(plain.read_text(encoding="utf-8"))))
     assert rows[2]["error"] == "syntax-error: SyntaxError: expected ':' (nn.py, line 30)"
 
@@ -58,3 +59,24 @@ def test_canvas_layout(tmp_path: Path) -> None:
     assert rows[1] == ["Points Possible", "", "", "", "", "100.00"]
     assert rows[2] == ["alice", "", "", "alice", "", "56.00"]
     assert [r[0] for r in rows[2:]] == ["alice", "bob", "carol", "dave", "erin"]
+
+
+def test_formula_cells_are_neutralized_in_both_gradebooks(tmp_path: Path) -> None:
+    """A name or a message a spreadsheet would run as a formula is text."""
+    results = make_class()
+    results[0] = {**results[0], "submission": "1_2~673222ac0c0a", "name": "=1+2"}
+    results[1] = {**results[1], "name": "@SUM(A1)", "error": {"kind": "", "message": "-2+3 cmd|' /C calc'!A0"}}
+    results[2] = {**results[2], "name": "\t=1", "error": {"kind": "", "message": "+1\r=2+3,forged,row"}}
+    plain, canvas = write_gradebook(results, CRITERIA_IDS, tmp_path)
+    for path in (plain, canvas):
+        for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8"))):
+            for cell in row:
+                assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (path.name, row)
+    rows = {r["submission"]: r for r in csv.DictReader(io.StringIO(plain.read_text(encoding="utf-8")))}
+    assert len(rows) == len(results)                 # a CR in a message forges no row
+    assert rows[results[2]["submission"]]["error"] == "'+1=2+3,forged,row"
+    assert rows["1_2~673222ac0c0a"]["name"] == "'=1+2"
+    assert rows[results[1]["submission"]]["error"] == "'-2+3 cmd|' /C calc'!A0"
+    assert rows[results[1]["submission"]]["score"] == f"{results[1]['score']:.2f}"    # numbers stay numbers
+    canvas_rows = list(csv.reader(io.StringIO(canvas.read_text(encoding="utf-8"))))
+    assert ["'=1+2", "", "", "1_2~673222ac0c0a", ""] in [r[:5] for r in canvas_rows]

@@ -98,3 +98,25 @@ def test_custom_href_and_determinism() -> None:
 def test_empty_class() -> None:
     html = render_summary([], rubric_title="Empty", criteria=CRITERIA)
     assert 'id="stat-n">0<' in html and "Every submission ran." in html
+
+
+def test_links_are_relative_and_names_are_text() -> None:
+    """Names are data: an id that looks like a URL (a store written before
+    ids were sanitized) still gives a relative, percent-encoded link, and the
+    name as handed in is shown as escaped text."""
+    from .fixtures import make_error_result
+
+    odd = make_class()
+    odd[0] = {**odd[0], "submission": "javascript:alert(document.domain)"}
+    odd[1] = {**odd[1], "submission": "x~0123456789ab", "name": '<img src=x onerror="alert(1)">'}
+    odd.append(make_error_result("evil/../../etc", "syntax-error", "boom"))
+    html = render_summary(odd, rubric_title=RUBRIC_TITLE, criteria=CRITERIA)
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    assert hrefs
+    for h in hrefs:
+        assert not re.match(r"^\s*[A-Za-z][A-Za-z0-9+.-]*:", h), h   # never a scheme
+        assert not h.startswith(("/", "\\")) and ".." not in h.split("/"), h
+    assert 'href="javascript%3Aalert%28document.domain%29/report.html"' in html
+    assert 'href="evil%2F..%2F..%2Fetc/report.html"' in html
+    assert 'href="x~0123456789ab/report.html"' in html
+    assert "<img" not in html and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
