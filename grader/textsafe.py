@@ -35,6 +35,9 @@ KEY_LIMIT = 200
 # bidi embeddings/overrides/isolates, zero-width and other invisible format characters
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# whole terminal escape sequences (CSI "ESC [ ... final", OSC/DCS/APC/PM/SOS "ESC ] ... BEL or ESC \\",
+# two-character ones), so no "[31m" residue is left when the ESC itself is removed
+_ESCAPE = re.compile("\x1b(?:\\[[0-?]*[ -/]*[@-~]?|[\\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\\\)?|[\x20-\x7e])?")
 _LINE_BREAKS = re.compile("\r\n|[\u2028\u2029\x85\r]")  # \r alone is dropped below (not a line break of its own)
 
 
@@ -51,6 +54,7 @@ def clean(text: Any, limit: int | None = DEFAULT_LIMIT) -> str:
         cut = len(text) - limit
         text = text[:limit]
     text = _SURROGATE.sub("\ufffd", text)
+    text = _ESCAPE.sub("", text)
     text = _LINE_BREAKS.sub(lambda m: "" if m.group() == "\r" else "\n", text)
     text = _UNSAFE.sub("", text)
     if cut:
