@@ -434,3 +434,28 @@ def test_desync_costs_one_criterion_and_no_other_submission(rubric, tmp_path):
     assert by_id["forward"]["status"] == "error"
     assert all(c["status"] == "passed" for cid, c in by_id.items() if cid != "forward")
     assert grade(CORRECT, rubric).result["score"] == 100.0
+
+
+@pytest.mark.slow
+def test_channel_attacks_in_a_pooled_batch(tmp_path):
+    """The five channel attacks and a correct submission in one batch on a
+    process pool: the batch finishes (the pool's shutdown no longer waits for
+    a write() that never returns), every result.json is written as clean
+    UTF-8, the attacks lose one criterion each and the correct submission
+    scores 100."""
+    import shutil
+
+    from grader.batch import run_batch
+    from grader.executors import LocalExecutor
+
+    subs = tmp_path / "subs"
+    for name in CHANNEL_ATTACKS:
+        render(name, subs)
+    shutil.copy(CORRECT, subs / "correct_vectorized.py")
+    report = run_batch(subs, small_rubric(criterion_seconds=1.5), tmp_path / "out", executor=LocalExecutor(2))
+    assert not report.failed, report.failed
+    assert sorted(report.graded) == sorted([*CHANNEL_ATTACKS, "correct_vectorized"])
+    for sid in report.graded:
+        doc = json.loads((tmp_path / "out" / sid / "result.json").read_bytes().decode("utf-8"))
+        assert not any(UNSAFE.search(t) for t in _strings(doc)), sid
+        assert doc["score"] == (100.0 if sid == "correct_vectorized" else 85.0), (sid, doc["score"])
