@@ -31,6 +31,7 @@ from .secret import CourseSecret
 from .sandbox.client import LoadSpec, WorkerClient, WorkerFailure
 from .sandbox.limits import WorkerLimits, isolation_level
 from .submission import PreparedSubmission, SubmissionError, prepare, refuse_link, submission_id, submission_name
+from .textsafe import clean_tree
 
 ANSWERS_ISOLATION = "none needed: answers read as data, no code run"
 
@@ -161,7 +162,7 @@ def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[C
            "cpu_clock": client.cpu_clock, "cpu": cpu, "cpu_seconds": round(client.cpu_seconds(), 4),
            "timeouts": client.timeouts, "timeouts_not_rerun": probe.skipped, "digest": prepared.digest,
            "questions": oracle.secret.fingerprint if oracle.secret is not None else "public",
-           "instructor_notes": notes}
+           "instructor_notes": clean_tree(notes, None, None)}
     return GradeOutcome(result, run)
 
 
@@ -314,7 +315,9 @@ def _document(sid: str, rubric: Rubric, results: list[dict], *, error: dict | No
               for c in rubric.criteria if c.id not in graded]
     ordered = {c.id: i for i, c in enumerate(rubric.criteria)}
     criteria = sorted(results + hidden, key=lambda r: ordered[r["id"]])
-    return {
+    # every text is already capped and cleaned where it left the worker (the client); this pass
+    # makes sure no lone surrogate or control character reaches result.json whatever the path
+    return clean_tree({
         "submission": sid,
         "rubric": rubric.id,
         "rubric_title": rubric.title,
@@ -326,7 +329,7 @@ def _document(sid: str, rubric: Rubric, results: list[dict], *, error: dict | No
         "isolation": isolation_level(),
         "criteria": criteria,
         "stdout": stdout,
-    }
+    }, None, None)
 
 
 def dumps(result: dict[str, Any]) -> str:

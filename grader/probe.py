@@ -13,6 +13,11 @@ that runs out of time (a method on one size class of input, e.g.
 back_propagate on the 5-sample probe net) is remembered: a later criterion
 that needs the same operation gets the same time-out at once instead of
 waiting for it again.
+
+Size: every request says how large its answer can legitimately be
+(`reply_allowance` of the numbers it can hold: parameters, snapshots,
+samples x units), so a forged answer is refused before it can fill the
+grader's memory; small operations keep the client's default.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import numpy as np
 
 from .adapter import Layout, canonical_keys, learn_layout, probabilities_to_canonical
 from .rubric import Rubric
-from .sandbox.client import Budget, WorkerClient, WorkerFailure
+from .sandbox.client import Budget, WorkerClient, WorkerFailure, reply_allowance
 
 #: a timed-out operation is remembered only when it had at least this share of
 #: its criterion's budget: one that started late in a criterion may fit a fresh one
@@ -158,14 +163,42 @@ class StudentNet:
             out[f"b{i}"] = (self.sizes[i + 1], 1)
         return out
 
-    def _request(self, message: dict, timeout: float | None = None) -> Any:
+    def _request(self, message: dict, timeout: float | None = None, reply_bytes: int | None = None) -> Any:
         message = dict(message, handle=self.handle)
         budget = self.probe.timeout
         if timeout is not None and timeout < budget.cpu:
             budget = replace(budget, cpu=timeout)
-        return self.probe.client.request(message, budget)
+        return self.probe.client.request(message, budget, reply_bytes=reply_bytes)
 
-    def _operation(self, method: str, message: dict, amount: float, samples: Any = None) -> Any:
+    # -- how large an answer can legitimately be -----------------------------------
+    @property
+    def parameter_count(self) -> int:
+        return sum(self.sizes[i + 1] * (self.sizes[i] + 1) for i in range(len(self.sizes) - 1))
+
+    @property
+    def _blocks(self) -> int:
+        return 2 * (len(self.sizes) - 1)
+
+    def parameters_reply(self, copies: int = 1) -> int:
+        """`copies` parameter containers, each allowed twice the parameters
+        (float128 values, or extra entries kept next to them)."""
+        return reply_allowance(2 * copies * self.parameter_count, items=2 * copies * self._blocks)
+
+    def state_reply(self) -> int:
+        """Any attribute of the instance: several copies of the parameters
+        (previous iterate, velocity, gradients) and copies of whatever the
+        grader has sent this worker (a cached batch, activations of it)."""
+        return reply_allowance(6 * self.parameter_count, items=64) + 4 * self.probe.client.max_request_bytes
+
+    def call_reply(self, samples: Any, amount: float = 1) -> int:
+        """A method's value: parameters or a gradient, per-sample values of
+        every unit (probabilities, activations, a per-sample loss), or one
+        value per iteration (train's losses)."""
+        n = int(samples.shape[0]) if isinstance(samples, np.ndarray) and samples.ndim else 1
+        return reply_allowance(self.parameter_count + n * sum(self.sizes) + int(amount), items=64)
+
+    def _operation(self, method: str, message: dict, amount: float, samples: Any = None,
+                   reply_bytes: int | None = None) -> Any:
         """A request that runs the student's `method`: one that timed out
         before on this net's sizes and this many samples is not run again
         (see `Probe.timed`)."""
@@ -175,7 +208,7 @@ class StudentNet:
         operation = (method, self.sizes, n, optimizer)
         message = dict(message, handle=self.handle)
         return self.probe.timed(operation, amount, f"{method}()",
-                                lambda budget: self.probe.client.request(message, budget))
+                                lambda budget: self.probe.client.request(message, budget, reply_bytes=reply_bytes))
 
     def _method(self, role: str) -> str:
         name = self.probe.interface.method(role)
@@ -198,10 +231,10 @@ class StudentNet:
         return bool(self.layout and any(b.dtype == "float32" for b in self.layout.blocks.values()))
 
     def raw_parameters(self) -> Any:
-        return self._request({"op": "get", "attr": self.attr})
+        return self._request({"op": "get", "attr": self.attr}, reply_bytes=self.parameters_reply())
 
     def get_attribute(self, name: str) -> Any:
-        return self._request({"op": "get", "attr": name})
+        return self._request({"op": "get", "attr": name}, reply_bytes=self.state_reply())
 
     def set_attribute(self, name: str, value: Any) -> None:
         self._request({"op": "set", "attr": name, "value": _wire(value)})
@@ -257,7 +290,8 @@ class StudentNet:
         if names:
             message["count"] = sorted(n for n in names if n in self.methods)
         amount = args[2] if role == "train" and len(args) > 2 and isinstance(args[2], int) else 1
-        reply = self._operation(method, message, amount, args[0] if args else None)
+        samples = args[0] if args else None
+        reply = self._operation(method, message, amount, samples, self.call_reply(samples, amount))
         if "calls" in reply:
             reply["calls"] = {names[n]: int(c) for n, c in reply["calls"].items() if n in names}
         return reply
@@ -283,9 +317,10 @@ class StudentNet:
         """(positions, raw snapshots): before the first step, after every
         `every` steps and after each step count in `at` (spot checks)."""
         method = self._method("step")
+        snapshots = 1 + n // max(int(every), 1) + len(set(at))
         reply = self._operation(method, {"op": "steps", "method": method, "args": [_wire(x), _wire(y)],
                                          "n": n, "every": every, "at": sorted(set(at)), "snapshot": self.attr},
-                                n, x)
+                                n, x, self.parameters_reply(snapshots))
         snaps = reply["snapshots"]
         positions = reply.get("positions") or list(range(0, n + 1, every))[:len(snaps)]
         return [int(p) for p in positions], snaps
@@ -316,8 +351,8 @@ class StudentNet:
                      digest=parameters_digest(student_base, keys))
         loss = self._method("loss")   # each value one loss call: a loss that hung once is not asked again
 
-        def ask(message: dict) -> Any:
-            return self._operation(loss, message, 1, x)
+        def ask(message: dict) -> Any:   # a scalar (or, wrongly, per-sample values)
+            return self._operation(loss, message, 1, x, self.call_reply(x))
 
         value = ask(first)
         if isinstance(value, dict) and value.get("stale"):   # e.g. back_propagate also moved theta

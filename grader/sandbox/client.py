@@ -12,6 +12,22 @@ limit) for code that waits instead of computing.
 After a hang, a death or a protocol violation the next request starts a
 fresh worker and replays the load, so one bad method spoils only the
 criteria that call it.
+
+No reply can hurt the grader (the student's code can take the worker over
+entirely and write anything into the reply pipe):
+
+* every request carries an id that the reply must echo (a stray or stale
+  frame is a protocol failure, never the answer to a later request);
+* a reply may be only as large as the request can legitimately return
+  (`reply_bytes`, computed by the caller from the shapes involved, e.g.
+  `reply_allowance`; `DEFAULT_REPLY_BYTES` for small operations), and it is
+  decoded under a limit of JSON containers and elements and of nesting depth
+  (`guarded_loads`), so no payload inflates in the grader's memory;
+* requests are written without blocking, under the same deadline as the
+  reply (a worker that stops reading cannot hang the grader in write());
+* every string from the worker and the student's output pass
+  `grader.textsafe.clean` (capped, lone surrogates replaced, control and
+  escape characters removed) before they reach a result.
 """
 
 from __future__ import annotations
@@ -19,6 +35,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -34,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from ..textsafe import clean, clean_tree
 from . import worker as wire
 from .cpuclock import CpuClock, new_clock
 from .limits import UidLease, WorkerLimits, inner_dir, isolation, isolation_level, launch_command
@@ -41,12 +59,26 @@ from .limits import UidLease, WorkerLimits, inner_dir, isolation, isolation_leve
 WORKER_SOURCE = Path(wire.__file__)
 WORKER_NAME = "_nngrade_worker.py"
 SUBMISSION_DIR = "submission"
-MAX_REPLY_BYTES = 512 * 1024 * 1024
+MAX_REPLY_BYTES = 512 * 1024 * 1024   # never more, whatever a caller allows
+DEFAULT_REPLY_BYTES = 1024 * 1024     # a small operation's answer (a handle, names, a scalar, None)
+#: wire bytes per scalar of an array in an answer: float64, base64-encoded
+WIRE_BYTES_PER_SCALAR = 8 * 4 / 3
+#: wire bytes allowed per array, snapshot or entry besides its data (keys, dtype, shape, a repr)
+WIRE_BYTES_PER_ITEM = 16 * 1024
+#: JSON containers plus elements a reply may hold (arrays travel as one string each), and more
+#: for larger allowances; a list of empty lists costs ~64 bytes of grader memory per 3 wire bytes
+MIN_REPLY_ELEMENTS = 100_000
+WIRE_BYTES_PER_ELEMENT = 256
+MAX_REPLY_DEPTH = 48                  # the worker's encoding nests at most ~20 deep
+MESSAGE_CHARS = 300                   # an exception message from the worker
+TRACEBACK_CHARS = 2000
+NAME_CHARS = 100                      # an exception's type name
 EFBIG_TEXT = "[Errno 27]"
 POLL_SECONDS = 0.05  # how often a running request's CPU time is read
 RUN_HERE = os.environ.get("NNGRADE_WORKER_EXEC", "") != "1"  # the launcher runs the worker in its own process
 
-__all__ = ["Budget", "LoadSpec", "WorkerClient", "WorkerFailure", "WorkerLimits", "isolation_level", "scrubbed_environment"]
+__all__ = ["Budget", "DEFAULT_REPLY_BYTES", "LoadSpec", "ReplyTooComplex", "WorkerClient", "WorkerFailure",
+           "WorkerLimits", "guarded_loads", "isolation_level", "reply_allowance", "scrubbed_environment"]
 
 
 class WorkerFailure(Exception):
@@ -170,6 +202,8 @@ class WorkerClient:
     _source_rel: Path = Path("nn.py")  # the source file inside the staged submission folder
     _captured: bytes = b""
     _starts: int = 0
+    _next_id: int = 0                  # request ids: every reply must echo its request's
+    max_request_bytes: int = 0         # the largest request sent (a student may keep copies of what it got)
     _clock: CpuClock | None = None     # CPU time of the current worker's processes
     _cpu_done: float = 0.0             # CPU seconds of the workers that have ended
 
@@ -246,7 +280,8 @@ class WorkerClient:
             for fd in (req_r, resp_w, status_w):
                 os.close(fd)
         self._clock.attach(self.proc.pid)
-        self._req = os.fdopen(req_w, "wb", buffering=0)
+        self._req = req_w
+        os.set_blocking(req_w, False)   # writes have deadlines too (`_write`)
         self._resp = resp_r
         self._status = status_r
         os.set_blocking(status_r, False)
@@ -292,12 +327,7 @@ class WorkerClient:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
-        if self._req is not None:
-            try:
-                self._req.close()
-            except OSError:
-                pass
-        for fd in (self._resp, self._status):
+        for fd in (self._req, self._resp, self._status):
             if isinstance(fd, int):
                 try:
                     os.close(fd)
@@ -374,7 +404,7 @@ class WorkerClient:
                     data += handle.read(limit + 1 - len(data))
             except OSError:
                 pass
-        text = data[:limit].decode("utf-8", errors="replace")
+        text = clean(data[:limit].decode("utf-8", errors="replace"), None)
         if len(data) > limit:
             text += f"\n[... output truncated at {limit} bytes ...]"
         return text
@@ -387,19 +417,23 @@ class WorkerClient:
             raise self.load_error
 
     # -- requests --------------------------------------------------------------
-    def request(self, message: dict, timeout: "float | Budget") -> Any:
+    def request(self, message: dict, timeout: "float | Budget", *, reply_bytes: int | None = None) -> Any:
         """Send one request; `timeout` is a `Budget`, or CPU seconds (with
-        the limits' wall-clock backstop)."""
+        the limits' wall-clock backstop).  `reply_bytes`: the largest answer
+        this request can legitimately get (see `reply_allowance`); default
+        `DEFAULT_REPLY_BYTES`, for small operations.  A larger answer is a
+        protocol failure."""
         self.ensure()
-        return self._request(message, timeout)
+        return self._request(message, timeout, reply_bytes=reply_bytes)
 
-    def _request(self, message: dict, timeout: "float | Budget", load: bool = False) -> Any:
+    def _request(self, message: dict, timeout: "float | Budget", load: bool = False,
+                 reply_bytes: int | None = None) -> Any:
         assert self._req is not None and self.proc is not None
         budget = timeout if isinstance(timeout, Budget) else Budget.of(float(timeout), self.limits.wall_factor)
         clock = self._clock
         cpu_start = 0.0 if load or clock is None else clock.read()  # a load counts its worker's start-up
         try:
-            return self._exchange(message, budget, cpu_start)
+            return self._exchange(message, budget, cpu_start, reply_bytes or DEFAULT_REPLY_BYTES)
         finally:
             used = (clock.read() - cpu_start) if clock is not None else 0.0
             if load:
@@ -407,36 +441,46 @@ class WorkerClient:
             else:
                 self.request_cpu += used
 
-    def _exchange(self, message: dict, budget: Budget, cpu_start: float) -> Any:
-        try:
-            wire.write_frame(self._req, message)
-        except (BrokenPipeError, OSError):
-            raise self._died("the program ended before it could be asked anything")
+    def _exchange(self, message: dict, budget: Budget, cpu_start: float, reply_bytes: int) -> Any:
+        self._next_id += 1
+        ident = self._next_id
+        data = json.dumps(dict(message, id=ident), separators=(",", ":")).encode("utf-8")
+        self.max_request_bytes = max(self.max_request_bytes, len(data))
         limits = (cpu_start + budget.cpu, time.monotonic() + budget.wall, budget)
+        self._write(struct.pack(">I", len(data)) + data, limits)
         head = self._read(4, limits)
         (size,) = struct.unpack(">I", head)
-        if size > min(MAX_REPLY_BYTES, self.limits.reply_mb * 1024 * 1024):
-            raise self._protocol(f"the program sent a {size}-byte answer (or wrote into the grader's channel)")
+        cap = min(MAX_REPLY_BYTES, self.limits.reply_mb * 1024 * 1024, max(int(reply_bytes), 1024))
+        if size > cap:
+            raise self._protocol(f"the program sent a {size}-byte answer where at most {cap} bytes can be "
+                                 "expected (or wrote into the grader's channel)")
         body = self._read(size, limits)
         try:
-            reply = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            reply = guarded_loads(body, max_elements=MIN_REPLY_ELEMENTS + cap // WIRE_BYTES_PER_ELEMENT)
+        except ReplyTooComplex as exc:
+            raise self._protocol(f"the program sent an answer {exc}")
+        except (ValueError, RecursionError):   # UnicodeDecodeError and JSONDecodeError included
             raise self._protocol("the program wrote garbage into the grader's channel")
+        del body
         if not isinstance(reply, dict) or "ok" not in reply:
             raise self._protocol("the program answered with something that is not an answer")
+        if reply.get("id") != ident or type(reply.get("id")) is not int:
+            raise self._protocol("the program's answer is not the answer to the grader's request (a stray or "
+                                 "out-of-order frame in the grader's channel)")
         if not reply["ok"]:
             err = reply.get("error") or {}
             if not isinstance(err, dict):
                 raise self._protocol("the program answered with something that is not an answer")
-            error_type = str(err.get("type", "Error"))
-            text = self._explain(error_type, str(err.get("message", "")))
-            line = err.get("line") if isinstance(err.get("line"), int) else None
+            error_type = clean(err.get("type", "Error"), NAME_CHARS)
+            text = self._explain(error_type, clean(err.get("message", ""), MESSAGE_CHARS))
+            line = err.get("line")
+            line = line if type(line) is int and 0 < line < 10**7 else None
             raise WorkerFailure("exception", text, error_type=error_type, line=line,
-                                traceback=str(err.get("traceback", "")))
+                                traceback=clean(err.get("traceback", ""), TRACEBACK_CHARS))
         try:
-            return wire.decode(reply.get("value"), np)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise self._protocol(f"undecodable answer: {exc}")
+            return clean_tree(wire.decode(reply.get("value"), np))
+        except Exception as exc:   # refused dtypes, shapes, base64: whatever a forged answer holds
+            raise self._protocol(f"undecodable answer: {clean(exc, MESSAGE_CHARS)}")
 
     def _explain(self, error_type: str, message: str) -> str:
         """Say which sandbox limit an exception comes from."""
@@ -466,23 +510,51 @@ class WorkerClient:
         except OSError:
             return False
 
+    def _deadline(self, limits: tuple[float, float, Budget], writing: bool = False) -> float:
+        """How long to wait for the pipe now; past the CPU budget or the
+        wall-clock backstop the worker is killed: a time-out, or (a request
+        still not taken after the backstop: it stopped reading) a protocol
+        failure."""
+        cpu_end, wall_end, budget = limits
+        wall_left = wall_end - time.monotonic()
+        cpu_left = cpu_end - (self._clock.read() if self._clock is not None else 0.0)
+        if cpu_left <= 0 or wall_left <= 0:
+            cause = "cpu" if cpu_left <= 0 else "wall"
+            self.kill()
+            if writing and cause == "wall":
+                raise WorkerFailure("protocol", "the program stopped reading the grader's requests (a request was "
+                                    f"still not taken after the wall-clock backstop of "
+                                    f"{seconds_text(budget.wall_limit)} s)")
+            self.timeouts += 1
+            text = budget.cpu_message() if cause == "cpu" else budget.wall_message()
+            raise WorkerFailure("timeout", text, cause=cause, budget=budget)
+        # poll often enough that a spinning worker overshoots its CPU budget by little
+        return max(0.005, min(POLL_SECONDS, cpu_left / 2, wall_left))
+
+    def _write(self, data: bytes, limits: tuple[float, float, Budget]) -> None:
+        """Write a request into the (non-blocking) request pipe under the
+        request's deadline: a worker that shrinks its pipe and stops reading
+        costs its limit, never a grader stuck in write()."""
+        view = memoryview(data)
+        while view:
+            wait = self._deadline(limits, writing=True)
+            _, ready, _ = select.select([], [self._req], [], wait)
+            if not ready:
+                continue
+            try:
+                view = view[os.write(self._req, view[:1 << 20]):]
+            except BlockingIOError:
+                continue
+            except OSError:   # EPIPE: the worker closed its end
+                raise self._died("the program ended before it could be asked anything")
+
     def _read(self, size: int, limits: tuple[float, float, Budget]) -> bytes:
         """Read `size` bytes of the answer, polling the worker's CPU clock
         meanwhile: past the CPU budget or the wall-clock backstop, the
         worker is killed and the request is a time-out."""
-        cpu_end, wall_end, budget = limits
         chunks: list[bytes] = []
         while size:
-            wall_left = wall_end - time.monotonic()
-            cpu_left = cpu_end - (self._clock.read() if self._clock is not None else 0.0)
-            if cpu_left <= 0 or wall_left <= 0:
-                cause = "cpu" if cpu_left <= 0 else "wall"
-                self.kill()
-                self.timeouts += 1
-                text = budget.cpu_message() if cause == "cpu" else budget.wall_message()
-                raise WorkerFailure("timeout", text, cause=cause, budget=budget)
-            # poll often enough that a spinning worker overshoots its CPU budget by little
-            wait = max(0.005, min(POLL_SECONDS, cpu_left / 2, wall_left))
+            wait = self._deadline(limits)
             ready, _, _ = select.select([self._resp], [], [], wait)
             if not ready:
                 continue
@@ -550,6 +622,72 @@ class WorkerClient:
         else:
             detail = f"{what} (exit status {number}; e.g. sys.exit/os._exit in your code)"
         return WorkerFailure("crash", detail)
+
+
+class ReplyTooComplex(ValueError):
+    """A reply with more JSON containers/elements or deeper nesting than allowed."""
+
+
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def guarded_loads(body: bytes, *, max_elements: int = MIN_REPLY_ELEMENTS, max_depth: int = MAX_REPLY_DEPTH) -> Any:
+    """`json.loads` of a reply, after checking (on the bytes, before any
+    Python object is built) that it holds at most `max_elements` containers
+    and elements and nests at most `max_depth` deep: a few megabytes of
+    `[[],[],...]` would otherwise become gigabytes of lists.  Raises
+    `ReplyTooComplex`, or ValueError for text that is not JSON."""
+    opens = body.count(b"[") + body.count(b"{")
+    if opens + body.count(b",") > max_elements or opens > max_depth:
+        # brackets and commas inside strings do not count: keep only what lies between strings
+        structure = _outside_strings(body, max_elements)
+        opens = structure.count(b"[") + structure.count(b"{")
+        if opens + structure.count(b",") > max_elements:
+            raise ReplyTooComplex(f"of more than {max_elements} JSON elements (an answer that would "
+                                  "inflate in the grader's memory)")
+        if opens > max_depth:
+            brackets = np.frombuffer(structure.translate(None, _NOT_BRACKETS), dtype=np.uint8)
+            steps = np.where((brackets == ord("[")) | (brackets == ord("{")), 1, -1)
+            if steps.size and int(np.cumsum(steps).max()) > max_depth:
+                raise ReplyTooComplex(f"nested more than {max_depth} deep")
+        del structure
+    return json.loads(body.decode("utf-8"))
+
+
+def _outside_strings(body: bytes, max_strings: int) -> bytes:
+    """`body` without the contents of its JSON strings (found with
+    bytes.find, so a long base64 string costs a memchr, not a loop);
+    more than `max_strings` strings is too complex already."""
+    parts, pos, count = [], 0, 0
+    while True:
+        start = body.find(b'"', pos)
+        if start < 0:
+            parts.append(body[pos:])
+            return b"".join(parts)
+        parts.append(body[pos:start])
+        end = start + 1
+        while True:
+            end = body.find(b'"', end)
+            if end < 0:
+                raise ValueError("unterminated string")
+            back = end - 1
+            while body[back] == 0x5C:   # a quote escaped by an odd number of backslashes is not the end
+                back -= 1
+            if (end - 1 - back) % 2 == 0:
+                break
+            end += 1
+        count += 1
+        if count > max_strings:
+            raise ReplyTooComplex(f"of more than {max_strings} JSON elements (an answer that would "
+                                  "inflate in the grader's memory)")
+        pos = end + 1
+
+
+def reply_allowance(scalars: float = 0, items: int = 0) -> int:
+    """The largest answer (bytes on the wire) that can legitimately hold
+    `scalars` numbers in arrays spread over `items` arrays, snapshots or
+    entries, plus room for a small operation's answer."""
+    return int(DEFAULT_REPLY_BYTES + scalars * WIRE_BYTES_PER_SCALAR + items * WIRE_BYTES_PER_ITEM)
 
 
 def _child_pid(pid: int) -> int | None:

@@ -8,7 +8,8 @@ returning *observations* -- arrays, numbers and descriptions of exceptions.
 It never judges anything: a submission that tampers with this process can
 only falsify its own observations, which the grader then judges as wrong.
 
-Wire format, both ways: a 4-byte big-endian length, then UTF-8 JSON.  Arrays
+Wire format, both ways: a 4-byte big-endian length, then UTF-8 JSON; every
+request has an ``id`` that its reply echoes.  Arrays
 travel as ``{"__nd__": [dtype, shape, base64]}``; the grader decodes them with
 :func:`decode`, which accepts only plain numeric dtypes (never pickle).
 """
@@ -453,6 +454,13 @@ class Worker:
         return found
 
     def handle(self, req: dict) -> dict:
+        """The reply to one request, carrying the request's id (the grader
+        refuses an answer that does not echo it)."""
+        reply = self._handle(req)
+        reply["id"] = req.get("id")
+        return reply
+
+    def _handle(self, req: dict) -> dict:
         op = getattr(self, "op_" + str(req.get("op")), None)
         started = time.perf_counter()
         if op is None:
@@ -564,7 +572,8 @@ def main() -> int:
         try:
             write_frame(responses, reply)
         except (TypeError, ValueError) as exc:
-            write_frame(responses, {"ok": False, "error": {"type": "EncodingError", "message": str(exc)}})
+            write_frame(responses, {"ok": False, "error": {"type": "EncodingError", "message": str(exc)[:MAX_REPR]},
+                                    "id": req.get("id")})
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@ change what another submission gets.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,7 +182,18 @@ CASES = [
     Case("bad_generator", spoiled=spoil(GRADS, "bad-output"), status="failed"),
     Case("bad_object", spoiled={"forward": "bad-output"}, status="failed", feedback="returned a Liar"),
     Case("slow_correct", slow=True, limits=dict(criterion_seconds=30.0, submission_seconds=120.0)),
+    # the reply channel (the student's code takes the worker over): see test_reply_channel_attack below
+    Case("reply_inflation_method", spoiled={"forward": "crash"}, feedback="-byte answer where at most"),
+    Case("huge_error_method", spoiled={"forward": "crash"}, feedback="-byte answer where at most"),
+    Case("surrogate_error_method", spoiled={"forward": ""},
+         feedback="ValueError (line 94): bad \ufffd value red evil"),
+    Case("stall_request_pipe", spoiled={"training": "crash"}, limits=dict(criterion_seconds=1.5),
+         feedback="stopped reading the grader's requests (a request was still not taken after the wall-clock "
+                  "backstop of 4.5 s)"),
+    Case("desync_method", spoiled={"forward": "crash"}, feedback="is not the answer to the grader's request"),
 ]
+CHANNEL_ATTACKS = ["reply_inflation_method", "huge_error_method", "surrogate_error_method", "stall_request_pipe",
+                   "desync_method"]
 
 
 def _missing(needs: str) -> str:
@@ -281,7 +294,7 @@ def test_batch_like_sequence_leaves_correct_submission_untouched(rubric, tmp_pat
     result document is byte for byte the same as when graded alone."""
     alone = dumps(grade(CORRECT, rubric).result)
     hostile = ["killpg_method", "memory_hog", "huge_output_method", "os_exit_method", "monkeypatch",
-               "sys_exit_import", "import_infinite_loop"]
+               "sys_exit_import", "import_infinite_loop", *CHANNEL_ATTACKS]
     if HAS_UID:
         hostile += ["write_outside", "kill_parent_method"]
     if HAS_UID and HAS_PID:
@@ -335,3 +348,114 @@ def test_check_waits_once_for_a_hung_method(tmp_path):
     page = render_report(outcome.result)
     assert page.count("criterion&#39;s limit of 1.5 s") + page.count("criterion's limit of 1.5 s") == 1
     assert page.count("The same failure as in") == 3
+
+
+# --------------------------------------------------------------------------
+# the reply channel: a grader that no reply can hurt
+# --------------------------------------------------------------------------
+
+def _vm(key: str) -> int:
+    """VmRSS / VmHWM of this process, in bytes."""
+    match = re.search(rf"^{key}:\s+(\d+) kB", Path("/proc/self/status").read_text(), re.M)
+    return int(match.group(1)) * 1024
+
+
+UNSAFE = re.compile("[\ud800-\udfff\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]")
+
+
+def _strings(value):
+    """Every str in a JSON document, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _reset_peak_rss() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")   # VmHWM := VmRSS (Linux >= 4.0)
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("name", CHANNEL_ATTACKS)
+def test_reply_channel_attack(name, tmp_path):
+    """The student's code owns the worker and attacks the grader through the
+    reply pipe (40 MB of nested empty lists, a 40 MB error message, a lone
+    surrogate and terminal escapes, a request pipe shrunk and never read, a
+    stray answer frame).  The grader's memory stays bounded, result.json,
+    report.html and gradescope.json are written, valid UTF-8 without
+    surrogates or escapes, every text is capped, the stalled write ends
+    within its limit, and only the attacked criterion is lost."""
+    from grader.outputs import write_submission_outputs
+
+    rub = small_rubric(criterion_seconds=1.5)
+    reset = _reset_peak_rss()
+    baseline = _vm("VmRSS")
+    started = time.monotonic()
+    outcome = grade(render(name, tmp_path / "in"), rub)
+    elapsed = time.monotonic() - started
+    grown = _vm("VmHWM") - baseline
+    if reset:   # before: 40 MB of "[[]]," took the grader to 2.8 GB
+        assert grown < 400 * 2**20, f"the grader's peak RSS grew by {grown / 2**20:.0f} MB"
+    # before: the stalled write() hung the grader forever (generous bound: the backstop is 4.5 s)
+    assert elapsed < 120, elapsed
+    folder = write_submission_outputs(outcome, tmp_path / "out")
+    for filename in ("result.json", "report.html", "gradescope.json"):
+        data = (folder / filename).read_bytes()
+        text = data.decode("utf-8")            # valid UTF-8: no lone surrogate made it
+        assert len(data) < 2**20, (filename, len(data))   # before: 40 MB each
+        assert not UNSAFE.search(text), (filename, UNSAFE.search(text))
+        if filename.endswith(".json"):
+            assert not any(UNSAFE.search(t) for t in _strings(json.loads(text))), filename
+    doc = json.loads((folder / "result.json").read_bytes().decode("utf-8"))
+    assert all(len(c["feedback"]) < 4000 for c in doc["criteria"])
+    assert "\x1b" not in doc["stdout"] and "\x1b" not in json.dumps(outcome.run)
+    assert doc["score"] == 85.0 and sum(c["status"] != "passed" for c in doc["criteria"]) == 1, doc["criteria"]
+
+
+def test_escapes_in_the_students_output_are_removed(rubric, tmp_path):
+    doc = grade(render("surrogate_error_method", tmp_path), rubric).result
+    assert doc["stdout"].startswith("student output\nsecond line\tcol"), repr(doc["stdout"])
+
+
+def test_desync_costs_one_criterion_and_no_other_submission(rubric, tmp_path):
+    """A stray answer frame costs the criterion it was sent in; the later
+    criteria get their own answers (ids), and the next submission graded
+    by the same process scores 100."""
+    doc = grade(render("desync_method", tmp_path), rubric).result
+    by_id = {c["id"]: c for c in doc["criteria"]}
+    assert by_id["forward"]["status"] == "error"
+    assert all(c["status"] == "passed" for cid, c in by_id.items() if cid != "forward")
+    assert grade(CORRECT, rubric).result["score"] == 100.0
+
+
+@pytest.mark.slow
+def test_channel_attacks_in_a_pooled_batch(tmp_path):
+    """The five channel attacks and a correct submission in one batch on a
+    process pool: the batch finishes (the pool's shutdown no longer waits for
+    a write() that never returns), every result.json is written as clean
+    UTF-8, the attacks lose one criterion each and the correct submission
+    scores 100."""
+    import shutil
+
+    from grader.batch import run_batch
+    from grader.executors import LocalExecutor
+
+    subs = tmp_path / "subs"
+    for name in CHANNEL_ATTACKS:
+        render(name, subs)
+    shutil.copy(CORRECT, subs / "correct_vectorized.py")
+    report = run_batch(subs, small_rubric(criterion_seconds=1.5), tmp_path / "out", executor=LocalExecutor(2))
+    assert not report.failed, report.failed
+    assert sorted(report.graded) == sorted([*CHANNEL_ATTACKS, "correct_vectorized"])
+    for sid in report.graded:
+        doc = json.loads((tmp_path / "out" / sid / "result.json").read_bytes().decode("utf-8"))
+        assert not any(UNSAFE.search(t) for t in _strings(doc)), sid
+        assert doc["score"] == (100.0 if sid == "correct_vectorized" else 85.0), (sid, doc["score"])
