@@ -28,6 +28,7 @@ import hashlib
 import re
 import unicodedata
 from urllib.parse import quote
+from .textsafe import clean
 
 __all__ = ["display", "slug", "is_safe", "is_id", "href", "csv_cell", "for_terminal", "CLASS_OUTPUT_SUFFIXES"]
 
@@ -102,16 +103,8 @@ def csv_cell(value: object) -> object:
     return "'" + text if text.startswith(CSV_FORMULA_PREFIXES) else text
 
 
-# ESC-introduced sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST),
-# DCS/SOS/PM/APC (ESC P|X|^|_ ... ST), and two-character escapes; and the
-# 8-bit CSI (0x9b).
-_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[PX^_][^\x1b]*(?:\x1b\\)?|[ -~]?)"
-                      r"|\x9b[0-?]*[ -/]*[@-~]?")
-# control characters but \t and \n; DEL and C1; bidirectional overrides and isolates
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
 def for_terminal(text: object) -> str:
     """`text` safe to print: escape sequences and control characters removed
-    (newlines and tabs kept), undecodable bytes shown as U+FFFD."""
-    return _CONTROLS.sub("", _ESCAPES.sub("", display(text)))
+    (newlines and tabs kept), undecodable bytes shown as U+FFFD.  One
+    sanitizer for everything a student controls: grader/textsafe.py."""
+    return clean(display(text), limit=None)

@@ -37,7 +37,8 @@ _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u20
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # whole terminal escape sequences (CSI "ESC [ ... final", OSC/DCS/APC/PM/SOS "ESC ] ... BEL or ESC \\",
 # two-character ones), so no "[31m" residue is left when the ESC itself is removed
-_ESCAPE = re.compile("\x1b(?:\\[[0-?]*[ -/]*[@-~]?|[\\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\\\)?|[\x20-\x7e])?")
+_ESCAPE = re.compile("\x1b(?:\\[[0-?]*[ -/]*[@-~]?|[\\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\\\)?|[\x20-\x7e])?"
+                     "|\x9b[0-?]*[ -/]*[@-~]?")   # and the 8-bit CSI
 _LINE_BREAKS = re.compile("\r\n|[\u2028\u2029\x85\r]")  # \r alone is dropped below (not a line break of its own)
 
 
