@@ -1,0 +1,198 @@
+"""Issue 10: the worker sees an allow-list root (nothing of the disk but the
+interpreter, the standard library and the allowed packages), no kernel
+object outlives it (IPC, processes, cgroups, files), and its limits hold for
+all its processes together.  Each attack class has a hostile fixture under
+hostile/; outcomes are printed by the fixture ("ALLOWED: ..." = the attack
+worked) and checked here end to end through `grader.engine.grade`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from grader.engine import dumps, grade
+from grader.sandbox import client as client_mod
+from grader.sandbox.limits import isolation, isolation_level
+
+from .test_sandbox_hostile import ALL, CORRECT, HOSTILE, ROOT, processes_of, small_rubric
+
+LEVEL = isolation()
+ALLOWLIST = "allowlist-root" in isolation_level()
+CGROUPS = "cgroup(" in isolation_level()
+IPC_NS = "ipc" in isolation_level()
+KEY = 0x4E4E4752
+
+
+def render(name: str, folder: Path, **fill: str) -> Path:
+    text = (HOSTILE / f"{name}.py").read_text().replace("@REPO@", str(ROOT))
+    for key, value in fill.items():
+        text = text.replace(f"@{key}@", value)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.py"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def seen(monkeypatch):
+    """uids, cgroup folders and staging folders of every worker started in the test."""
+    found = {"uids": set(), "cgroups": set(), "stages": set()}
+    original = client_mod.WorkerClient.start
+
+    def start(self):
+        original(self)
+        if self._uid is not None:
+            found["uids"].add(self._uid.uid)
+        if self.workdir is not None:
+            found["stages"].add(str(self.workdir))
+        clock = self._clock
+        for path in getattr(clock, "paths", None) or ([clock.path] if hasattr(clock, "path") else []):
+            found["cgroups"].add(path)
+
+    monkeypatch.setattr(client_mod.WorkerClient, "start", start)
+    return found
+
+
+def left_behind(found) -> list[str]:
+    out = [f"process {p}" for p in processes_of(found["uids"])]
+    out += [f"cgroup {p}" for p in found["cgroups"] if os.path.exists(p)]
+    out += [f"folder {p}" for p in found["stages"] if os.path.exists(p)]
+    out += [f"ipc {line}" for line in sysv_objects(found["uids"])]
+    return out
+
+
+def sysv_objects(uids: set[int]) -> list[str]:
+    """Host SysV objects owned by the given uids or with the fixtures' key."""
+    found = []
+    for kind in ("shm", "msg", "sem"):
+        try:
+            lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+        except OSError:
+            continue
+        header = lines[0].split()
+        for line in lines[1:]:
+            row = dict(zip(header, line.split()))
+            if int(row.get("key", "0")) == KEY or int(row.get("uid", "-1")) in uids:
+                found.append(f"{kind} {line.strip()}")
+    return found
+
+
+def allowed(doc) -> list[str]:
+    return [line for line in doc["stdout"].splitlines() if line.startswith("ALLOWED")]
+
+
+@pytest.fixture
+def decoys():
+    made = []
+    for folder, name, text in (("/opt/nngrade-decoy", "rubric-hidden.yaml", "hidden: criteria\n"),
+                               ("/var/tmp/nngrade-decoy", "grades.csv", "student,grade\n"),
+                               ("/opt/nngrade-decoy", "reference_solution.py", "ANSWER = 42\n")):
+        os.makedirs(folder, exist_ok=True)
+        Path(folder, name).write_text(text)
+        made.append(folder)
+    yield
+    for folder in set(made):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.skipif(not ALLOWLIST, reason=f"no allow-list root here ({isolation_level()})")
+def test_nothing_outside_the_allow_list(decoys, tmp_path, seen):
+    doc = grade(render("read_outside", tmp_path), small_rubric()).result
+    assert doc["score"] == 100.0, doc["criteria"]
+    assert not allowed(doc), doc["stdout"]
+    for what in ("open /opt decoy", "open /var/tmp decoy", "import other checkout", "list repo",
+                 "read /etc/passwd", "other site-packages"):
+        assert f"refused: {what}" in doc["stdout"], doc["stdout"]
+    assert not left_behind(seen)
+
+
+@pytest.mark.skipif(not LEVEL.mounts, reason="no mount namespace here")
+def test_no_hidden_path_or_configuration_in_proc(tmp_path, seen, monkeypatch):
+    secret = tmp_path / "solutions-folder"
+    secret.mkdir()
+    monkeypatch.setenv("NNGRADE_SANDBOX_HIDE", str(secret))
+    forbidden = [str(ROOT / "reference"), str(ROOT / "grader"), str(ROOT / "rubrics"), str(secret),
+                 "rlimits", "keep_fds", "726c696d697473", "6b6565705f666473", "nngrade-io-"]
+    doc = grade(render("read_proc", tmp_path / "in", FORBIDDEN=json.dumps(forbidden)), small_rubric()).result
+    assert "proc scanned" in doc["stdout"]
+    assert not allowed(doc), doc["stdout"]
+    assert doc["score"] == 100.0
+    for stage in seen["stages"]:
+        assert stage not in doc["stdout"]
+    assert not left_behind(seen)
+
+
+@pytest.mark.skipif(not ALLOWLIST, reason=f"no allow-list root here ({isolation_level()})")
+def test_host_unix_socket_unreachable(tmp_path, seen):
+    path = "/run/nngrade-decoy.sock"
+    if os.path.exists(path):
+        os.unlink(path)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    os.chmod(path, 0o777)
+    server.listen(4)
+    server.settimeout(0.2)
+    try:
+        doc = grade(render("unix_socket", tmp_path), small_rubric()).result
+        try:
+            conn, _ = server.accept()
+            conn.close()
+            reached = True
+        except OSError:
+            reached = False
+    finally:
+        server.close()
+        os.unlink(path)
+    assert "refused: unix socket" in doc["stdout"], doc["stdout"]
+    assert not reached and doc["score"] == 100.0
+    assert not left_behind(seen)
+
+
+@pytest.mark.skipif(not IPC_NS, reason=f"no IPC namespace here ({isolation_level()})")
+def test_sysv_ipc_dies_with_the_worker(tmp_path, seen):
+    rubric = small_rubric()
+    first = grade(render("sysv_ipc_write", tmp_path / "a"), rubric).result
+    assert "left shm" in first["stdout"] and first["score"] == 100.0, first["stdout"]
+    assert not sysv_objects(seen["uids"]), "SysV objects outlived the worker"
+    second = grade(render("sysv_ipc_read", tmp_path / "b"), rubric).result
+    assert "refused: shm" in second["stdout"] and "refused: msg" in second["stdout"], second["stdout"]
+    assert not allowed(second)
+    assert not left_behind(seen)
+
+
+@pytest.mark.skipif(not CGROUPS, reason=f"no per-submission cgroup here ({isolation_level()})")
+def test_memory_limit_holds_for_all_processes_together(tmp_path, seen):
+    rubric = small_rubric(memory_mb=2048, load_seconds=20.0)
+    doc = grade(render("fork_memory", tmp_path), rubric).result
+    assert not allowed(doc), doc["stdout"]
+    assert "refused:" in doc["stdout"] or doc["error"] is not None, doc
+    assert not left_behind(seen)
+    # the grader is fine: the next submission gets its full grade
+    assert grade(CORRECT, small_rubric()).result["score"] == 100.0
+
+
+@pytest.mark.slow
+def test_spinners_do_not_change_a_classmates_grade(tmp_path, seen):
+    rubric = small_rubric()
+    alone = dumps(grade(CORRECT, rubric).result)
+    results = {}
+
+    def hostile():
+        results["hostile"] = grade(render("setsid_spinners", tmp_path), rubric).result
+
+    thread = threading.Thread(target=hostile)
+    thread.start()
+    try:
+        together = dumps(grade(CORRECT, rubric).result)
+    finally:
+        thread.join()
+    assert together == alone
+    assert '"score": 100.0' in together
+    assert not left_behind(seen)
