@@ -60,19 +60,41 @@ class CpuClock:
 
 
 class CgroupCpuClock(CpuClock):
+    """The worker's cgroup: cpuacct (the clock) and, with `limits`, the
+    submission's limits for all its processes together: memory
+    (``memory.limit_in_bytes`` = memory_mb), processes (``pids.max``) and
+    CPU weight (``cpu.shares``), one group per controller hierarchy (v1),
+    all removed by `close()`."""
+
     name = CGROUP
 
-    def __init__(self, root: str = CGROUP_ROOT) -> None:
+    def __init__(self, root: str = CGROUP_ROOT, limits: object = None) -> None:
         parent = os.path.join(root, GROUP_PARENT)
         os.makedirs(parent, exist_ok=True)
         _remove_stale(parent)
-        self.path = os.path.join(parent, f"{os.getpid()}-{next(_counter)}-{time.monotonic_ns() % 10**6}")
+        leaf = f"{os.getpid()}-{next(_counter)}-{time.monotonic_ns() % 10**6}"
+        self.path = os.path.join(parent, leaf)
         os.mkdir(self.path)
+        self.paths = [self.path]
         self._last = 0.0
         self._closed = False
+        if limits is not None and root == CGROUP_ROOT:
+            try:
+                for controller, settings in limit_settings(limits).items():
+                    group = os.path.join(V1_ROOT, controller, GROUP_PARENT)
+                    os.makedirs(group, exist_ok=True)
+                    group = os.path.join(group, leaf)
+                    os.mkdir(group)
+                    self.paths.append(group)
+                    for key, value in settings.items():
+                        with open(os.path.join(group, key), "w") as handle:
+                            handle.write(str(value))
+            except OSError:
+                self.close()
+                raise
 
     def launcher_config(self) -> dict:
-        return {"cgroup_procs": os.path.join(self.path, "cgroup.procs")}
+        return {"cgroup_procs": [os.path.join(p, "cgroup.procs") for p in self.paths]}
 
     def read(self) -> float:
         if not self._closed:
@@ -84,37 +106,97 @@ class CgroupCpuClock(CpuClock):
         return self._last
 
     def pids(self) -> list[int]:
-        try:
-            with open(os.path.join(self.path, "cgroup.procs"), "rb") as handle:
-                return [int(p) for p in handle.read().split()]
-        except (OSError, ValueError):
-            return []
+        out: set[int] = set()
+        for path in self.paths:
+            try:
+                with open(os.path.join(path, "cgroup.procs"), "rb") as handle:
+                    out.update(int(p) for p in handle.read().split())
+            except (OSError, ValueError):
+                pass
+        return sorted(out)
 
     def close(self) -> float:
-        """Read the final usage, kill what is left in the group (only the
-        worker's own processes are ever in it), remove the group."""
+        """Read the final usage, kill what is left in the groups (only the
+        worker's own processes are ever in them), remove the groups."""
         if self._closed:
             return self._last
         final = self.read()
-        for attempt in range(50):
-            pids = self.pids()
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            try:
-                os.rmdir(self.path)
-                break
-            except FileNotFoundError:
-                break
-            except OSError as exc:
-                if exc.errno != errno.EBUSY:
-                    break
-                time.sleep(0.01 * min(attempt + 1, 10))  # killed processes take a moment to leave
+        for path in reversed(self.paths):
+            _kill_and_remove(path, self)
         final = max(final, self.read())
         self._closed = True
         return final
+
+
+def _kill_and_remove(path: str, clock: "CgroupCpuClock") -> None:
+    for attempt in range(200):
+        for pid in clock.pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            if exc.errno != errno.EBUSY:
+                return
+            time.sleep(0.01 * min(attempt + 1, 10))  # killed processes take a moment to leave
+
+
+V1_ROOT = "/sys/fs/cgroup"
+CPU_SHARES = 1024  # every submission the same CPU weight
+
+
+def limit_settings(limits: object) -> dict[str, dict[str, int]]:
+    """Per controller (v1), the files to write for `limits` (a WorkerLimits)."""
+    out = {}
+    usable = set(limit_controllers())
+    if "memory" in usable:
+        out["memory"] = {"memory.limit_in_bytes": int(getattr(limits, "memory_mb")) * 1024 * 1024}
+    if "pids" in usable:
+        out["pids"] = {"pids.max": int(getattr(limits, "processes"))}
+    if "cpu" in usable:
+        out["cpu"] = {"cpu.shares": CPU_SHARES}
+    return out
+
+
+@lru_cache(maxsize=1)
+def _v1_limit_controllers() -> tuple[str, ...]:
+    if os.geteuid() != 0:
+        return ()
+    found = []
+    for controller, probe in (("memory", "memory.limit_in_bytes"), ("pids", "pids.max"), ("cpu", "cpu.shares")):
+        base = os.path.join(V1_ROOT, controller)
+        if os.path.isfile(os.path.join(base, probe)) or os.path.isfile(os.path.join(base, GROUP_PARENT, probe)) \
+                or _v1_group_has(base, probe):
+            found.append(controller)
+    return tuple(found)
+
+
+def _v1_group_has(base: str, probe: str) -> bool:
+    """Root hierarchies do not show every file (pids.max): try a group."""
+    try:
+        parent = os.path.join(base, GROUP_PARENT)
+        os.makedirs(parent, exist_ok=True)
+        test = os.path.join(parent, f"probe-{os.getpid()}-{next(_counter)}")
+        os.mkdir(test)
+        try:
+            return os.path.isfile(os.path.join(test, probe))
+        finally:
+            os.rmdir(test)
+    except OSError:
+        return False
+
+
+def limit_controllers() -> tuple[str, ...]:
+    """The controllers that limit a submission's processes together
+    (memory, pids, cpu), when the cgroup backend is in use; () otherwise."""
+    if backend() != CGROUP:
+        return ()
+    return _v1_limit_controllers()
 
 
 class ProcCpuClock(CpuClock):
@@ -216,7 +298,7 @@ def _cgroup_works(root: str) -> bool:
     except OSError:
         return False
     try:
-        return clock.read() == 0.0 and os.path.exists(clock.launcher_config()["cgroup_procs"])
+        return clock.read() == 0.0 and all(os.path.exists(p) for p in clock.launcher_config()["cgroup_procs"])
     finally:
         clock.close()
 
@@ -234,11 +316,12 @@ def backend() -> str:
     return _backend(os.environ.get("NNGRADE_CPU_CLOCK", "auto").strip() or "auto")
 
 
-def new_clock() -> CpuClock:
-    """A fresh clock for one worker start."""
+def new_clock(limits: object = None) -> CpuClock:
+    """A fresh clock for one worker start; with `limits` (WorkerLimits), its
+    cgroups also limit the submission's memory, processes and CPU weight."""
     if backend() == CGROUP:
         try:
-            return CgroupCpuClock()
+            return CgroupCpuClock(limits=limits)
         except OSError:
             pass
     return ProcCpuClock()
