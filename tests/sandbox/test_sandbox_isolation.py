@@ -21,7 +21,7 @@ from grader.engine import dumps, grade
 from grader.sandbox import client as client_mod
 from grader.sandbox.limits import isolation, isolation_level
 
-from .test_sandbox_hostile import ALL, CORRECT, HOSTILE, ROOT, processes_of, small_rubric
+from test_sandbox_hostile import ALL, CORRECT, HOSTILE, ROOT, processes_of, small_rubric
 
 LEVEL = isolation()
 ALLOWLIST = "allowlist-root" in isolation_level()
@@ -180,7 +180,7 @@ def test_memory_limit_holds_for_all_processes_together(tmp_path, seen):
 
 @pytest.mark.slow
 def test_spinners_do_not_change_a_classmates_grade(tmp_path, seen):
-    rubric = small_rubric()
+    rubric = small_rubric(processes=64)
     alone = dumps(grade(CORRECT, rubric).result)
     results = {}
 
@@ -195,4 +195,5 @@ def test_spinners_do_not_change_a_classmates_grade(tmp_path, seen):
         thread.join()
     assert together == alone
     assert '"score": 100.0' in together
+    assert "spinners started: 24" in results["hostile"]["stdout"], results["hostile"]["stdout"]
     assert not left_behind(seen)

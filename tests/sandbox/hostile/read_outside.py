@@ -30,7 +30,15 @@ attempt("list repo", lambda: os.listdir("@REPO@/reference"))
 attempt("list /opt", lambda: [n for n in os.listdir("/opt")][0])
 attempt("read /etc/passwd", lambda: open("/etc/passwd").read())
 attempt("list /home", lambda: os.listdir("/home") or [][0])
-attempt("list /work", lambda: os.listdir("/work")[0])
+def _other_folders():
+    # the folders on the way to the interpreter and the packages exist (empty but for that path)
+    prefix = os.path.realpath(sys.prefix)
+    names = [n for n in os.listdir("/work") if not prefix.startswith(os.path.join("/work", n) + "/")]
+    print("visible in /work:", names[:5])
+    return names[0]
+
+
+attempt("list /work", _other_folders)
 
 
 def _site_packages():
@@ -39,7 +47,7 @@ def _site_packages():
     extra = [n for n in os.listdir(site)
              if not n.startswith(("numpy", "matplotlib", "mpl_toolkits", "contourpy", "cycler", "fonttools",
                                   "fontTools", "kiwisolver", "packaging", "PIL", "pillow", "pyparsing",
-                                  "dateutil", "python_dateutil", "six", "pylab", "__pycache__"))]
+                                  "dateutil", "python_dateutil", "six", "tzdata", "pylab", "__pycache__"))]
     if not extra:
         raise PermissionError("only the allowed packages")
     print("visible in site-packages:", sorted(extra)[:5])

@@ -1,14 +1,22 @@
 """Hostile fixture: at import, starts 24 spinning processes in new sessions (escaping the worker's process group), then loads normally; they spin until the sandbox kills them."""
 import os
 
+started = 0
 for _ in range(24):
-    if os.fork() == 0:
+    try:
+        pid = os.fork()
+    except OSError:
+        break
+    if pid == 0:
         os.setsid()
-        if os.fork() == 0:
-            while True:
-                pass
-        os._exit(0)
-print("spinners started")
+        try:
+            if os.fork() == 0:
+                while True:
+                    pass
+        finally:
+            os._exit(0)
+    started += 1
+print("spinners started:", started)
 
 import numpy as np
 
