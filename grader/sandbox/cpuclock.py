@@ -11,6 +11,13 @@ One `CpuClock` per started worker; `read()` gives its CPU seconds so far
   any student code exists, and every process it starts inherits the group,
   so ``cpuacct.usage`` (ns) counts them all, including the ones that have
   ended.  `close()` kills whatever is still in the group and removes it.
+  With the worker's `WorkerLimits`, groups of the same name in the v1
+  ``memory``, ``pids`` and ``cpu`` hierarchies limit all the submission's
+  processes together (``memory.limit_in_bytes``, ``pids.max``,
+  ``cpu.shares``; `limit_controllers`), removed with it.
+* ``cgroup-v2`` (root, a unified hierarchy with the cpu controller, when v1
+  cpuacct is absent): one group ``/sys/fs/cgroup/nngrade/<...>`` with
+  ``cpu.stat`` (the clock), ``memory.max``, ``pids.max`` and ``cpu.weight``.
 * ``proc`` (anywhere else): the sum of utime + stime + cutime + cstime
   (clock ticks) in ``/proc/<pid>/stat`` over the process tree below the
   worker's top process (walking ``/proc/<pid>/task/*/children``); cutime and
@@ -193,10 +200,124 @@ def _v1_group_has(base: str, probe: str) -> bool:
 
 def limit_controllers() -> tuple[str, ...]:
     """The controllers that limit a submission's processes together
-    (memory, pids, cpu), when the cgroup backend is in use; () otherwise."""
+    (memory, pids, cpu), when a cgroup backend is in use; () otherwise."""
+    if backend() == CGROUP2:
+        return _v2_controllers(V2_ROOT)
     if backend() != CGROUP:
         return ()
     return _v1_limit_controllers()
+
+
+# --------------------------------------------------------------------------
+# cgroup v2 (unified hierarchy): one group holds every controller
+# --------------------------------------------------------------------------
+
+CGROUP2 = "cgroup-v2"
+V2_ROOT = "/sys/fs/cgroup"
+V2_WANTED = ("memory", "pids", "cpu")
+
+
+def _v2_enable(root: str) -> None:
+    """Delegate memory, pids and cpu to the groups below root/nngrade (best effort)."""
+    parent = os.path.join(root, GROUP_PARENT)
+    os.makedirs(parent, exist_ok=True)
+    for folder in (root, parent):
+        for controller in V2_WANTED:
+            try:
+                with open(os.path.join(folder, "cgroup.subtree_control"), "w") as handle:
+                    handle.write(f"+{controller}")
+            except OSError:
+                pass
+
+
+def _v2_controllers(root: str) -> tuple[str, ...]:
+    try:
+        with open(os.path.join(root, GROUP_PARENT, "cgroup.subtree_control")) as handle:
+            enabled = handle.read().split()
+    except OSError:
+        return ()
+    return tuple(c for c in V2_WANTED if c in enabled)
+
+
+def v2_settings(limits: object, controllers: tuple[str, ...]) -> dict[str, int]:
+    out = {}
+    if "memory" in controllers:
+        out["memory.max"] = int(getattr(limits, "memory_mb")) * 1024 * 1024
+        out["memory.swap.max"] = 0
+    if "pids" in controllers:
+        out["pids.max"] = int(getattr(limits, "processes"))
+    if "cpu" in controllers:
+        out["cpu.weight"] = 100  # every submission the same weight
+    return out
+
+
+class CgroupV2CpuClock(CgroupCpuClock):
+    """cgroup v2: one group ``<root>/nngrade/<grader pid>-<n>``; CPU time
+    from ``cpu.stat`` (``usage_usec``), limits in ``memory.max``,
+    ``pids.max``, ``cpu.weight``."""
+
+    name = CGROUP2
+
+    def __init__(self, root: str = V2_ROOT, limits: object = None) -> None:
+        parent = os.path.join(root, GROUP_PARENT)
+        os.makedirs(parent, exist_ok=True)
+        _remove_stale(parent)
+        self.path = os.path.join(parent, f"{os.getpid()}-{next(_counter)}-{time.monotonic_ns() % 10**6}")
+        os.mkdir(self.path)
+        self.paths = [self.path]
+        self._last = 0.0
+        self._closed = False
+        if limits is not None:
+            try:
+                for key, value in v2_settings(limits, _v2_controllers(root)).items():
+                    try:
+                        with open(os.path.join(self.path, key), "w") as handle:
+                            handle.write(str(value))
+                    except FileNotFoundError:
+                        if key != "memory.swap.max":  # no swap accounting: nothing to limit
+                            raise
+            except OSError:
+                self.close()
+                raise
+
+    def read(self) -> float:
+        if not self._closed:
+            try:
+                with open(os.path.join(self.path, "cpu.stat"), "rb") as handle:
+                    for line in handle.read().splitlines():
+                        if line.startswith(b"usage_usec "):
+                            self._last = max(self._last, int(line.split()[1]) / 1e6)
+            except (OSError, ValueError, IndexError):
+                pass
+        return self._last
+
+    def close(self) -> float:
+        if self._closed:
+            return self._last
+        final = self.read()
+        try:  # cgroup.kill (Linux 5.14+) kills the whole group at once
+            with open(os.path.join(self.path, "cgroup.kill"), "w") as handle:
+                handle.write("1")
+        except OSError:
+            pass
+        _kill_and_remove(self.path, self)
+        final = max(final, self.read())
+        self._closed = True
+        return final
+
+
+def _cgroup2_works(root: str) -> bool:
+    if os.geteuid() != 0 or not os.path.isfile(os.path.join(root, "cgroup.controllers")):
+        return False
+    try:
+        _v2_enable(root)
+        clock = CgroupV2CpuClock(root)
+    except OSError:
+        return False
+    try:
+        return os.path.isfile(os.path.join(clock.path, "cpu.stat"))
+    finally:
+        clock.close()
 
 
 class ProcCpuClock(CpuClock):
@@ -307,7 +428,9 @@ def _cgroup_works(root: str) -> bool:
 def _backend(wanted: str) -> str:
     if wanted == PROC:
         return PROC
-    return CGROUP if _cgroup_works(CGROUP_ROOT) else PROC
+    if _cgroup_works(CGROUP_ROOT):
+        return CGROUP
+    return CGROUP2 if _cgroup2_works(V2_ROOT) else PROC
 
 
 def backend() -> str:
@@ -319,6 +442,11 @@ def backend() -> str:
 def new_clock(limits: object = None) -> CpuClock:
     """A fresh clock for one worker start; with `limits` (WorkerLimits), its
     cgroups also limit the submission's memory, processes and CPU weight."""
+    if backend() == CGROUP2:
+        try:
+            return CgroupV2CpuClock(limits=limits)
+        except OSError:
+            pass
     if backend() == CGROUP:
         try:
             return CgroupCpuClock(limits=limits)

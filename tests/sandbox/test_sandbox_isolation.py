@@ -197,3 +197,60 @@ def test_spinners_do_not_change_a_classmates_grade(tmp_path, seen):
     assert '"score": 100.0' in together
     assert "spinners started: 24" in results["hostile"]["stdout"], results["hostile"]["stdout"]
     assert not left_behind(seen)
+
+
+# --------------------------------------------------------------------------
+# the per-submission cgroups, directly
+# --------------------------------------------------------------------------
+
+@pytest.mark.skipif(not CGROUPS, reason=f"no per-submission cgroup here ({isolation_level()})")
+def test_v1_groups_carry_the_limits_and_are_removed():
+    from grader.sandbox import cpuclock
+    from grader.sandbox.limits import WorkerLimits
+
+    clock = cpuclock.new_clock(WorkerLimits(memory_mb=300, processes=7))
+    paths = list(clock.paths)
+    try:
+        by_controller = {Path(p).parents[1].name: Path(p) for p in paths}
+        assert set(by_controller) >= {"cpuacct", "memory", "pids", "cpu"}
+        assert int((by_controller["memory"] / "memory.limit_in_bytes").read_text()) == 300 * 2**20
+        assert (by_controller["pids"] / "pids.max").read_text().strip() == "7"
+        assert int((by_controller["cpu"] / "cpu.shares").read_text()) == cpuclock.CPU_SHARES
+        assert len(clock.launcher_config()["cgroup_procs"]) == len(paths)
+    finally:
+        clock.close()
+    assert not any(os.path.exists(p) for p in paths)
+
+
+def test_v2_group_in_a_fake_hierarchy(tmp_path):
+    """The v2 paths, on a plain folder standing in for /sys/fs/cgroup (the
+    kernel's files are written by hand): limits written, usage read, the
+    group removed."""
+    from grader.sandbox import cpuclock
+    from grader.sandbox.limits import WorkerLimits
+
+    root = tmp_path / "cgroup2"
+    (root / cpuclock.GROUP_PARENT).mkdir(parents=True)
+    (root / cpuclock.GROUP_PARENT / "cgroup.subtree_control").write_text("cpu memory pids\n")
+    clock = cpuclock.CgroupV2CpuClock(str(root), limits=WorkerLimits(memory_mb=256, processes=9))
+    group = Path(clock.path)
+    assert (group / "memory.max").read_text() == str(256 * 2**20)
+    assert (group / "pids.max").read_text() == "9" and (group / "cpu.weight").read_text() == "100"
+    assert clock.launcher_config() == {"cgroup_procs": [str(group / "cgroup.procs")]}
+    (group / "cpu.stat").write_text("usage_usec 2500000\nuser_usec 2000000\n")
+    assert clock.read() == 2.5
+    removed = []
+    real_rmdir = os.rmdir
+
+    def rmdir(path):  # a kernel group's files go with it; here they are plain files
+        for name in os.listdir(path):
+            os.unlink(os.path.join(path, name))
+        removed.append(path)
+        real_rmdir(path)
+
+    cpuclock.os.rmdir = rmdir
+    try:
+        assert clock.close() == 2.5
+    finally:
+        cpuclock.os.rmdir = real_rmdir
+    assert removed == [str(group)] and not group.exists()
