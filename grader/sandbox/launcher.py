@@ -290,6 +290,34 @@ def drop_capabilities() -> None:
     lib.capset(header, data)
 
 
+def renumber_fds(keep: list[int], status_fd: int | None, argv: list[str]) -> tuple[int | None, list[str]]:
+    """Give the worker's descriptors the numbers 3, 4, ... (whatever the
+    grader's were), so the worker's argv is the same under `check` and
+    `batch`; the trailing argv entries naming them are rewritten.  The
+    status descriptor moves above them (it stays close-on-exec)."""
+    base = max(keep + ([status_fd] if status_fd is not None else [])) + 1
+    if status_fd is not None:
+        os.dup2(status_fd, base, inheritable=False)
+        os.close(status_fd)
+        status_fd, base = base, base + 1
+    high = []
+    for i, fd in enumerate(keep):
+        os.dup2(fd, base + i, inheritable=False)
+        os.close(fd)
+        high.append(base + i)
+    for i, fd in enumerate(high):
+        os.dup2(fd, 3 + i, inheritable=True)
+        os.close(fd)
+    tail = len(argv) - len(keep)
+    out = list(argv)
+    for i, fd in enumerate(keep):
+        for j in range(max(1, tail), len(out)):
+            if out[j] == str(fd):
+                out[j] = str(3 + i)
+                break
+    return status_fd, out
+
+
 def become_worker(cfg: dict, status_fd: int | None) -> None:
     """In the child: never returns (exec, or _exit on failure).  The status
     descriptor is close-on-exec: the worker never holds it."""
@@ -300,9 +328,13 @@ def become_worker(cfg: dict, status_fd: int | None) -> None:
         null = os.open("/dev/null", os.O_RDONLY)  # stdin held the config: the worker gets nothing
         os.dup2(null, 0)
         os.close(null)
-        keep_fds = set(int(fd) for fd in cfg["keep_fds"])
-        close_other_fds(keep_fds | ({status_fd} if status_fd is not None else set()))
-        for fd in keep_fds:
+        keep_list = [int(fd) for fd in cfg["keep_fds"]]
+        close_other_fds(set(keep_list) | ({status_fd} if status_fd is not None else set()))
+        argv = list(cfg["argv"])
+        if cfg.get("renumber") and keep_list:
+            status_fd, argv = renumber_fds(keep_list, status_fd, argv)
+            keep_list = list(range(3, 3 + len(keep_list)))
+        for fd in keep_list:
             os.set_inheritable(fd, True)
         for name, value in cfg["rlimits"].items():
             soft, hard = (value, value) if isinstance(value, int) else value
@@ -324,7 +356,6 @@ def become_worker(cfg: dict, status_fd: int | None) -> None:
         libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         os.chdir(cfg["cwd"])
         os.umask(0o022)
-        argv = cfg["argv"]
         if not cfg.get("run_here"):
             os.execv(argv[0], argv)
         import runpy

@@ -374,6 +374,7 @@ def launch_command(level: Isolation, limits: WorkerLimits, *, argv: list[str], s
         cfg["mounts"] = None
         cfg["hostname"] = "nngrade"
         cfg["cgroupns"] = True
+        cfg["renumber"] = True  # the worker's descriptors are 3, 4, ...: the same argv everywhere
     launcher = [sys.executable, "-I", "-S", "-B", "-c", BOOT]
     if level.unshare:
         return [shutil.which("unshare") or "unshare", *level.unshare, "--", *launcher], cfg

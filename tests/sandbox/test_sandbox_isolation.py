@@ -254,3 +254,59 @@ def test_v2_group_in_a_fake_hierarchy(tmp_path):
     finally:
         cpuclock.os.rmdir = real_rmdir
     assert removed == [str(group)] and not group.exists()
+
+
+# --------------------------------------------------------------------------
+# check and batch: the same worker
+# --------------------------------------------------------------------------
+
+def _view(doc) -> dict:
+    line = next(line for line in doc["stdout"].splitlines() if line.startswith("VIEW "))
+    return json.loads(line[5:])
+
+
+@pytest.mark.skipif(not ALLOWLIST, reason=f"no allow-list root here ({isolation_level()})")
+def test_check_and_batch_give_the_worker_the_same_view(tmp_path, monkeypatch, seen):
+    """`nngrade check` (public questions, 1.5x backstop, the submission's
+    folder hidden) and `batch` (hidden input and output folders, a course
+    secret, other descriptors open in the grader): the worker sees the same
+    files, argv, environment and limits."""
+    from grader.engine import CHECK_WALL_FACTOR
+    from grader.sandbox import limits as limits_mod
+
+    rubric = small_rubric(output_kb=64)
+    monkeypatch.setattr(limits_mod, "_EXTRA_HIDDEN", set())
+    path = render("worker_view", tmp_path / "check")
+    limits_mod.hide(path.parent)
+    check = grade(path, rubric, public_only=True, wall_factor=CHECK_WALL_FACTOR).result
+    limits_mod._EXTRA_HIDDEN.clear()
+    out = tmp_path / "out"
+    out.mkdir()
+    path = render("worker_view", tmp_path / "batch")
+    limits_mod.hide(path.parent, out)
+    spare = [os.open(os.devnull, os.O_RDONLY) for _ in range(7)]  # the grader's descriptors differ
+    try:
+        batch = grade(path, rubric).result
+    finally:
+        for fd in spare:
+            os.close(fd)
+    a, b = _view(check), _view(batch)
+    assert a == b
+    assert a["argv"][-2:] == ["3", "4"] and a["pid"] == 2 and a["hostname"] == "nngrade"
+    assert a["limits"][0][0] == rubric.limits.memory_mb * 2**20
+    assert not any(str(ROOT) in p and ".venv" not in p for p in a["sys.path"])
+    assert not left_behind(seen)
+
+
+@pytest.mark.skipif(not ALLOWLIST, reason=f"no allow-list root here ({isolation_level()})")
+def test_exec_mode_sees_the_same_root(tmp_path, monkeypatch):
+    """NNGRADE_WORKER_EXEC=1 (the launcher execs a fresh interpreter inside
+    the root instead of running the worker itself): it starts, grades, and
+    sees the same files."""
+    rubric = small_rubric(output_kb=64)
+    here = _view(grade(render("worker_view", tmp_path / "a"), rubric).result)
+    monkeypatch.setattr(client_mod, "RUN_HERE", False)
+    doc = grade(render("worker_view", tmp_path / "b"), rubric).result
+    assert doc["score"] == 100.0, doc["criteria"]
+    execd = _view(doc)
+    assert execd["paths"] == here["paths"] and execd["argv"] == here["argv"] and execd["env"] == here["env"]
