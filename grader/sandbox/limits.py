@@ -80,6 +80,7 @@ class WorkerLimits:
     load_seconds: float = 30.0        # CPU seconds
     wall_factor: float = 3.0          # wall-clock backstop: this many times the CPU limit
     reply_mb: int = 512            # largest answer the grader accepts from a worker
+    packages: tuple[str, ...] = ()  # third-party distributions besides DEFAULT_PACKAGES (rubric `sandbox`)
 
     @property
     def output_kb(self) -> int:
@@ -426,9 +427,9 @@ def launcher_input(cfg: dict) -> int:
 
 # Third-party packages a worker sees (with their dependencies, as their
 # metadata declares them).  matplotlib is in the default list because
-# notebooks plot at import (submissions/correct_notebook.ipynb); the rubric
-# schema has no per-rubric list: `NNGRADE_SANDBOX_PACKAGES` (comma-separated
-# distribution names) extends it for a course that needs more.
+# notebooks plot at import (submissions/correct_notebook.ipynb); a rubric's
+# `sandbox: {packages: [...]}` extends it (`WorkerLimits.packages`), and so
+# does `NNGRADE_SANDBOX_PACKAGES` (comma-separated distribution names).
 DEFAULT_PACKAGES = ("numpy", "matplotlib")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
 
@@ -583,7 +584,7 @@ def allowlist_plan(packages: tuple[str, ...] = DEFAULT_PACKAGES) -> dict:
 
 
 def allowlist_config(limits: WorkerLimits, stage: Path, inner: Path) -> dict:
-    plan = allowlist_plan()
+    plan = allowlist_plan(DEFAULT_PACKAGES + tuple(p for p in limits.packages if p not in DEFAULT_PACKAGES))
     return {**plan, "stage": str(stage), "inner": str(inner),
             "tmp_mb": limits.file_mb + _size_mb(stage) + 16, "shm_mb": limits.file_mb}
 

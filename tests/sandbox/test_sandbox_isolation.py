@@ -124,6 +124,8 @@ def test_no_hidden_path_or_configuration_in_proc(tmp_path, seen, monkeypatch):
     assert "proc scanned" in doc["stdout"]
     assert not allowed(doc), doc["stdout"]
     assert doc["score"] == 100.0
+    holds = re.search(r"site-packages holds: (.*)", doc["stdout"]).group(1)
+    assert "numpy" in holds and "grader" not in holds and "reference" not in holds and "borrowed" not in holds
     for stage in seen["stages"]:
         assert stage not in doc["stdout"]
     assert not left_behind(seen)
@@ -310,3 +312,62 @@ def test_exec_mode_sees_the_same_root(tmp_path, monkeypatch):
     assert doc["score"] == 100.0, doc["criteria"]
     execd = _view(doc)
     assert execd["paths"] == here["paths"] and execd["argv"] == here["argv"] and execd["env"] == here["env"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ALLOWLIST, reason=f"no allow-list root here ({isolation_level()})")
+def test_installed_package_is_invisible(tmp_path):
+    """A non-editable install (``pip install --no-deps .`` into a fresh venv
+    that borrows this one's dependencies): the worker sees neither the
+    installed grader nor the reference solution nor the rubrics, though they
+    sit in the same site-packages folder as the numpy it imports."""
+    import subprocess
+    import sys
+    import sysconfig
+    import venv
+
+    target = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False).create(target)
+    python = target / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(ROOT)],
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        pytest.skip(f"cannot build the package here: {done.stderr[-300:]}")
+    assert (site / "grader" / "engine.py").exists() and (site / "reference").is_dir()
+    # the dependencies from this environment (a path line, so its editable finder stays out)
+    (site / "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # numpy next to the installed grader, as in a real install: a copy of its top-level entries
+    from grader.sandbox.limits import package_paths
+
+    for entry in package_paths(("numpy",)):
+        shutil.copytree(entry, site / Path(entry).name, symlinks=True)
+    fixture = render("read_installed", tmp_path / "in", SITE=str(site))
+    script = ("import json, sys\nfrom grader.engine import grade\nfrom grader.rubric import load_rubric\n"
+              "import grader\nassert grader.__file__.startswith(sys.argv[2]), grader.__file__\n"
+              "doc = grade(sys.argv[1], load_rubric('penguins-silu')).result\n"
+              "print(json.dumps({'stdout': doc['stdout'], 'score': doc['score'], 'isolation': doc['isolation']}))\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    run = subprocess.run([str(python), "-c", script, str(fixture), str(site)], capture_output=True, text=True,
+                         cwd=tmp_path, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    doc = json.loads(run.stdout.strip().splitlines()[-1])
+    assert doc["isolation"] == isolation_level()
+    assert not allowed(doc), doc["stdout"]
+    assert "refused: import grader" in doc["stdout"] and "refused: grader/rubrics" in doc["stdout"], doc["stdout"]
+    assert doc["score"] == 100.0
+    holds = re.search(r"site-packages holds: (.*)", doc["stdout"]).group(1)
+    assert "numpy" in holds and "grader" not in holds and "reference" not in holds and "borrowed" not in holds
+
+
+@pytest.mark.skipif(not ALLOWLIST, reason=f"no allow-list root here ({isolation_level()})")
+def test_rubric_extends_the_allowed_packages(tmp_path):
+    from grader.rubric import Sandbox
+
+    rubric = small_rubric()
+    plain = grade(render("import_extra", tmp_path / "a"), rubric).result
+    assert "no yaml" in plain["stdout"] and plain["score"] == 100.0
+    extended = rubric.model_copy(update={"sandbox": Sandbox(packages=["PyYAML"])})
+    doc = grade(render("import_extra", tmp_path / "b"), extended).result
+    assert "imported yaml" in doc["stdout"] and doc["score"] == 100.0
