@@ -371,3 +371,53 @@ def test_rubric_extends_the_allowed_packages(tmp_path):
     extended = rubric.model_copy(update={"sandbox": Sandbox(packages=["PyYAML"])})
     doc = grade(render("import_extra", tmp_path / "b"), extended).result
     assert "imported yaml" in doc["stdout"] and doc["score"] == 100.0
+
+
+def _groups() -> set[str]:
+    out = set()
+    for controller in ("cpuacct", "memory", "pids", "cpu"):
+        parent = Path("/sys/fs/cgroup") / controller / "nngrade"
+        if parent.is_dir():
+            out.update(str(p) for p in parent.iterdir() if p.is_dir())
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (IPC_NS and LEVEL.uid), reason=f"needs IPC namespaces and worker uids ({isolation_level()})")
+def test_nothing_of_a_batch_survives_it(tmp_path):
+    """`nngrade batch` (a real subprocess, 2 pool workers) over hostile
+    submissions and a correct one: afterwards no process of the batch's
+    uids, no SysV object, no cgroup and no scratch folder is left.  The
+    batch's scratch folder is its own TMPDIR, its uids are the lock files
+    there, its cgroups are the new ones whose grader process has ended."""
+    import subprocess
+    import sys
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name in ("sysv_ipc_write", "setsid_spinners", "fork_memory"):
+        render(name, subs)
+    shutil.copy(CORRECT, subs / "correct.py")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    before = _groups()
+    env = {**os.environ, "TMPDIR": str(scratch), "NNGRADE_SECRET_FILE": str(tmp_path / "secret"),
+           "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "batch", str(subs), "--rubric", "penguins-silu",
+                          "--out", str(tmp_path / "out"), "--workers", "2", "--criterion-seconds", "2.5",
+                          "--load-seconds", "20", "--submission-seconds", "60", "--processes", "64"],
+                         env=env, capture_output=True, text=True, timeout=900)
+    assert run.returncode in (0, 1), run.stderr[-2000:]
+    result = json.loads((tmp_path / "out" / "correct" / "result.json").read_text())
+    assert result["score"] == 100.0 and result["isolation"] == isolation_level()
+    uids = {int(p.stem) for p in (scratch / "nngrade-uids").glob("*.lock")}
+    assert uids, "the batch's workers left no uid locks to scope by"
+    assert not processes_of(uids)
+    assert not sysv_objects(uids)
+    leaked = []
+    for path in _groups() - before:
+        owner = Path(path).name.split("-", 1)[0]
+        if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
+            leaked.append(path)
+    assert not leaked
+    assert sorted(p.name for p in scratch.iterdir()) == ["nngrade-uids"], sorted(scratch.iterdir())
