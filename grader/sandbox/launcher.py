@@ -211,6 +211,10 @@ def setup_root(cfg: dict) -> None:
     new = cfg["stage"].rstrip("/")  # the new root is mounted over the staging folder (still read via stage_fd)
     mount("tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=4m,nr_inodes=16384")
     ro = MS_RDONLY | MS_NOSUID | MS_NODEV
+    # the private /tmp first: an interpreter or a venv living under /tmp is bound inside it
+    os.makedirs(new + "/tmp", mode=0o755, exist_ok=True)
+    mount("tmpfs", new + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+          f"mode=1777,size={max(1, int(cfg['tmp_mb']))}m,nr_inodes=16384")
     items = [(path, "bind") for path in cfg["binds"]] + [(path, "empty") for path in cfg["empty"]]
     for path, kind in sorted(items, key=lambda item: (_depth(item[0]), item[1])):
         target = new + path
@@ -238,9 +242,6 @@ def setup_root(cfg: dict) -> None:
     os.makedirs(new + "/dev/shm", mode=0o755, exist_ok=True)
     mount("tmpfs", new + "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
           f"mode=1777,size={max(1, int(cfg['shm_mb']))}m,nr_inodes=4096")
-    os.makedirs(new + "/tmp", mode=0o755, exist_ok=True)
-    mount("tmpfs", new + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
-          f"mode=1777,size={max(1, int(cfg['tmp_mb']))}m,nr_inodes=16384")
     inner = new + cfg["inner"]
     os.makedirs(inner, mode=0o755, exist_ok=True)
     copy_tree(f"/proc/self/fd/{stage_fd}", inner)

@@ -346,10 +346,11 @@ def test_installed_package_is_invisible(tmp_path):
     fixture = render("read_installed", tmp_path / "in", SITE=str(site))
     script = ("import json, sys\nfrom grader.engine import grade\nfrom grader.rubric import load_rubric\n"
               "import grader\nassert grader.__file__.startswith(sys.argv[2]), grader.__file__\n"
-              "doc = grade(sys.argv[1], load_rubric('penguins-silu')).result\n"
+              "doc = grade(sys.argv[1], load_rubric(sys.argv[3])).result\n"
               "print(json.dumps({'stdout': doc['stdout'], 'score': doc['score'], 'isolation': doc['isolation']}))\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
-    run = subprocess.run([str(python), "-c", script, str(fixture), str(site)], capture_output=True, text=True,
+    run = subprocess.run([str(python), "-c", script, str(fixture), str(site),
+                          str(ROOT / "rubrics" / "penguins-silu.yaml")], capture_output=True, text=True,
                          cwd=tmp_path, env=env, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     doc = json.loads(run.stdout.strip().splitlines()[-1])
@@ -398,16 +399,28 @@ def test_nothing_of_a_batch_survives_it(tmp_path):
     for name in ("sysv_ipc_write", "setsid_spinners", "fork_memory"):
         render(name, subs)
     shutil.copy(CORRECT, subs / "correct.py")
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix="nngb-", dir="/tmp"))  # short: a forkserver's socket lives there
+    try:
+        _batch_leaves_nothing(tmp_path, subs, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _batch_leaves_nothing(tmp_path: Path, subs: Path, scratch: Path) -> None:
+    import subprocess
+    import sys
+
     before = _groups()
     env = {**os.environ, "TMPDIR": str(scratch), "NNGRADE_SECRET_FILE": str(tmp_path / "secret"),
            "PYTHONPATH": str(ROOT)}
     run = subprocess.run([sys.executable, "-m", "grader.cli", "batch", str(subs), "--rubric", "penguins-silu",
                           "--out", str(tmp_path / "out"), "--workers", "2", "--criterion-seconds", "2.5",
-                          "--load-seconds", "20", "--submission-seconds", "60", "--processes", "64"],
+                          "--submission-seconds", "60", "--processes", "64"],
                          env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode in (0, 1), run.stderr[-2000:]
+    assert (tmp_path / "out" / "correct" / "result.json").exists(), (run.stdout[-3000:], run.stderr[-2000:])
     result = json.loads((tmp_path / "out" / "correct" / "result.json").read_text())
     assert result["score"] == 100.0 and result["isolation"] == isolation_level()
     uids = {int(p.stem) for p in (scratch / "nngrade-uids").glob("*.lock")}
