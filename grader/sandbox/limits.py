@@ -4,10 +4,20 @@ Every worker is started by `launcher.py` (standalone), configured by
 `launch_command`.  The strongest isolation level this machine allows is
 chosen once per grader process (`isolation`), by actually starting a probe
 through each level in turn, and reported in every result document
-(`isolation_level`):
+(`isolation_level`, which inserts ``+cgroup(memory,pids,cpu)`` when the
+submission's processes are also limited together by cgroups, see
+``cpuclock.py``):
 
+``namespaces(net,pid,mount,ipc,uts,cgroup)+allowlist-root+uid+rlimits``
+    root and util-linux ``unshare``: all of the next level, plus IPC, UTS
+    and cgroup namespaces, and instead of hiding a deny-list, a root built
+    from an allow-list (`allowlist_plan`): the interpreter, the standard
+    library, the C library's folder and the allowed packages, read-only;
+    nothing else of the disk exists for the worker.  Its configuration
+    reaches the launcher on stdin (`launcher_input`), never in argv.
 ``namespaces(net,pid,mount)+uid+rlimits``
-    root and util-linux ``unshare``: no network (an empty network namespace,
+    (the fallback when the allow-list root cannot be built) root and
+    util-linux ``unshare``: no network (an empty network namespace,
     so connecting anywhere fails at once), its own PID namespace (killing
     its init kills every process the student started), its own mount
     namespace (a private size-limited ``/tmp``, ``/dev/shm`` and
