@@ -49,7 +49,8 @@ CHECK_WALL_FACTOR = 1.5
 
 
 def worker_limits(rubric: Rubric, **overrides: Any) -> WorkerLimits:
-    return WorkerLimits.from_rubric(rubric.limits, **overrides)
+    packages = tuple(rubric.sandbox.packages)
+    return WorkerLimits.from_rubric(rubric.limits, **({"packages": packages} if packages else {}), **overrides)
 
 
 _ORACLES: dict[str, Oracle] = {}

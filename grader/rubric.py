@@ -128,6 +128,12 @@ class Limits(Strict):
     file_mb: int = Field(default=64, gt=0)
 
 
+class Sandbox(Strict):
+    packages: list[str] = Field(default=[], description=(
+        "third-party distributions (pip names) the student's code may import besides the defaults "
+        "(numpy, matplotlib), each with its dependencies; bound read-only into the worker's root"))
+
+
 class Criterion(Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
     title: str
@@ -162,6 +168,7 @@ class Rubric(Strict):
     interface: Interface = Interface()
     tolerances: Tolerances = Tolerances()
     limits: Limits = Limits()
+    sandbox: Sandbox = Sandbox()
     criteria: list[Criterion] = Field(min_length=1)
     answers: str | None = Field(default=None, description=(
         "student kits only: a file of recorded reference answers (relative to the rubric), "

@@ -54,7 +54,8 @@ import numpy as np
 from ..textsafe import clean, clean_tree
 from . import worker as wire
 from .cpuclock import CpuClock, new_clock
-from .limits import UidLease, WorkerLimits, inner_dir, isolation, isolation_level, launch_command
+from .limits import (UidLease, WorkerLimits, inner_dir, isolation, isolation_level, launch_command,
+                     launcher_input)
 
 WORKER_SOURCE = Path(wire.__file__)
 WORKER_NAME = "_nngrade_worker.py"
@@ -264,20 +265,21 @@ class WorkerClient:
         resp_r, resp_w = os.pipe()
         status_r, status_w = os.pipe()
         argv = [sys.executable, "-I", "-B", str(self._inner / WORKER_NAME), str(req_r), str(resp_w)]
-        self._clock = new_clock()
-        command, _ = launch_command(level, self.limits, argv=argv, stage=self.workdir, inner=self._inner,
+        self._clock = new_clock(self.limits)
+        command, cfg = launch_command(level, self.limits, argv=argv, stage=self.workdir, inner=self._inner,
                                     uid=self._uid.uid if self._uid else None, keep_fds=(req_r, resp_w),
                                     status_fd=status_w, run_here=RUN_HERE, extra=self._clock.launcher_config())
+        config = launcher_input(cfg)  # the launcher's source and config: never on a command line
         try:
             self.proc = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._out, cwd="/",
+                command, stdin=config, stdout=self._out, stderr=self._out, cwd="/",
                 env=scrubbed_environment(home=self._inner), pass_fds=(req_r, resp_w, status_w), close_fds=True,
                 start_new_session=True)
         except BaseException:
             self._stop_clock()
             raise
         finally:
-            for fd in (req_r, resp_w, status_w):
+            for fd in (req_r, resp_w, status_w, config):
                 os.close(fd)
         self._clock.attach(self.proc.pid)
         self._req = req_w

@@ -11,6 +11,13 @@ One `CpuClock` per started worker; `read()` gives its CPU seconds so far
   any student code exists, and every process it starts inherits the group,
   so ``cpuacct.usage`` (ns) counts them all, including the ones that have
   ended.  `close()` kills whatever is still in the group and removes it.
+  With the worker's `WorkerLimits`, groups of the same name in the v1
+  ``memory``, ``pids`` and ``cpu`` hierarchies limit all the submission's
+  processes together (``memory.limit_in_bytes``, ``pids.max``,
+  ``cpu.shares``; `limit_controllers`), removed with it.
+* ``cgroup-v2`` (root, a unified hierarchy with the cpu controller, when v1
+  cpuacct is absent): one group ``/sys/fs/cgroup/nngrade/<...>`` with
+  ``cpu.stat`` (the clock), ``memory.max``, ``pids.max`` and ``cpu.weight``.
 * ``proc`` (anywhere else): the sum of utime + stime + cutime + cstime
   (clock ticks) in ``/proc/<pid>/stat`` over the process tree below the
   worker's top process (walking ``/proc/<pid>/task/*/children``); cutime and
@@ -60,19 +67,41 @@ class CpuClock:
 
 
 class CgroupCpuClock(CpuClock):
+    """The worker's cgroup: cpuacct (the clock) and, with `limits`, the
+    submission's limits for all its processes together: memory
+    (``memory.limit_in_bytes`` = memory_mb), processes (``pids.max``) and
+    CPU weight (``cpu.shares``), one group per controller hierarchy (v1),
+    all removed by `close()`."""
+
     name = CGROUP
 
-    def __init__(self, root: str = CGROUP_ROOT) -> None:
+    def __init__(self, root: str = CGROUP_ROOT, limits: object = None) -> None:
         parent = os.path.join(root, GROUP_PARENT)
         os.makedirs(parent, exist_ok=True)
         _remove_stale(parent)
-        self.path = os.path.join(parent, f"{os.getpid()}-{next(_counter)}-{time.monotonic_ns() % 10**6}")
+        leaf = f"{os.getpid()}-{next(_counter)}-{time.monotonic_ns() % 10**6}"
+        self.path = os.path.join(parent, leaf)
         os.mkdir(self.path)
+        self.paths = [self.path]
         self._last = 0.0
         self._closed = False
+        if limits is not None and root == CGROUP_ROOT:
+            try:
+                for controller, settings in limit_settings(limits).items():
+                    group = os.path.join(V1_ROOT, controller, GROUP_PARENT)
+                    os.makedirs(group, exist_ok=True)
+                    group = os.path.join(group, leaf)
+                    os.mkdir(group)
+                    self.paths.append(group)
+                    for key, value in settings.items():
+                        with open(os.path.join(group, key), "w") as handle:
+                            handle.write(str(value))
+            except OSError:
+                self.close()
+                raise
 
     def launcher_config(self) -> dict:
-        return {"cgroup_procs": os.path.join(self.path, "cgroup.procs")}
+        return {"cgroup_procs": [os.path.join(p, "cgroup.procs") for p in self.paths]}
 
     def read(self) -> float:
         if not self._closed:
@@ -84,37 +113,211 @@ class CgroupCpuClock(CpuClock):
         return self._last
 
     def pids(self) -> list[int]:
-        try:
-            with open(os.path.join(self.path, "cgroup.procs"), "rb") as handle:
-                return [int(p) for p in handle.read().split()]
-        except (OSError, ValueError):
-            return []
+        out: set[int] = set()
+        for path in self.paths:
+            try:
+                with open(os.path.join(path, "cgroup.procs"), "rb") as handle:
+                    out.update(int(p) for p in handle.read().split())
+            except (OSError, ValueError):
+                pass
+        return sorted(out)
 
     def close(self) -> float:
-        """Read the final usage, kill what is left in the group (only the
-        worker's own processes are ever in it), remove the group."""
+        """Read the final usage, kill what is left in the groups (only the
+        worker's own processes are ever in them), remove the groups."""
         if self._closed:
             return self._last
         final = self.read()
-        for attempt in range(50):
-            pids = self.pids()
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            try:
-                os.rmdir(self.path)
-                break
-            except FileNotFoundError:
-                break
-            except OSError as exc:
-                if exc.errno != errno.EBUSY:
-                    break
-                time.sleep(0.01 * min(attempt + 1, 10))  # killed processes take a moment to leave
+        for path in reversed(self.paths):
+            _kill_and_remove(path, self)
         final = max(final, self.read())
         self._closed = True
         return final
+
+
+def _kill_and_remove(path: str, clock: "CgroupCpuClock") -> None:
+    for attempt in range(200):
+        for pid in clock.pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            if exc.errno != errno.EBUSY:
+                return
+            time.sleep(0.01 * min(attempt + 1, 10))  # killed processes take a moment to leave
+
+
+V1_ROOT = "/sys/fs/cgroup"
+CPU_SHARES = 1024  # every submission the same CPU weight
+
+
+def limit_settings(limits: object) -> dict[str, dict[str, int]]:
+    """Per controller (v1), the files to write for `limits` (a WorkerLimits)."""
+    out = {}
+    usable = set(limit_controllers())
+    if "memory" in usable:
+        out["memory"] = {"memory.limit_in_bytes": int(getattr(limits, "memory_mb")) * 1024 * 1024}
+    if "pids" in usable:
+        out["pids"] = {"pids.max": int(getattr(limits, "processes"))}
+    if "cpu" in usable:
+        out["cpu"] = {"cpu.shares": CPU_SHARES}
+    return out
+
+
+@lru_cache(maxsize=1)
+def _v1_limit_controllers() -> tuple[str, ...]:
+    if os.geteuid() != 0:
+        return ()
+    found = []
+    for controller, probe in (("memory", "memory.limit_in_bytes"), ("pids", "pids.max"), ("cpu", "cpu.shares")):
+        base = os.path.join(V1_ROOT, controller)
+        if os.path.isfile(os.path.join(base, probe)) or os.path.isfile(os.path.join(base, GROUP_PARENT, probe)) \
+                or _v1_group_has(base, probe):
+            found.append(controller)
+    return tuple(found)
+
+
+def _v1_group_has(base: str, probe: str) -> bool:
+    """Root hierarchies do not show every file (pids.max): try a group."""
+    try:
+        parent = os.path.join(base, GROUP_PARENT)
+        os.makedirs(parent, exist_ok=True)
+        test = os.path.join(parent, f"probe-{os.getpid()}-{next(_counter)}")
+        os.mkdir(test)
+        try:
+            return os.path.isfile(os.path.join(test, probe))
+        finally:
+            os.rmdir(test)
+    except OSError:
+        return False
+
+
+def limit_controllers() -> tuple[str, ...]:
+    """The controllers that limit a submission's processes together
+    (memory, pids, cpu), when a cgroup backend is in use; () otherwise."""
+    if backend() == CGROUP2:
+        return _v2_controllers(V2_ROOT)
+    if backend() != CGROUP:
+        return ()
+    return _v1_limit_controllers()
+
+
+# --------------------------------------------------------------------------
+# cgroup v2 (unified hierarchy): one group holds every controller
+# --------------------------------------------------------------------------
+
+CGROUP2 = "cgroup-v2"
+V2_ROOT = "/sys/fs/cgroup"
+V2_WANTED = ("memory", "pids", "cpu")
+
+
+def _v2_enable(root: str) -> None:
+    """Delegate memory, pids and cpu to the groups below root/nngrade (best effort)."""
+    parent = os.path.join(root, GROUP_PARENT)
+    os.makedirs(parent, exist_ok=True)
+    for folder in (root, parent):
+        for controller in V2_WANTED:
+            try:
+                with open(os.path.join(folder, "cgroup.subtree_control"), "w") as handle:
+                    handle.write(f"+{controller}")
+            except OSError:
+                pass
+
+
+def _v2_controllers(root: str) -> tuple[str, ...]:
+    try:
+        with open(os.path.join(root, GROUP_PARENT, "cgroup.subtree_control")) as handle:
+            enabled = handle.read().split()
+    except OSError:
+        return ()
+    return tuple(c for c in V2_WANTED if c in enabled)
+
+
+def v2_settings(limits: object, controllers: tuple[str, ...]) -> dict[str, int]:
+    out = {}
+    if "memory" in controllers:
+        out["memory.max"] = int(getattr(limits, "memory_mb")) * 1024 * 1024
+        out["memory.swap.max"] = 0
+    if "pids" in controllers:
+        out["pids.max"] = int(getattr(limits, "processes"))
+    if "cpu" in controllers:
+        out["cpu.weight"] = 100  # every submission the same weight
+    return out
+
+
+class CgroupV2CpuClock(CgroupCpuClock):
+    """cgroup v2: one group ``<root>/nngrade/<grader pid>-<n>``; CPU time
+    from ``cpu.stat`` (``usage_usec``), limits in ``memory.max``,
+    ``pids.max``, ``cpu.weight``."""
+
+    name = CGROUP2
+
+    def __init__(self, root: str = V2_ROOT, limits: object = None) -> None:
+        parent = os.path.join(root, GROUP_PARENT)
+        os.makedirs(parent, exist_ok=True)
+        _remove_stale(parent)
+        self.path = os.path.join(parent, f"{os.getpid()}-{next(_counter)}-{time.monotonic_ns() % 10**6}")
+        os.mkdir(self.path)
+        self.paths = [self.path]
+        self._last = 0.0
+        self._closed = False
+        if limits is not None:
+            try:
+                for key, value in v2_settings(limits, _v2_controllers(root)).items():
+                    try:
+                        with open(os.path.join(self.path, key), "w") as handle:
+                            handle.write(str(value))
+                    except FileNotFoundError:
+                        if key != "memory.swap.max":  # no swap accounting: nothing to limit
+                            raise
+            except OSError:
+                self.close()
+                raise
+
+    def read(self) -> float:
+        if not self._closed:
+            try:
+                with open(os.path.join(self.path, "cpu.stat"), "rb") as handle:
+                    for line in handle.read().splitlines():
+                        if line.startswith(b"usage_usec "):
+                            self._last = max(self._last, int(line.split()[1]) / 1e6)
+            except (OSError, ValueError, IndexError):
+                pass
+        return self._last
+
+    def close(self) -> float:
+        if self._closed:
+            return self._last
+        final = self.read()
+        try:  # cgroup.kill (Linux 5.14+) kills the whole group at once
+            with open(os.path.join(self.path, "cgroup.kill"), "w") as handle:
+                handle.write("1")
+        except OSError:
+            pass
+        _kill_and_remove(self.path, self)
+        final = max(final, self.read())
+        self._closed = True
+        return final
+
+
+def _cgroup2_works(root: str) -> bool:
+    if os.geteuid() != 0 or not os.path.isfile(os.path.join(root, "cgroup.controllers")):
+        return False
+    try:
+        _v2_enable(root)
+        clock = CgroupV2CpuClock(root)
+    except OSError:
+        return False
+    try:
+        return os.path.isfile(os.path.join(clock.path, "cpu.stat"))
+    finally:
+        clock.close()
 
 
 class ProcCpuClock(CpuClock):
@@ -216,7 +419,7 @@ def _cgroup_works(root: str) -> bool:
     except OSError:
         return False
     try:
-        return clock.read() == 0.0 and os.path.exists(clock.launcher_config()["cgroup_procs"])
+        return clock.read() == 0.0 and all(os.path.exists(p) for p in clock.launcher_config()["cgroup_procs"])
     finally:
         clock.close()
 
@@ -225,7 +428,9 @@ def _cgroup_works(root: str) -> bool:
 def _backend(wanted: str) -> str:
     if wanted == PROC:
         return PROC
-    return CGROUP if _cgroup_works(CGROUP_ROOT) else PROC
+    if _cgroup_works(CGROUP_ROOT):
+        return CGROUP
+    return CGROUP2 if _cgroup2_works(V2_ROOT) else PROC
 
 
 def backend() -> str:
@@ -234,11 +439,17 @@ def backend() -> str:
     return _backend(os.environ.get("NNGRADE_CPU_CLOCK", "auto").strip() or "auto")
 
 
-def new_clock() -> CpuClock:
-    """A fresh clock for one worker start."""
+def new_clock(limits: object = None) -> CpuClock:
+    """A fresh clock for one worker start; with `limits` (WorkerLimits), its
+    cgroups also limit the submission's memory, processes and CPU weight."""
+    if backend() == CGROUP2:
+        try:
+            return CgroupV2CpuClock(limits=limits)
+        except OSError:
+            pass
     if backend() == CGROUP:
         try:
-            return CgroupCpuClock()
+            return CgroupCpuClock(limits=limits)
         except OSError:
             pass
     return ProcCpuClock()

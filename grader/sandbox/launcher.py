@@ -1,19 +1,27 @@
 """Sets up one worker's sandbox, then runs the worker as an unprivileged user.
 
-Standalone (standard library only, no grader imports): the client runs it as
-``python -I -S -B launcher.py CONFIG`` (CONFIG: the hex of a `marshal` dump
-of a dict, which needs no import at all, unlike JSON), usually as the first process of
-fresh namespaces made by ``unshare --net --pid --mount --fork --kill-child``,
-so it is PID 1 there and still root.  Steps, all driven by the JSON config
-that `grader.sandbox.limits.launch_command` writes:
+Standalone (standard library only, no grader imports): the client runs
+``python -I -S -B -c BOOT`` with a pipe as standard input holding a
+`marshal` dump of (this file's source, the config dict) -- so no
+``/proc/*/cmdline`` shows a path or a setting (`limits.launcher_input`) --
+usually as the first process of fresh namespaces made by ``unshare --net
+--pid --mount --ipc --uts --fork --kill-child``, so it is PID 1 there and
+still root.  ``python -I -S -B launcher.py`` reads the same dump (without
+the source) from its standard input.  Steps, all driven by the config that
+`grader.sandbox.limits.launch_command` writes:
 
-0. with a CPU-accounting cgroup in the config: join it, so the CPU time of
-   every process started from here on is counted (``cpuclock.py``);
+0. with cgroups in the config: join them (CPU accounting, and the
+   submission's memory, pids and CPU-weight limits: ``cpuclock.py``), so
+   every process started from here on is counted and limited, then a
+   cgroup namespace of its own;
 1. mounts (inside the private mount namespace only; the host never sees
-   them): empty tmpfs over the grader's source tree and other hidden paths,
-   with the interpreter's folders bound back in; a private, size-limited
-   ``/tmp`` holding a fresh copy of the staged worker folder; a fresh
-   ``/proc`` for the new PID namespace;
+   them): with ``root``, an allow-list root built from nothing (a tmpfs
+   holding read-only binds of the interpreter, the standard library, the C
+   library's folder and the allowed packages, a minimal ``/dev``, a
+   private size-limited ``/tmp`` holding a fresh copy of the staged worker
+   folder, a fresh ``/proc``), entered with ``pivot_root``, the old root
+   detached; else (a fallback level) empty tmpfs over a deny-list of
+   hidden paths;
 2. fork: the child starts a new session, closes every other descriptor,
    sets the rlimits, drops to the worker's uid/gid (no supplementary groups,
    no new privileges) and execs the worker;
@@ -44,6 +52,9 @@ MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
+MNT_DETACH = 2
+CLONE_NEWCGROUP = 0x02000000
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
 PR_SET_PDEATHSIG = 1
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
@@ -177,6 +188,77 @@ def setup_mounts(cfg: dict) -> None:
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 
+def _bind(source: str, target: str, flags: int) -> None:
+    if os.path.isdir(source):
+        os.makedirs(target, mode=0o755, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
+        if not os.path.exists(target):
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
+    mount(source, target, None, MS_BIND | MS_REC)
+    mount(None, target, None, MS_REMOUNT | MS_BIND | flags)
+
+
+def setup_root(cfg: dict) -> None:
+    """Build the worker's root from nothing and enter it (see the module
+    docstring); the host's root is detached, so nothing else of the disk,
+    no host socket and no other /proc exist for the worker."""
+    try:
+        mount(None, "/", None, MS_REC | MS_PRIVATE)
+    except OSError:
+        pass
+    stage_fd = os.open(cfg["stage"], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    new = cfg["stage"].rstrip("/")  # the new root is mounted over the staging folder (still read via stage_fd)
+    mount("tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=4m,nr_inodes=16384")
+    ro = MS_RDONLY | MS_NOSUID | MS_NODEV
+    # the private /tmp first: an interpreter or a venv living under /tmp is bound inside it
+    os.makedirs(new + "/tmp", mode=0o755, exist_ok=True)
+    mount("tmpfs", new + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+          f"mode=1777,size={max(1, int(cfg['tmp_mb']))}m,nr_inodes=16384")
+    items = [(path, "bind") for path in cfg["binds"]] + [(path, "empty") for path in cfg["empty"]]
+    for path, kind in sorted(items, key=lambda item: (_depth(item[0]), item[1])):
+        target = new + path
+        if kind == "bind":
+            _bind(path, target, ro)
+        else:
+            if os.path.isdir(target):
+                mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m,nr_inodes=1024")
+    for link, dest in sorted(cfg["links"], key=lambda item: _depth(item[0])):
+        target = new + link
+        if os.path.lexists(target):
+            continue
+        os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
+        os.symlink(dest, target)
+    for path in cfg["empty"]:  # bound packages are in place: now read-only
+        try:
+            mount(None, new + path, None, MS_REMOUNT | MS_BIND | ro)
+        except OSError:
+            pass
+    for device in cfg["devices"]:
+        _bind(device, new + device, MS_NOSUID)
+    for name, dest in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                       ("stderr", "/proc/self/fd/2")):
+        os.symlink(dest, f"{new}/dev/{name}")
+    os.makedirs(new + "/dev/shm", mode=0o755, exist_ok=True)
+    mount("tmpfs", new + "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
+          f"mode=1777,size={max(1, int(cfg['shm_mb']))}m,nr_inodes=4096")
+    inner = new + cfg["inner"]
+    os.makedirs(inner, mode=0o755, exist_ok=True)
+    copy_tree(f"/proc/self/fd/{stage_fd}", inner)
+    os.chmod(inner, 0o1777)
+    os.close(stage_fd)
+    os.makedirs(new + "/proc", mode=0o555, exist_ok=True)
+    mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    os.chdir(new)
+    number = SYS_PIVOT_ROOT.get(os.uname().machine)
+    if number is None:
+        raise OSError(f"pivot_root: unknown machine {os.uname().machine}")
+    _check(libc().syscall(number, b".", b"."), "pivot_root")
+    _check(libc().umount2(b".", MNT_DETACH), "umount old root")
+    os.chdir("/")
+    mount(None, "/", None, MS_REMOUNT | MS_BIND | ro)
+
+
 # --------------------------------------------------------------------------
 # the worker's process
 # --------------------------------------------------------------------------
@@ -209,6 +291,34 @@ def drop_capabilities() -> None:
     lib.capset(header, data)
 
 
+def renumber_fds(keep: list[int], status_fd: int | None, argv: list[str]) -> tuple[int | None, list[str]]:
+    """Give the worker's descriptors the numbers 3, 4, ... (whatever the
+    grader's were), so the worker's argv is the same under `check` and
+    `batch`; the trailing argv entries naming them are rewritten.  The
+    status descriptor moves above them (it stays close-on-exec)."""
+    base = max(keep + ([status_fd] if status_fd is not None else [])) + 1
+    if status_fd is not None:
+        os.dup2(status_fd, base, inheritable=False)
+        os.close(status_fd)
+        status_fd, base = base, base + 1
+    high = []
+    for i, fd in enumerate(keep):
+        os.dup2(fd, base + i, inheritable=False)
+        os.close(fd)
+        high.append(base + i)
+    for i, fd in enumerate(high):
+        os.dup2(fd, 3 + i, inheritable=True)
+        os.close(fd)
+    tail = len(argv) - len(keep)
+    out = list(argv)
+    for i, fd in enumerate(keep):
+        for j in range(max(1, tail), len(out)):
+            if out[j] == str(fd):
+                out[j] = str(3 + i)
+                break
+    return status_fd, out
+
+
 def become_worker(cfg: dict, status_fd: int | None) -> None:
     """In the child: never returns (exec, or _exit on failure).  The status
     descriptor is close-on-exec: the worker never holds it."""
@@ -216,9 +326,16 @@ def become_worker(cfg: dict, status_fd: int | None) -> None:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         if cfg.get("setsid"):
             os.setsid()
-        keep_fds = set(int(fd) for fd in cfg["keep_fds"])
-        close_other_fds(keep_fds | ({status_fd} if status_fd is not None else set()))
-        for fd in keep_fds:
+        null = os.open("/dev/null", os.O_RDONLY)  # stdin held the config: the worker gets nothing
+        os.dup2(null, 0)
+        os.close(null)
+        keep_list = [int(fd) for fd in cfg["keep_fds"]]
+        close_other_fds(set(keep_list) | ({status_fd} if status_fd is not None else set()))
+        argv = list(cfg["argv"])
+        if cfg.get("renumber") and keep_list:
+            status_fd, argv = renumber_fds(keep_list, status_fd, argv)
+            keep_list = list(range(3, 3 + len(keep_list)))
+        for fd in keep_list:
             os.set_inheritable(fd, True)
         for name, value in cfg["rlimits"].items():
             soft, hard = (value, value) if isinstance(value, int) else value
@@ -240,7 +357,6 @@ def become_worker(cfg: dict, status_fd: int | None) -> None:
         libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         os.chdir(cfg["cwd"])
         os.umask(0o022)
-        argv = cfg["argv"]
         if not cfg.get("run_here"):
             os.execv(argv[0], argv)
         import runpy
@@ -304,16 +420,39 @@ def supervise(child: int, status_fd: int | None) -> int:
     return code
 
 
+def read_config() -> dict:
+    """The config: given by the boot code (`CONFIG`), else a marshal dump
+    on standard input."""
+    given = globals().get("CONFIG")
+    if given is not None:
+        return given
+    data = b""
+    while True:
+        chunk = os.read(0, 1 << 16)
+        if not chunk:
+            break
+        data += chunk
+    return marshal.loads(data)
+
+
 def main() -> None:
-    cfg = marshal.loads(bytes.fromhex(sys.argv[1]))
+    cfg = read_config()
     status_fd = cfg.get("status_fd")
     if status_fd is not None:
         status_fd = int(status_fd)
         os.set_inheritable(int(status_fd), False)
     try:
-        if cfg.get("cgroup_procs"):  # first: everything from here on is counted (see cpuclock.py)
-            join_cgroup(cfg["cgroup_procs"])
-        if cfg.get("mounts"):
+        procs = cfg.get("cgroup_procs")
+        for path in ([procs] if isinstance(procs, str) else procs or []):
+            join_cgroup(path)  # first: everything from here on is counted and limited (see cpuclock.py)
+        if cfg.get("cgroupns"):
+            _check(libc().unshare(CLONE_NEWCGROUP), "unshare(cgroup)")
+        if cfg.get("hostname"):
+            name = cfg["hostname"].encode()
+            _check(libc().sethostname(name, len(name)), "sethostname")
+        if cfg.get("root"):
+            setup_root(cfg["root"])
+        elif cfg.get("mounts"):
             setup_mounts(cfg["mounts"])
     except BaseException as exc:  # noqa: BLE001
         os.write(2, f"nngrade sandbox: cannot set up the sandbox: {exc}\n".encode())

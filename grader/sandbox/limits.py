@@ -4,10 +4,20 @@ Every worker is started by `launcher.py` (standalone), configured by
 `launch_command`.  The strongest isolation level this machine allows is
 chosen once per grader process (`isolation`), by actually starting a probe
 through each level in turn, and reported in every result document
-(`isolation_level`):
+(`isolation_level`, which inserts ``+cgroup(memory,pids,cpu)`` when the
+submission's processes are also limited together by cgroups, see
+``cpuclock.py``):
 
+``namespaces(net,pid,mount,ipc,uts,cgroup)+allowlist-root+uid+rlimits``
+    root and util-linux ``unshare``: all of the next level, plus IPC, UTS
+    and cgroup namespaces, and instead of hiding a deny-list, a root built
+    from an allow-list (`allowlist_plan`): the interpreter, the standard
+    library, the C library's folder and the allowed packages, read-only;
+    nothing else of the disk exists for the worker.  Its configuration
+    reaches the launcher on stdin (`launcher_input`), never in argv.
 ``namespaces(net,pid,mount)+uid+rlimits``
-    root and util-linux ``unshare``: no network (an empty network namespace,
+    (the fallback when the allow-list root cannot be built) root and
+    util-linux ``unshare``: no network (an empty network namespace,
     so connecting anywhere fails at once), its own PID namespace (killing
     its init kills every process the student started), its own mount
     namespace (a private size-limited ``/tmp``, ``/dev/shm`` and
@@ -38,6 +48,7 @@ import importlib.util
 import marshal
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -79,6 +90,7 @@ class WorkerLimits:
     load_seconds: float = 30.0        # CPU seconds
     wall_factor: float = 3.0          # wall-clock backstop: this many times the CPU limit
     reply_mb: int = 512            # largest answer the grader accepts from a worker
+    packages: tuple[str, ...] = ()  # third-party distributions besides DEFAULT_PACKAGES (rubric `sandbox`)
 
     @property
     def output_kb(self) -> int:
@@ -113,9 +125,13 @@ class Isolation:
     mounts: bool = False
     uid: bool = False
     pid: bool = False
+    root: bool = False              # an allow-list root (`allowlist_plan`) instead of hiding a deny-list
 
 
+FULL_NS = ("--net", "--pid", "--mount", "--ipc", "--uts", "--fork", "--kill-child")
 LEVELS = (
+    Isolation("namespaces(net,pid,mount,ipc,uts,cgroup)+allowlist-root+uid+rlimits", FULL_NS,
+              mounts=True, uid=True, pid=True, root=True),
     Isolation("namespaces(net,pid,mount)+uid+rlimits",
               ("--net", "--pid", "--mount", "--fork", "--kill-child"), mounts=True, uid=True, pid=True),
     Isolation("namespaces(user,net,pid,mount)+rlimits",
@@ -158,8 +174,20 @@ def isolation() -> Isolation:
 
 
 def isolation_level() -> str:
-    """The chosen level's name, e.g. 'namespaces(net,pid,mount)+uid+rlimits'."""
-    return isolation().name
+    """The chosen level's name with the per-submission cgroup's controllers
+    when there is one, e.g.
+    'namespaces(net,pid,mount,ipc,uts,cgroup)+allowlist-root+cgroup(memory,pids,cpu)+uid+rlimits'."""
+    from .cpuclock import limit_controllers
+
+    name = isolation().name
+    controllers = limit_controllers()
+    if not controllers:
+        return name
+    part = f"+cgroup({','.join(controllers)})"
+    for anchor in ("+uid", "+rlimits"):
+        if anchor in name:
+            return name.replace(anchor, part + anchor, 1)
+    return name + part
 
 
 def _probe(level: Isolation) -> bool:
@@ -174,11 +202,15 @@ def _probe(level: Isolation) -> bool:
                 "s.settimeout(2)\n"
                 "try:\n    s.connect(('127.0.0.1', 9))\nexcept OSError:\n    pass\n")
         argv = [sys.executable, "-I", "-B", "-c", code]
-        command, _ = launch_command(level, WorkerLimits(), argv=argv, stage=stage,
-                                    inner=_inner_dir(level, stage), uid=lease.uid if lease else None,
-                                    keep_fds=(), status_fd=None)
-        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=30,
-                              env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+        command, cfg = launch_command(level, WorkerLimits(), argv=argv, stage=stage,
+                                      inner=_inner_dir(level, stage), uid=lease.uid if lease else None,
+                                      keep_fds=(), status_fd=None)
+        config = launcher_input(cfg)
+        try:
+            done = subprocess.run(command, stdin=config, capture_output=True, timeout=30,
+                                  env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+        finally:
+            os.close(config)
         return done.returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False
@@ -348,10 +380,223 @@ def launch_command(level: Isolation, limits: WorkerLimits, *, argv: list[str], s
         stage_mb = _size_mb(stage)
         cfg["mounts"] = {"stage": str(stage), "inner": str(inner), "keep": keep, "hide": hide,
                          "private": private_paths(limits, stage_mb), "proc": level.pid}
-    launcher = [sys.executable, "-I", "-S", "-B", str(LAUNCHER), marshal.dumps(cfg).hex()]
+    if level.root:
+        cfg["root"] = allowlist_config(limits, stage, inner)
+        cfg["mounts"] = None
+        cfg["hostname"] = "nngrade"
+        cfg["cgroupns"] = True
+        cfg["renumber"] = True  # the worker's descriptors are 3, 4, ...: the same argv everywhere
+    launcher = [sys.executable, "-I", "-S", "-B", "-c", BOOT]
     if level.unshare:
         return [shutil.which("unshare") or "unshare", *level.unshare, "--", *launcher], cfg
     return launcher, cfg
+
+
+# The launcher's command line names no file and holds no setting: its source
+# and its configuration come on its standard input (`launcher_input`), so no
+# /proc/*/cmdline or environ a worker can read shows a hidden path, the
+# staging folder or the limits.
+BOOT = ("import marshal,os\n"
+        "d=b''\n"
+        "while 1:\n b=os.read(0,1<<16)\n if not b:break\n d+=b\n"
+        "s,c=marshal.loads(d)\n"
+        "exec(compile(s,'nngrade-launcher','exec'),{'__name__':'__main__','CONFIG':c})")
+F_SETPIPE_SZ = 1031
+
+
+@lru_cache(maxsize=1)
+def _launcher_source() -> str:
+    return LAUNCHER.read_text(encoding="utf-8")
+
+
+def launcher_input(cfg: dict) -> int:
+    """A pipe's read end holding the launcher's source and `cfg` (for the
+    launcher's stdin; the caller closes it after starting the process)."""
+    data = marshal.dumps((_launcher_source(), cfg))
+    read, write = os.pipe()
+    try:
+        if len(data) > 60000:
+            try:
+                fcntl.fcntl(write, F_SETPIPE_SZ, len(data) + 4096)
+            except OSError:
+                pass
+        view = memoryview(data)
+        while view:
+            view = view[os.write(write, view):]
+    except BaseException:
+        os.close(read)
+        raise
+    finally:
+        os.close(write)
+    return read
+
+
+# --------------------------------------------------------------------------
+# the allow-list root
+# --------------------------------------------------------------------------
+
+# Third-party packages a worker sees (with their dependencies, as their
+# metadata declares them).  matplotlib is in the default list because
+# notebooks plot at import (submissions/correct_notebook.ipynb); a rubric's
+# `sandbox: {packages: [...]}` extends it (`WorkerLimits.packages`), and so
+# does `NNGRADE_SANDBOX_PACKAGES` (comma-separated distribution names).
+DEFAULT_PACKAGES = ("numpy", "matplotlib")
+DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
+
+
+def _walk_links(path: str, links: dict[str, str]) -> str:
+    """The real path of `path`; every symlink met on the way is recorded
+    (link path -> target), so the same chain can be rebuilt in the root."""
+    todo = [p for p in path.split("/") if p]
+    cur = "/"
+    hops = 0
+    while todo:
+        part = todo.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            cur = os.path.dirname(cur)
+            continue
+        nxt = os.path.join(cur, part)
+        if os.path.islink(nxt):
+            hops += 1
+            if hops > 40:
+                raise OSError(errno.ELOOP, "too many links", path)
+            target = os.readlink(nxt)
+            links[nxt] = target
+            todo = [p for p in target.split("/") if p] + todo
+            if target.startswith("/"):
+                cur = "/"
+            continue
+        cur = nxt
+    return cur
+
+
+def _requirements(dist: Any) -> list[str]:
+    out = []
+    for req in dist.requires or []:
+        name, _, marker = req.partition(";")
+        if "extra" in marker:
+            continue
+        if marker.strip():
+            try:
+                from packaging.markers import Marker
+
+                if not Marker(marker.strip()).evaluate():
+                    continue
+            except Exception:  # noqa: BLE001 -- no packaging: take it
+                pass
+        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", name)
+        if match:
+            out.append(match.group(1))
+    return out
+
+
+def package_paths(names: tuple[str, ...]) -> list[str]:
+    """The installed files of the distributions `names` and their
+    dependencies, as top-level entries of their site-packages folders
+    (package folders such as numpy and numpy.libs, modules, .dist-info):
+    never a whole site-packages folder."""
+    from importlib import metadata
+
+    out: set[str] = set()
+    todo, seen = list(names), set()
+    while todo:
+        name = todo.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        base = _real(dist.locate_file(""))
+        for entry in dist.files or []:
+            parts = Path(entry).parts
+            if not parts or parts[0] in ("..", "__pycache__") or parts[0].endswith(".pth"):
+                continue
+            top = os.path.join(base, parts[0])
+            if os.path.exists(top):
+                out.add(top)
+        todo.extend(_requirements(dist))
+    return sorted(out)
+
+
+def _mapped_libraries() -> list[str]:
+    """Shared libraries of this (grader) process outside any Python folder:
+    the C library's folder and the dynamic loader are bound; the rest of
+    the system is not."""
+    found = set()
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                path = line.split(None, 5)[-1].strip() if line.count(" ") >= 5 else ""
+                if path.startswith("/") and ".so" in os.path.basename(path):
+                    found.add(path)
+    except OSError:
+        pass
+    return sorted(found)
+
+
+@lru_cache(maxsize=4)
+def allowlist_plan(packages: tuple[str, ...] = DEFAULT_PACKAGES) -> dict:
+    """What the worker's root holds: ``binds`` (read-only, same path inside),
+    ``links`` (symlinks rebuilt), ``empty`` (folders inside binds covered by
+    an empty read-only tmpfs, e.g. the base interpreter's own site-packages)
+    and ``devices``."""
+    links: dict[str, str] = {}
+    binds: set[str] = set()
+    binds.add(_walk_links(os.path.abspath(sys.executable), links))
+    venv_cfg = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(sys.executable))), "pyvenv.cfg")
+    if os.path.isfile(venv_cfg):
+        binds.add(_walk_links(venv_cfg, links))
+    python_dirs = set()
+    base_paths = sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_exec_prefix,
+                                           "installed_base": sys.base_prefix,
+                                           "installed_platbase": sys.base_exec_prefix})
+    for key in ("stdlib", "platstdlib"):
+        if key in base_paths and os.path.isdir(base_paths[key]):
+            binds.add(_walk_links(base_paths[key], links))
+            python_dirs.add(_real(base_paths[key]))
+    empty = set()
+    for folder in python_dirs:
+        site = os.path.join(folder, "site-packages")
+        if os.path.isdir(site):
+            empty.add(site)
+    prefixes = {_real(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
+    for lib in _mapped_libraries():
+        real = _real(lib)
+        if any(real.startswith(p.rstrip("/") + "/") for p in prefixes):
+            if os.path.basename(real).startswith("libpython"):
+                binds.add(_walk_links(lib, links))
+            continue
+        if "site-packages" in real or "dist-packages" in real:
+            continue
+        if os.path.basename(real).startswith(("libc.so", "ld-linux", "ld64", "ld-musl")):
+            binds.add(os.path.dirname(real))
+    for loader in ("/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux-aarch64.so.1", "/lib/ld-linux-x86-64.so.2"):
+        if os.path.lexists(loader):
+            binds.add(_walk_links(loader, links))
+    if os.path.isfile("/etc/ld.so.cache"):
+        binds.add("/etc/ld.so.cache")
+    extra = tuple(p.strip() for p in os.environ.get("NNGRADE_SANDBOX_PACKAGES", "").split(",") if p.strip())
+    for path in package_paths(tuple(packages) + extra):
+        binds.add(_walk_links(path, links))
+    # a bind inside another bind is redundant (and a link's folder may be one)
+    def inside(path: str, folder: str) -> bool:
+        return path.startswith(folder.rstrip("/") + "/")
+
+    kept = [b for b in binds if any(inside(b, e) for e in empty)
+            or not any(b != o and inside(b, o) for o in binds)]
+    return {"binds": sorted(set(kept)), "links": sorted(links.items()), "empty": sorted(empty),
+            "devices": [d for d in DEVICES if os.path.exists(d)]}
+
+
+def allowlist_config(limits: WorkerLimits, stage: Path, inner: Path) -> dict:
+    plan = allowlist_plan(DEFAULT_PACKAGES + tuple(p for p in limits.packages if p not in DEFAULT_PACKAGES))
+    return {**plan, "stage": str(stage), "inner": str(inner),
+            "tmp_mb": limits.file_mb + _size_mb(stage) + 16, "shm_mb": limits.file_mb}
 
 
 def _size_mb(folder: Path) -> int:
