@@ -114,7 +114,7 @@ def test_counts_the_work_of_the_worker(client, backend):
     before = c.request_cpu
     call(c, "burn", 0.6)
     used = c.request_cpu - before
-    assert 0.6 <= used < 0.6 + 0.5, used           # the work, plus a little overhead
+    assert 0.6 - 0.03 <= used < 0.6 + 0.5, used    # the work (within /proc's clock ticks), plus a little overhead
     assert c.cpu_seconds() >= c.load_cpu + used - 0.05
 
 

@@ -21,7 +21,7 @@ from grader.engine import dumps, grade
 from grader.sandbox import client as client_mod
 from grader.sandbox.limits import isolation, isolation_level
 
-from test_sandbox_hostile import ALL, CORRECT, HOSTILE, ROOT, processes_of, small_rubric
+from test_sandbox_hostile import ALL, CORRECT, HOSTILE, ROOT, processes_still_alive, small_rubric
 
 LEVEL = isolation()
 ALLOWLIST = "allowlist-root" in isolation_level()
@@ -61,7 +61,7 @@ def seen(monkeypatch):
 
 
 def left_behind(found) -> list[str]:
-    out = [f"process {p}" for p in processes_of(found["uids"])]
+    out = [f"process {p}" for p in processes_still_alive(found["uids"])]
     out += [f"cgroup {p}" for p in found["cgroups"] if os.path.exists(p)]
     out += [f"folder {p}" for p in found["stages"] if os.path.exists(p)]
     out += [f"ipc {line}" for line in sysv_objects(found["uids"])]
@@ -423,7 +423,7 @@ def _batch_leaves_nothing(tmp_path: Path, subs: Path, scratch: Path) -> None:
     assert result["score"] == 100.0 and result["isolation"] == isolation_level()
     uids = {int(p.stem) for p in (scratch / "nngrade-uids").glob("*.lock")}
     assert uids, "the batch's workers left no uid locks to scope by"
-    assert not processes_of(uids)
+    assert not processes_still_alive(uids)
     assert not sysv_objects(uids)
     leaked = []
     for path in _groups() - before:
