@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..probe import FLOAT64_EPS, WorkerFailure, float_eps, precision_name, scalar
+from ..probe import FLOAT64_EPS, float_eps, precision_name
 from .base import CheckParams, Context, Verdict, best_scale, close, fmt, rel_error, sig, table
 from .loss import named_loss, prefetch_named_losses
 
@@ -130,8 +130,7 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
     arch = oracle.architecture(hidden)
     ref_all = oracle.gradient(hidden, theta, x, y)
     ref = ref_all[block]
-    factor = tol.kink_factor if oracle.kinky else 1.0
-    rel, abs_ = tol.grad_rel * factor, tol.grad_abs * factor
+    rel, abs_ = tolerances(ctx)
     s = x.shape[0]
     g = obs["grads"].get(block)
     form = obs["forms"].get(block, "missing")

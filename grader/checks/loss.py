@@ -83,6 +83,10 @@ def named_loss(ctx: Context, hidden: list[int], theta: dict, x: np.ndarray, y: n
     def full_grad() -> dict:
         return oracle.gradient(hidden, theta, x, y)
 
+    def summed_data_grad() -> dict:   # S x the data part, plus the penalty's gradient
+        data_g, full_g = data_grad(), full_grad()
+        return {k: s * data_g[k] + full_g[k] - data_g[k] for k in theta}
+
     if arch.penalized:
         found = _penalty_mistake(arch, theta, value, data, expected, s, rel, tol.value_abs)
         if found:
@@ -90,8 +94,7 @@ def named_loss(ctx: Context, hidden: list[int], theta: dict, x: np.ndarray, y: n
             if diagnosis == "penalty-missing":
                 return NamedLoss(diagnosis, text, grad(data_grad))
             if diagnosis == "loss-sum-not-mean":
-                return NamedLoss(diagnosis, text, grad(lambda: {k: s * data_grad()[k] + full_grad()[k] - data_grad()[k]
-                                                                for k in theta}))
+                return NamedLoss(diagnosis, text, grad(summed_data_grad))
             return NamedLoss(diagnosis, text, grad(lambda: _biases_penalized(arch, theta, full_grad())))
     elif abs(value - s * expected) <= tol.value_abs + rel * abs(s * expected):
         return NamedLoss("loss-sum-not-mean", f"exactly S = {s} times the expected {fmt(expected, 6)}: you sum "

@@ -249,20 +249,15 @@ def _judge_history(ctx: Context, obs: dict, params: Params) -> tuple[bool, str, 
     def loss_of(value: float, theta: dict) -> bool:
         return named_loss(ctx, obs["hidden"], theta, data.x_train, data.y_train, value, rel) is not None
 
-    start = ctx.oracle.loss(obs["hidden"], iterates[0], data.x_train, data.y_train)
-
-    def blowing_up(theta: dict) -> bool:
-        value = ctx.oracle.loss(obs["hidden"], theta, data.x_train, data.y_train)
-        return not np.isfinite(value) or value > 2 * start
-
+    losses = [ctx.oracle.loss(obs["hidden"], t, data.x_train, data.y_train) for t in iterates]
+    # a diverging step() (judged by the conditions): its losses overflow differently
+    blowing_up = [not np.isfinite(v) or v > 2 * losses[0] for v in losses]
     for i, value in enumerate(history):
-        if blowing_up(iterates[i]) and blowing_up(iterates[i + 1]):
-            continue   # a diverging step() (judged by the conditions): its losses overflow differently
+        if blowing_up[i] and blowing_up[i + 1]:
+            continue
         if not (loss_of(value, iterates[i]) or loss_of(value, iterates[i + 1])):
-            before = ctx.oracle.loss(obs["hidden"], iterates[i], data.x_train, data.y_train)
-            after = ctx.oracle.loss(obs["hidden"], iterates[i + 1], data.x_train, data.y_train)
             return False, (f"{call} returned {fmt(value, 6)} for iteration {i + 1}; the loss before that step is "
-                           f"{fmt(before, 6)} and after it {fmt(after, 6)}."), ["train-broken"]
+                           f"{fmt(losses[i], 6)} and after it {fmt(losses[i + 1], 6)}."), ["train-broken"]
     return True, f"{call} returns the loss of every iteration.", []
 
 

@@ -8,7 +8,6 @@ loss's return type) and every one is graded end to end.
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pytest
 from hypothesis import assume, HealthCheck, given, settings

@@ -21,7 +21,7 @@ from grader.engine import dumps, grade
 from grader.sandbox import client as client_mod
 from grader.sandbox.limits import isolation, isolation_level
 
-from test_sandbox_hostile import ALL, CORRECT, HOSTILE, ROOT, processes_still_alive, small_rubric
+from test_sandbox_hostile import CORRECT, HOSTILE, ROOT, processes_still_alive, small_rubric
 
 LEVEL = isolation()
 ALLOWLIST = "allowlist-root" in isolation_level()
@@ -389,8 +389,6 @@ def test_nothing_of_a_batch_survives_it(tmp_path):
     uids, no SysV object, no cgroup and no scratch folder is left.  The
     batch's scratch folder is its own TMPDIR, its uids are the lock files
     there, its cgroups are the new ones whose grader process has ended."""
-    import subprocess
-    import sys
 
     subs = tmp_path / "subs"
     subs.mkdir()

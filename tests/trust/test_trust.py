@@ -8,7 +8,6 @@ grading (`batch`/`grade`) and without it for `check`.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
