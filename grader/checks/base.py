@@ -103,6 +103,12 @@ def best_scale(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return c, float(np.linalg.norm(a - c * b)) / max(float(np.linalg.norm(a)), 1e-300)
 
 
+def scale_is(a: np.ndarray, b: np.ndarray, factor: float) -> bool:
+    """a is exactly `factor` times b (e.g. -1: a gradient with its sign flipped)."""
+    c, residual = best_scale(a, b)
+    return bool(np.isfinite(c) and abs(c - factor) < 1e-6 and residual < 1e-6)
+
+
 def sig(x: Any, digits: int = 4) -> Any:
     """Round for evidence: deterministic text, readable numbers."""
     if isinstance(x, (list, tuple)):

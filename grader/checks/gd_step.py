@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..probe import FLOAT64_EPS, ApiError, WorkerFailure, float_eps
-from .base import CheckParams, Context, Verdict, best_scale, fmt, fmt_pair, rel_error, sig, table
+from .base import CheckParams, Context, Verdict, best_scale, scale_is, fmt, fmt_pair, rel_error, sig, table
 from .gradient import canonical_gradient, gradient_explained
 
 MATCH = 1e-6
@@ -85,7 +85,7 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
         if all(errors[k] <= limits[k] for k in theta):
             evidence = _evidence(obs, source, rows, limits)
             if grad is reference_grad and trust == "named":
-                flipped = all(_scale_is(obs["own_gradient"][k], reference_grad[k], -1.0) for k in theta)
+                flipped = all(scale_is(obs["own_gradient"][k], reference_grad[k], -1.0) for k in theta)
                 why = ("your back_propagate returns -1 x the gradient (the descent direction) and step() adds it, "
                        "so the step itself is right; the gradient's sign is charged in the gradient criteria"
                        if flipped else "your back_propagate differs from the gradient (charged in the gradient "
@@ -150,8 +150,3 @@ def _evidence(obs: dict, source: str, rows: list[list[Any]], limits: dict) -> di
     if obs.get("eps", FLOAT64_EPS) > FLOAT64_EPS:
         evidence["tolerance (float32 rounding)"] = sig(max(limits.values()))
     return evidence
-
-
-def _scale_is(a: np.ndarray, b: np.ndarray, factor: float) -> bool:
-    c, residual = best_scale(a, b)
-    return bool(np.isfinite(c) and abs(c - factor) < 1e-6 and residual < 1e-6)

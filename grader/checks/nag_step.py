@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..probe import FLOAT64_EPS, ApiError, WorkerFailure, float_eps
-from .base import CheckParams, Context, Verdict, best_scale, fmt, fmt_pair, sig, table
+from .base import CheckParams, Context, Verdict, best_scale, scale_is, fmt, fmt_pair, sig, table
 from .gradient import canonical_gradient, gradient_explained
 
 CANDIDATES = ("nag", "nag_stored", "nag_fista", "heavy_ball", "gd")
@@ -174,7 +174,7 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
             if distance(snaps, traj.stored) <= tolerance(ctx, obs, traj.stored):
                 evidence["your steps follow"] = LABELS[method]
                 own, ref = obs.get("own_at_start"), _reference_gradient(ctx, obs)(snaps[0])
-                if own and all(_scale_is(own[k], ref[k], -1.0) for k in ref if k in own):
+                if own and all(scale_is(own[k], ref[k], -1.0) for k in ref if k in own):
                     evidence["gradients used"] = ("yours, which are -1 x the gradient (the descent direction), "
                                                   "added by step()")
                     return _with_second_probe(ctx, obs, evidence, f"Your NAG steps follow {LABELS[method]} "
@@ -263,9 +263,6 @@ def _reference_gradient(ctx: Context, obs: dict):
     return grad
 
 
-def _scale_is(a: np.ndarray, b: np.ndarray, factor: float) -> bool:
-    c, residual = best_scale(a, b)
-    return bool(np.isfinite(c) and abs(c - factor) < 1e-6 and residual < 1e-6)
 
 
 def _infer_step_size(ctx: Context, obs: dict) -> float | None:
