@@ -325,10 +325,6 @@ class StudentNet:
         positions = reply.get("positions") or list(range(0, n + 1, every))[:len(snaps)]
         return [int(p) for p in positions], snaps
 
-    def loss_at(self, base: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray) -> float:
-        """The student's loss at canonical `base` (one call, as a float)."""
-        return self.finite_differences(base, x, y, [], 0.0)[1]
-
     def finite_differences(self, base: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
                            directions: list[Any], h: float) -> tuple[np.ndarray, float]:
         """Central differences of the student's own loss at canonical `base`
