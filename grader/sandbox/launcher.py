@@ -740,7 +740,8 @@ def spawn(cfg: dict, fds: list[int]) -> None:
     and dies with this process; this one waits and exits as it did."""
     status_fd = fds[1] if len(fds) > 1 else None
     try:
-        libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the zygote dies: so does this start
+        # no PR_SET_PDEATHSIG here: a worker outlives a zygote that dies (the
+        # grader holds its pidfd and channel); it ends when the grader does
         os.setsid()
         cfg = adopt_fds(cfg, fds)
         os.dup2(fds[0], 1)
