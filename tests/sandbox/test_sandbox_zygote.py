@@ -162,3 +162,63 @@ def test_disabled_without_root_or_when_turned_off(monkeypatch):
     monkeypatch.setenv("NNGRADE_ZYGOTE", "1")
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     assert not zygote_mod.enabled()
+
+
+def _markers(course_secret) -> list[list[str]]:
+    """What the grader's process holds and no worker may: each split in two
+    halves (the scanning fixture never joins them)."""
+    import reference.network
+
+    whole = [course_secret.key.hex(), course_secret.key.decode("latin-1"),
+             reference.network.__doc__.splitlines()[0], os.environ["NNGRADE_SECRET_FILE"]]
+    return [[w[:len(w) // 2], w[len(w) // 2:]] for w in whole]
+
+
+def _found(text: str) -> tuple[set[int], int]:
+    found = {int(line.split()[1]) for line in text.splitlines() if line.startswith("FOUND ")}
+    scanned = next(int(line.split()[1]) for line in text.splitlines() if line.startswith("SCANNED "))
+    return found, scanned
+
+
+def test_the_memory_scan_finds_what_a_process_holds(course_secret):
+    """Positive control: the same scan, run in a fork of this (grader)
+    process, finds every marker -- so a worker forked from the grader itself
+    would fail the next test."""
+    scan = (Path(__file__).parent / "hostile" / "memory_scan.py").read_text()
+    scan = scan[:scan.index("import numpy as np")].replace("@MARKERS@", json.dumps(_markers(course_secret)))
+    secret_bytes = course_secret.key  # noqa: F841 -- held in this process, as the grader holds it
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        os.close(read)
+        try:
+            import sys
+
+            sys.stdout = os.fdopen(write, "w")  # not pytest's capture
+            exec(compile(scan, "memory_scan", "exec"), {"__name__": "scan"})
+            sys.stdout.flush()
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as handle:
+        text = handle.read()
+    os.waitpid(pid, 0)
+    found, scanned = _found(text)
+    assert found == {0, 1, 2, 3}, text
+    assert scanned > 10_000_000
+
+
+@needs_zygote
+def test_a_forked_worker_inherits_nothing_of_the_grader(tmp_path, course_secret, monkeypatch):
+    """The attack the zygote invites: scan the worker's own memory for what
+    the grader holds (the course secret, the reference solution, the
+    secret's path).  The zygote is a fresh interpreter that never held any
+    of it, so a worker forked from it finds nothing."""
+    kinds = _started_by(monkeypatch)
+    path = render("memory_scan", tmp_path, MARKERS=json.dumps(_markers(course_secret)))
+    doc = grade(path, small_rubric(output_kb=64), secret=course_secret).result
+    assert kinds and kinds[0] == "ZygoteProcess"
+    found, scanned = _found(doc["stdout"])
+    assert scanned > 10_000_000  # NumPy and the interpreter were scanned
+    assert found == set(), doc["stdout"]
+    assert doc["score"] == 100.0
