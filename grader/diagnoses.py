@@ -345,6 +345,39 @@ _ENTRIES: tuple[Diagnosis, ...] = (
         "Zip the folder that contains nn.py again (right-click > compress), without absolute paths.",
     ),
     _d(
+        "notebook-unreadable",
+        "Notebook file is not a readable notebook",
+        "A .ipynb file is JSON written by Jupyter; this one could not be read as a notebook (it was cut "
+        "short, edited as text, or is another kind of file renamed to .ipynb), so no cell could be run.",
+        "Open it in Jupyter (or VS Code) and save it again (File > Save), check that it opens, then hand it "
+        "in; or hand in your code as nn.py (File > Download as > Python).",
+    ),
+    _d(
+        "not-utf8",
+        "File is not UTF-8 text",
+        "Python reads source files as UTF-8 unless the first or second line declares another encoding; "
+        "your file has a byte (often an accented letter saved by an editor in Latin-1 or Windows-1252) "
+        "that cannot be read that way, so none of it could be run.",
+        "Save the file as UTF-8 in your editor (e.g. 'Save with Encoding > UTF-8'), or declare its "
+        "encoding on the first line, e.g. # -*- coding: latin-1 -*-; the message names the line and column.",
+    ),
+    _d(
+        "no-code-file",
+        "No Python code handed in",
+        "What was handed in holds no .py file and no notebook (.ipynb): a PDF, a text file or other "
+        "documents cannot be run, so nothing could be graded.",
+        "Hand in your code as nn.py or nn.ipynb (alone, or in the folder or .zip you hand in); if your code "
+        "sits in a .txt file, rename it to nn.py. A written report goes in addition to the code, not instead.",
+    ),
+    _d(
+        "empty-file",
+        "Empty file",
+        "The file handed in is empty (or holds only blank lines and comments): perhaps it was not saved "
+        "before it was uploaded, so there was nothing to run.",
+        "Save your work, check that the file you upload has your code in it (open it again from the upload "
+        "folder), then hand it in again.",
+    ),
+    _d(
         "symlink",
         "Submission is a symbolic link",
         "What was handed in is a symbolic link (a shortcut to a file elsewhere), not a file: "
