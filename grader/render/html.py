@@ -15,8 +15,8 @@ from markupsafe import Markup
 
 from grader import diagnoses
 from grader.render.common import (
-    STATUS_LABELS, criterion_status, environment, fmt_number, fmt_points, is_hidden,
-    is_number, is_table,
+    HINT_MARK, STATUS_LABELS, criterion_status, environment, fmt_number, fmt_points, is_hidden,
+    is_number, is_table, repeats,
 )
 from grader.render.plots import is_reference, plot_svg
 
@@ -140,25 +140,18 @@ def _criterion(c: dict[str, Any], reveal: bool, seen: set[str]) -> dict[str, Any
     return view
 
 
-HINT_MARK = "\nHint: "
-
-
 def _share_failures(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Criteria that failed with the very same message (e.g. one method that
     timed out, and was not run again for the later criteria) show it once:
     the later ones refer to the first (their own hint, if any, stays)."""
-    first: dict[str, dict[str, Any]] = {}
     for view in views:
         view.setdefault("same_as", None)
         view.setdefault("hint", "")
-        if view.get("withheld") or view.get("status") not in ("failed", "error") or not view.get("feedback"):
-            continue
-        message, mark, hint = view["feedback"].partition(HINT_MARK)
-        if message in first:
-            view["same_as"] = {"anchor": first[message]["anchor"], "title": first[message]["title"]}
-            view["hint"] = (mark + hint).strip() if mark else ""
-        else:
-            first[message] = view
+    for later, earlier in repeats(views, shown=lambda v: not v.get("withheld")).items():
+        view, first = views[later], views[earlier]
+        view["same_as"] = {"anchor": first["anchor"], "title": first["title"]}
+        _, mark, hint = view["feedback"].partition(HINT_MARK)
+        view["hint"] = (mark + hint).strip() if mark else ""
     return views
 
 
