@@ -317,6 +317,7 @@ def cmd_rubric(args: argparse.Namespace, console: Console) -> int:
         return EXIT_OK
     for table in rubric_table(rubric):
         console.print(table)
+    console.print(f"total {rubric.total_points:g} points")
     return EXIT_OK
 
 

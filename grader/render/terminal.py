@@ -163,6 +163,8 @@ def _plain(model: Any) -> str:
                          for k, v in data.items()) or "none"
     if isinstance(data, list):
         return "[" + ", ".join(_plain(v) for v in data) + "]"
+    if data is None:
+        return "default"   # e.g. a step check's lr: the assignment's
     return f"{data:g}" if isinstance(data, float) else str(data)
 
 
@@ -173,17 +175,14 @@ def rubric_table(rubric: Any) -> tuple[Table, Table]:
     settings = Table(show_header=False, title=f"{rubric.title} ({rubric.id})")
     settings.add_column("setting", style="bold", no_wrap=True)
     settings.add_column("value", overflow="fold")
-    for name, value in rubric_settings(rubric):
-        settings.add_row(name, value)
+    for name, value in rubric_settings(rubric):   # Text: "[column, flat]" is not markup
+        settings.add_row(Text(name), Text(value))
     criteria = Table()
     for col in ("id", "title", "points", "visibility", "check", "settings"):
         criteria.add_column(col, overflow="fold")
     for crit in rubric.criteria:   # the check's settings with their defaults filled in (lr, iterations...)
-        criteria.add_row(crit.id, crit.title, f"{crit.points:g}", crit.visibility, crit.check,
-                         _plain(crit.check_params()))
-    if criteria.rows:
-        criteria.rows[-1].end_section = True
-    criteria.add_row(Text("total", style="bold"), "", Text(fmt_points(rubric.total_points), style="bold"), "", "", "")
+        criteria.add_row(*(Text(cell) for cell in (crit.id, crit.title, f"{crit.points:g}", crit.visibility,
+                                                    crit.check, _plain(crit.check_params()))))
     return settings, criteria
 
 
@@ -195,7 +194,7 @@ def rubric_list_table(entries: list[tuple[str, Any]]) -> Table:
         table.add_column(col, overflow="fold")
     for rid, rubric in entries:
         if isinstance(rubric, Exception):
-            table.add_row(rid, Text(f"does not load: {rubric}", style="red"), "", "")
+            table.add_row(Text(rid), Text(f"does not load: {rubric}", style="red"), "", "")
         else:
-            table.add_row(rid, rubric.title, str(len(rubric.criteria)), fmt_points(rubric.total_points))
+            table.add_row(Text(rid), Text(rubric.title), str(len(rubric.criteria)), fmt_points(rubric.total_points))
     return table
