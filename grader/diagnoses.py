@@ -235,12 +235,14 @@ _ENTRIES: tuple[Diagnosis, ...] = (
     ),
     _d(
         "diverged",
-        "Training diverged (NaN or inf)",
-        "During training the loss or the parameters became NaN or infinite, usually "
-        "because of an overflowing exp or a gradient that is far too large.",
-        "Use a stable softmax (subtract the max), a stable log (log of probabilities "
-        "that are never exactly 0), and check the gradient scale: it must be averaged "
-        "over S samples.",
+        "Training diverged",
+        "During training the loss blew up (it climbed far above where it started, or the loss or "
+        "the parameters became NaN or infinite): each step overshoots, usually because the gradient "
+        "is far too large (e.g. summed instead of averaged over the S samples, which acts like an "
+        "S times larger learning rate) or because of an overflowing exp.",
+        "Check the gradient scale first (it must be averaged over S samples, and the step uses "
+        "lr * grad once), then use a stable softmax (subtract the max) and a stable log (of "
+        "probabilities that are never exactly 0).",
     ),
     # --- running the submission ------------------------------------------------------
     _d(
