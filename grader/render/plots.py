@@ -230,7 +230,8 @@ def _draw_lines(ax: Any, spec: dict[str, Any]) -> None:
         _plain_log_ticks(ax, min(finite), top if top is not None else max(finite))
     if top is not None:
         reach = max(y for name, ys in values.items() if not is_reference(name, spec) for y in ys if math.isfinite(y))
-        ax.set_ylim(top=top)
+        lo = min(y for ys in values.values() for y in ys if math.isfinite(y) and (not logy or y > 0))
+        ax.set_ylim(bottom=lo / 2 if logy else lo - 0.05 * (top - lo), top=top)   # autoscale would follow the 1e+190
         ax.text(0.99, 0.97, f"\u2191 off the chart: your curve reaches {reach:.3g}", transform=ax.transAxes,
                 ha="right", va="top", color="#b42318", fontsize=8)
     if drawn == 0:
