@@ -19,14 +19,27 @@ import yaml
 
 from .checks import REGISTRY
 from .checks.base import Context
+from .kitpkg import write_checker
 from .oracle import Oracle
 from .rubric import Rubric
 
+SKELETON_NAME = "nn.py"
+SKELETON_ASIDE = "nn.skeleton.py"   # where the skeleton goes when KIT/nn.py holds other work
+
+INSTALL = """Install the checker once (Python 3.11 or newer; it brings NumPy and the
+check's few dependencies, and no solution), from this folder:
+
+    python3 -m venv .venv
+    . .venv/bin/activate            # Windows: use WSL (the self-check's sandbox is Linux's)
+    pip install .
+
+Then, in that environment:"""
+
 SKELETON = '''"""{title}: your implementation.
 
-Run the public self-check at any time:
+Run the public self-check at any time (install it first: see README.md):
 
-    nngrade check nn.py --rubric rubric.yaml
+    nngrade check nn.py
 """
 import numpy as np
 
@@ -136,7 +149,19 @@ def record_answers(rubric: Rubric) -> dict[str, Any]:
     return oracle.recorded()
 
 
+def skeleton_target(out: Path, skeleton: str) -> Path:
+    """Where the skeleton is written: `nn.py`, unless that file already
+    holds something else (a student's or an instructor's work, never
+    overwritten), then `nn.skeleton.py` beside it."""
+    target = Path(out) / SKELETON_NAME
+    if target.exists() and target.read_text(encoding="utf-8", errors="replace") != skeleton:
+        return Path(out) / SKELETON_ASIDE
+    return target
+
+
 def build_kit(rubric: Rubric, out: Path) -> Path:
+    """Write the kit into `out` (created if needed): the files students
+    read and hand in, and the installable checker (`kitpkg.py`)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "rubric.yaml").write_text(
@@ -147,11 +172,14 @@ def build_kit(rubric: Rubric, out: Path) -> Path:
         (out / "answers.yaml").write_text(answers_template(rubric), encoding="utf-8")
     if rubric.answers_only:
         (out / "README.md").write_text(_written_instructions(rubric), encoding="utf-8")
+        write_checker(out, rubric.id, rubric.title)
         return out
     (out / "answers.json").write_text(json.dumps(record_answers(rubric), sort_keys=True) + "\n", encoding="utf-8")
     _write_data(rubric, out / "data")
-    (out / "nn.py").write_text(_skeleton(rubric), encoding="utf-8")
+    skeleton = _skeleton(rubric)
+    skeleton_target(out, skeleton).write_text(skeleton, encoding="utf-8")
     (out / "README.md").write_text(_instructions(rubric), encoding="utf-8")
+    write_checker(out, rubric.id, rubric.title)
     return out
 
 
@@ -167,10 +195,11 @@ Files:
   (alone, in a folder or a .zip; a notebook cell `answers = {{...}}` with the same
   keys and literal values works too).
 * `rubric.yaml`: what the self-check uses.
+* `pyproject.toml`, `checker/`: the self-check itself (no solution inside).
 
-Check that every answer is in an accepted form:
+{INSTALL}
 
-    nngrade check answers.yaml --rubric rubric.yaml
+    nngrade check answers.yaml
 
 The self-check reads your answers and reports the format only; the values
 are graded after the deadline.
@@ -215,11 +244,13 @@ Files:
 * `nn.py`: the skeleton to complete (keep the class and method names).
 * `data/train.csv`, `data/test.csv`: the features (already standardized with the
   training statistics) and the integer label; `data/classes.txt`: class names.
-* `rubric.yaml` and `answers.json`: what the self-check uses.
+* `rubric.yaml` and `answers.json`: what the self-check uses (the reference's
+  answers to the public checks' questions only).
+* `pyproject.toml`, `checker/`: the self-check itself (no solution inside).
 
-Check your work as often as you like:
+{INSTALL}
 
-    nngrade check nn.py --rubric rubric.yaml
+    nngrade check nn.py
 
 It runs the public criteria below in a few seconds and explains every failure.
 Exit code 0 means all public checks passed.
