@@ -320,13 +320,21 @@ def _print_table(console: Console, result: dict, *, reveal: bool) -> None:
 
 
 def cmd_kit(args: argparse.Namespace, console: Console) -> int:
-    from .kit import build_kit
+    from .kit import SKELETON_ASIDE, SKELETON_NAME, build_kit
 
     rubric = load_rubric(args.rubric)
+    before = args.out / SKELETON_NAME
+    before = before.read_bytes() if before.is_file() else None
     folder = build_kit(rubric, args.out)
-    first = "answers.yaml" if rubric.answers_only else "nn.py"
-    console.print(f"student kit written to {folder.resolve()}\n"
-                  f"students run: nngrade check {first} --rubric {folder.resolve() / 'rubric.yaml'}")
+    first = "answers.yaml" if rubric.answers_only else SKELETON_NAME
+    # paths as given (relative stays relative): the lines are meant to be pasted into a handout
+    console.print(text(f"student kit written to {folder} (hand out the whole folder; it holds no solution)"))
+    aside = folder / SKELETON_ASIDE
+    if not rubric.answers_only and before is not None and aside.is_file() and aside.read_bytes() != before:
+        console.print(text(f"{folder / SKELETON_NAME} already existed and was kept; "
+                           f"the skeleton is in {folder / SKELETON_ASIDE}", style="yellow"))
+    console.print(text(f"students install it once: pip install ./{folder.name}\n"
+                       f"then run, in the kit's folder: nngrade check {first}"))
     return EXIT_OK
 
 
