@@ -112,19 +112,19 @@ def _format_criterion(crit: Any) -> dict[str, Any]:
                        "variables": params.variables}}
 
 
-FORM_TEXT = {"integer": "a whole number, e.g. 1707274 or 1,707,274",
-             "number": "a number, e.g. 0.3927",
-             "formula": "a formula, e.g. 8*N_H + 3",
-             "shape": "a shape, e.g. [16, 4], 16x4 or N_H x 4",
-             "array": "a vector or matrix, e.g. [0.29, -0.29] or [[1, 2], [3, 4]]"}
+FORM_TEXT = {"integer": "a whole number, e.g. 12345 or 12,345",
+             "number": "a number, e.g. 0.125",
+             "formula": "a formula, e.g. 6*N_H + 2",
+             "shape": "a shape, e.g. [10, 3], 10x3 or N_H x 10",
+             "array": "a vector or matrix, e.g. [0.25, -0.5] or [[1, 2], [3, 4]]"}
 
 
 def answers_template(rubric: Rubric) -> str:
     """answers.yaml for students to fill in: one key per written question."""
     lines = [f"# Written answers: {rubric.title}",
              "# One line per question: write your answer after the colon.",
-             "# Numbers: 1707274, 1,707,274 or 1 707 274.  Shapes: [16, 4], 16x4, (16, 4) or N_H x 4.",
-             "# Formulas in N_H: 8*N_H + 3 or 8 N_H + 3.  Vectors and matrices: [0.29, -0.29], [[1, 2], [3, 4]].",
+             "# Numbers: 12345, 12,345 or 12 345.  Shapes: [10, 3], 10x3, (10, 3) or N_H x 10.",
+             "# Formulas in N_H: 6*N_H + 2 or 6 N_H + 2.  Vectors and matrices: [0.25, -0.5], [[1, 2], [3, 4]].",
              "# Check the format (not the values) with:  nngrade check answers.yaml --rubric rubric.yaml", ""]
     for crit in rubric.criteria:
         if crit.check != "answers":
