@@ -5,6 +5,7 @@
     nngrade check SUBMISSION [--rubric R]            student self-check (public criteria)
     nngrade kit --rubric R --out DIR                 build the student kit
     nngrade rubric validate|show R                   inspect a rubric
+    nngrade gradescope build --rubric R --out Z.zip  the Gradescope autograder bundle
 
 Exit codes: 0 success (for `check`: every public check passed), 1 a failed
 check or a batch with grader-side failures, 2 usage or input errors.
@@ -102,6 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("secret", help="create (once) and show the course secret that seeds final grading")
     secret_option(s)
+
+    gs = sub.add_parser("gradescope", help="Gradescope autograder: build the bundle (build), or grade inside "
+                        "Gradescope's container (run, called by the bundle's run_autograder)")
+    gs.add_argument("action", choices=("build", "run"))
+    gs.add_argument("--rubric", default="penguins-silu", help="build: rubric id or path (the full rubric)")
+    gs.add_argument("--out", type=Path, default=Path("autograder.zip"), help="build: the bundle to write")
+    gs.add_argument("--root", type=Path, default=None,
+                    help="run: the autograder root (default: $NNGRADE_AUTOGRADER_ROOT or /autograder)")
+    secret_option(gs)
 
     r = sub.add_parser("rubric", help="validate or show a rubric")
     r.add_argument("action", choices=("validate", "show"))
@@ -361,13 +371,35 @@ def cmd_rubric(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_gradescope(args: argparse.Namespace, console: Console) -> int:
+    import os
+
+    from .autograder import DEFAULT_ROOT, ROOT_VARIABLE, BundleError, build_bundle, run
+
+    if args.action == "run":
+        root = args.root or Path(os.environ.get(ROOT_VARIABLE) or DEFAULT_ROOT)
+        console.print(text(f"results: {run(root)}"))
+        return EXIT_OK
+    secret = course_secret(args, console)
+    try:
+        entries = build_bundle(args.rubric, secret, args.out)
+    except BundleError as exc:
+        raise UsageError(str(exc)) from exc
+    console.print(text(f"Gradescope autograder written to {args.out} ({len(entries)} files; course secret "
+                       f"fingerprint {secret.fingerprint})\n"
+                       "It holds the solution and the course secret: upload it to Gradescope "
+                       "(Autograder Settings > Zip file upload) and share it with no one.\n"
+                       "Gradescope's image build runs its setup.sh, which needs the network (apt, pip)."))
+    return EXIT_OK
+
+
 def cmd_secret(args: argparse.Namespace, console: Console) -> int:
     secret = course_secret(args, console)
     console.print(f"course secret: {secret.source} (fingerprint {secret.fingerprint})")
     return EXIT_OK
 
 
-COMMANDS = {"secret": cmd_secret, "batch": cmd_batch, "grade": cmd_grade, "check": cmd_check, "kit": cmd_kit, "rubric": cmd_rubric}
+COMMANDS = {"gradescope": cmd_gradescope, "secret": cmd_secret, "batch": cmd_batch, "grade": cmd_grade, "check": cmd_check, "kit": cmd_kit, "rubric": cmd_rubric}
 
 
 if __name__ == "__main__":
