@@ -13,9 +13,11 @@ sandboxed worker, the checks' judges, the replaying oracle) and of
 * the course secret (nothing here reads one: `check` asks public questions),
 * the instructor's commands (batch, store, reports, kit and bundle builders).
 
-The list is explicit (`CHECKER_FILES`) rather than "everything but": a new
-instructor module never ships to students by default, and a module the
-check path starts to need makes the kit's end-to-end test fail loudly.
+The top-level modules are listed (`CHECKER_MODULES`) rather than "everything
+but": a new instructor module never ships to students by default, and a
+module the check path starts to need makes the kit's end-to-end test fail
+loudly.  The check kinds, written answers and sandbox ship whole
+(`CHECKER_PACKAGES`): all of each is the check path.
 """
 
 from __future__ import annotations
@@ -27,17 +29,25 @@ import grader
 
 from . import __version__
 
-#: Grader files (relative to the package) the public check path needs.
-CHECKER_FILES: tuple[str, ...] = (
+#: Top-level grader modules the public check path needs (listed: the
+#: instructor's modules, e.g. batch, store, render, kit, never ship).
+CHECKER_MODULES: tuple[str, ...] = (
     "__init__.py", "adapter.py", "cli.py", "diagnoses.py", "engine.py", "executors.py", "kitcli.py",
     "names.py", "oracle.py", "probe.py", "rubric.py", "secret.py", "submission.py", "textsafe.py",
-    "answers/__init__.py", "answers/compute.py", "answers/mistakes.py", "answers/parse.py", "answers/source.py",
-    "checks/__init__.py", "checks/answers.py", "checks/base.py", "checks/forward.py", "checks/gd_step.py",
-    "checks/gradient.py", "checks/init.py", "checks/loss.py", "checks/nag_step.py", "checks/param_count.py",
-    "checks/param_shapes.py", "checks/training.py",
-    "sandbox/__init__.py", "sandbox/client.py", "sandbox/cpuclock.py", "sandbox/launcher.py",
-    "sandbox/limits.py", "sandbox/worker.py",
 )
+#: Subpackages the check path needs whole: every check kind, the written
+#: answers, and the sandbox (which runs the student's code however it is built).
+CHECKER_PACKAGES: tuple[str, ...] = ("answers", "checks", "sandbox")
+
+
+def checker_files(source: Path | None = None) -> list[str]:
+    """The grader files (relative to the package) a kit ships, sorted."""
+    source = source or Path(grader.__file__).resolve().parent
+    files = list(CHECKER_MODULES)
+    for package in CHECKER_PACKAGES:
+        files += [p.relative_to(source).as_posix() for p in (source / package).glob("*.py")]
+    return sorted(files)
+
 
 #: Where the kit's rubric and answers live inside the installed package
 #: (`kitcli` uses them when no --rubric is given).
@@ -84,7 +94,7 @@ def write_checker(kit: Path, rubric_id: str, title: str) -> list[Path]:
     if target.exists():
         shutil.rmtree(target)
     written = []
-    for rel in CHECKER_FILES:
+    for rel in checker_files(source):
         dest = target / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes((source / rel).read_bytes())

@@ -17,7 +17,7 @@ import yaml
 from grader.answers import compute
 from grader.cli import main
 from grader.kit import SKELETON_ASIDE, build_kit
-from grader.kitpkg import CHECKER_FILES, KIT_DATA
+from grader.kitpkg import KIT_DATA, checker_files
 from grader.rubric import BUNDLED, load_rubric
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,7 @@ def test_kit_file_list_holds_no_reference_no_hidden_criterion_no_secret(rubric_i
     kit = build_kit(rubric, tmp_path / "kit")
     files = kit_files(kit)
     checker = {name.removeprefix("checker/grader/") for name in files if name.startswith("checker/")}
-    assert checker == set(CHECKER_FILES) | {f"{KIT_DATA}/rubric.yaml"} | (
+    assert checker == set(checker_files()) | {f"{KIT_DATA}/rubric.yaml"} | (
         set() if rubric.answers_only else {f"{KIT_DATA}/answers.json"})
     assert not any(part in ("reference", "rubrics") for name in files for part in name.split("/"))
     assert "mutants.py" not in checker and "batch.py" not in checker
