@@ -5,6 +5,7 @@
     nngrade check SUBMISSION [--rubric R]            student self-check (public criteria)
     nngrade kit --rubric R --out DIR                 build the student kit
     nngrade rubric validate|show R                   inspect a rubric
+    nngrade gradescope build --rubric R --out Z.zip  the Gradescope autograder bundle
 
 Exit codes: 0 success (for `check`: every public check passed), 1 a failed
 check or a batch with grader-side failures, 2 usage or input errors.
@@ -94,6 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("secret", help="create (once) and show the course secret that seeds final grading")
     secret_option(s)
+
+    gs = sub.add_parser("gradescope", help="Gradescope autograder: build the bundle (build), or grade inside "
+                        "Gradescope's container (run, called by the bundle's run_autograder)")
+    gs.add_argument("action", choices=("build", "run"))
+    gs.add_argument("--rubric", default="penguins-silu", help="build: rubric id or path (the full rubric)")
+    gs.add_argument("--out", type=Path, default=Path("autograder.zip"), help="build: the bundle to write")
+    gs.add_argument("--root", type=Path, default=None,
+                    help="run: the autograder root (default: $NNGRADE_AUTOGRADER_ROOT or /autograder)")
+    secret_option(gs)
 
     r = sub.add_parser("rubric", help="list the bundled rubrics, validate or show one")
     r.add_argument("action", choices=("list", "validate", "show"))
@@ -287,13 +297,21 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_kit(args: argparse.Namespace, console: Console) -> int:
-    from .kit import build_kit
+    from .kit import SKELETON_ASIDE, SKELETON_NAME, build_kit
 
     rubric = load_rubric(args.rubric)
+    before = args.out / SKELETON_NAME
+    before = before.read_bytes() if before.is_file() else None
     folder = build_kit(rubric, args.out)
-    first = "answers.yaml" if rubric.answers_only else "nn.py"
-    console.print(f"student kit written to {folder.resolve()}\n"
-                  f"students run: nngrade check {first} --rubric {folder.resolve() / 'rubric.yaml'}")
+    first = "answers.yaml" if rubric.answers_only else SKELETON_NAME
+    # paths as given (relative stays relative): the lines are meant to be pasted into a handout
+    console.print(text(f"student kit written to {folder} (hand out the whole folder; it holds no solution)"))
+    aside = folder / SKELETON_ASIDE
+    if not rubric.answers_only and before is not None and aside.is_file() and aside.read_bytes() != before:
+        console.print(text(f"{folder / SKELETON_NAME} already existed and was kept; "
+                           f"the skeleton is in {folder / SKELETON_ASIDE}", style="yellow"))
+    console.print(text(f"students install it once: pip install ./{folder.name}\n"
+                       f"then run, in the kit's folder: nngrade check {first}"))
     return EXIT_OK
 
 
@@ -325,13 +343,35 @@ def cmd_rubric(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_gradescope(args: argparse.Namespace, console: Console) -> int:
+    import os
+
+    from .autograder import DEFAULT_ROOT, ROOT_VARIABLE, BundleError, build_bundle, run
+
+    if args.action == "run":
+        root = args.root or Path(os.environ.get(ROOT_VARIABLE) or DEFAULT_ROOT)
+        console.print(text(f"results: {run(root)}"))
+        return EXIT_OK
+    secret = course_secret(args, console)
+    try:
+        entries = build_bundle(args.rubric, secret, args.out)
+    except BundleError as exc:
+        raise UsageError(str(exc)) from exc
+    console.print(text(f"Gradescope autograder written to {args.out} ({len(entries)} files; course secret "
+                       f"fingerprint {secret.fingerprint})\n"
+                       "It holds the solution and the course secret: upload it to Gradescope "
+                       "(Autograder Settings > Zip file upload) and share it with no one.\n"
+                       "Gradescope's image build runs its setup.sh, which needs the network (apt, pip)."))
+    return EXIT_OK
+
+
 def cmd_secret(args: argparse.Namespace, console: Console) -> int:
     secret = course_secret(args, console)
     console.print(f"course secret: {secret.source} (fingerprint {secret.fingerprint})")
     return EXIT_OK
 
 
-COMMANDS = {"secret": cmd_secret, "batch": cmd_batch, "grade": cmd_grade, "check": cmd_check, "kit": cmd_kit, "rubric": cmd_rubric}
+COMMANDS = {"gradescope": cmd_gradescope, "secret": cmd_secret, "batch": cmd_batch, "grade": cmd_grade, "check": cmd_check, "kit": cmd_kit, "rubric": cmd_rubric}
 
 
 if __name__ == "__main__":

@@ -19,14 +19,27 @@ import yaml
 
 from .checks import REGISTRY
 from .checks.base import Context
+from .kitpkg import write_checker
 from .oracle import Oracle
 from .rubric import Rubric
 
+SKELETON_NAME = "nn.py"
+SKELETON_ASIDE = "nn.skeleton.py"   # where the skeleton goes when KIT/nn.py holds other work
+
+INSTALL = """Install the checker once (Python 3.11 or newer; it brings NumPy and the
+check's few dependencies, and no solution), from this folder:
+
+    python3 -m venv .venv
+    . .venv/bin/activate            # Windows: use WSL (the self-check's sandbox is Linux's)
+    pip install .
+
+Then, in that environment:"""
+
 SKELETON = '''"""{title}: your implementation.
 
-Run the public self-check at any time:
+Run the public self-check at any time (install it first: see README.md):
 
-    nngrade check nn.py --rubric rubric.yaml
+    nngrade check nn.py
 """
 import numpy as np
 
@@ -99,19 +112,19 @@ def _format_criterion(crit: Any) -> dict[str, Any]:
                        "variables": params.variables}}
 
 
-FORM_TEXT = {"integer": "a whole number, e.g. 1707274 or 1,707,274",
-             "number": "a number, e.g. 0.3927",
-             "formula": "a formula, e.g. 8*N_H + 3",
-             "shape": "a shape, e.g. [16, 4], 16x4 or N_H x 4",
-             "array": "a vector or matrix, e.g. [0.29, -0.29] or [[1, 2], [3, 4]]"}
+FORM_TEXT = {"integer": "a whole number, e.g. 12345 or 12,345",
+             "number": "a number, e.g. 0.125",
+             "formula": "a formula, e.g. 6*N_H + 2",
+             "shape": "a shape, e.g. [10, 3], 10x3 or N_H x 10",
+             "array": "a vector or matrix, e.g. [0.25, -0.5] or [[1, 2], [3, 4]]"}
 
 
 def answers_template(rubric: Rubric) -> str:
     """answers.yaml for students to fill in: one key per written question."""
     lines = [f"# Written answers: {rubric.title}",
              "# One line per question: write your answer after the colon.",
-             "# Numbers: 1707274, 1,707,274 or 1 707 274.  Shapes: [16, 4], 16x4, (16, 4) or N_H x 4.",
-             "# Formulas in N_H: 8*N_H + 3 or 8 N_H + 3.  Vectors and matrices: [0.29, -0.29], [[1, 2], [3, 4]].",
+             "# Numbers: 12345, 12,345 or 12 345.  Shapes: [10, 3], 10x3, (10, 3) or N_H x 10.",
+             "# Formulas in N_H: 6*N_H + 2 or 6 N_H + 2.  Vectors and matrices: [0.25, -0.5], [[1, 2], [3, 4]].",
              "# Check the format (not the values) with:  nngrade check answers.yaml --rubric rubric.yaml", ""]
     for crit in rubric.criteria:
         if crit.check != "answers":
@@ -136,7 +149,19 @@ def record_answers(rubric: Rubric) -> dict[str, Any]:
     return oracle.recorded()
 
 
+def skeleton_target(out: Path, skeleton: str) -> Path:
+    """Where the skeleton is written: `nn.py`, unless that file already
+    holds something else (a student's or an instructor's work, never
+    overwritten), then `nn.skeleton.py` beside it."""
+    target = Path(out) / SKELETON_NAME
+    if target.exists() and target.read_text(encoding="utf-8", errors="replace") != skeleton:
+        return Path(out) / SKELETON_ASIDE
+    return target
+
+
 def build_kit(rubric: Rubric, out: Path) -> Path:
+    """Write the kit into `out` (created if needed): the files students
+    read and hand in, and the installable checker (`kitpkg.py`)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "rubric.yaml").write_text(
@@ -147,11 +172,14 @@ def build_kit(rubric: Rubric, out: Path) -> Path:
         (out / "answers.yaml").write_text(answers_template(rubric), encoding="utf-8")
     if rubric.answers_only:
         (out / "README.md").write_text(_written_instructions(rubric), encoding="utf-8")
+        write_checker(out, rubric.id, rubric.title)
         return out
     (out / "answers.json").write_text(json.dumps(record_answers(rubric), sort_keys=True) + "\n", encoding="utf-8")
     _write_data(rubric, out / "data")
-    (out / "nn.py").write_text(_skeleton(rubric), encoding="utf-8")
+    skeleton = _skeleton(rubric)
+    skeleton_target(out, skeleton).write_text(skeleton, encoding="utf-8")
     (out / "README.md").write_text(_instructions(rubric), encoding="utf-8")
+    write_checker(out, rubric.id, rubric.title)
     return out
 
 
@@ -167,10 +195,11 @@ Files:
   (alone, in a folder or a .zip; a notebook cell `answers = {{...}}` with the same
   keys and literal values works too).
 * `rubric.yaml`: what the self-check uses.
+* `pyproject.toml`, `checker/`: the self-check itself (no solution inside).
 
-Check that every answer is in an accepted form:
+{INSTALL}
 
-    nngrade check answers.yaml --rubric rubric.yaml
+    nngrade check answers.yaml
 
 The self-check reads your answers and reports the format only; the values
 are graded after the deadline.
@@ -215,11 +244,13 @@ Files:
 * `nn.py`: the skeleton to complete (keep the class and method names).
 * `data/train.csv`, `data/test.csv`: the features (already standardized with the
   training statistics) and the integer label; `data/classes.txt`: class names.
-* `rubric.yaml` and `answers.json`: what the self-check uses.
+* `rubric.yaml` and `answers.json`: what the self-check uses (the reference's
+  answers to the public checks' questions only).
+* `pyproject.toml`, `checker/`: the self-check itself (no solution inside).
 
-Check your work as often as you like:
+{INSTALL}
 
-    nngrade check nn.py --rubric rubric.yaml
+    nngrade check nn.py
 
 It runs the public criteria below in a few seconds and explains every failure.
 Exit code 0 means all public checks passed.

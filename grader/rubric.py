@@ -15,7 +15,15 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-BUNDLED = Path(__file__).resolve().parent.parent / "rubrics"
+def _bundled_folder() -> Path:
+    """The bundled rubrics: inside the package in an installed wheel
+    (pyproject maps rubrics/ to grader/rubrics/), at the checkout's top
+    level in a source tree or an editable install."""
+    here = Path(__file__).resolve().parent
+    return here / "rubrics" if (here / "rubrics").is_dir() else here.parent / "rubrics"
+
+
+BUNDLED = _bundled_folder()
 ACTIVATIONS = ("silu", "softplus", "relu", "leaky_relu", "sigmoid", "tanh")
 
 

@@ -79,7 +79,7 @@ _RECORDS: tuple[MistakeRecord, ...] = (
         "answer-transposed", "Rows and columns swapped",
         "the answer equals the expected shape or matrix transposed (and the two differ)",
         "it is the expected {what} with rows and columns swapped",
-        "Your answer has the rows and columns of the expected one swapped (e.g. 4 x N_H for N_H x 4): the "
+        "Your answer has the rows and columns of the expected one swapped (e.g. 10 x N_H for N_H x 10): the "
         "handout fixes which index is the input and which is the output.",
         "Use the handout's convention: with z = W x + b for a column x, W has shape (n_out, n_in); with "
         "z = W^T x + b, W has shape (n_in, n_out)."),
@@ -141,13 +141,13 @@ _RECORDS: tuple[MistakeRecord, ...] = (
         "the answers file (or the notebook's answers dict) has no entry under the question's key",
         "there is no entry {key!r} in {origin}",
         "The grader found your answers but none under this question's key.",
-        "Add a line with the question's key (see the kit's answers.yaml template), e.g. param-count: 1,707,274."),
+        "Add a line with the question's key (see the kit's answers.yaml template), e.g. param-count: 12,345."),
     MistakeRecord(
         "answer-format", "Answer not in an accepted form",
         "the entry exists but no accepted form reads it (number, shape, formula, vector or matrix)",
         "{problem}",
         "The grader could not read your answer as a number, shape, formula or array.",
-        "Write numbers as 1707274 or 1,707,274, shapes as [16, 4] or 16x4, formulas as 8*N_H + 3, "
+        "Write numbers as 12345 or 12,345, shapes as [10, 3] or 10x3, formulas as 6*N_H + 2, "
         "vectors and matrices as [0.29, -0.29] or [[1, 2], [3, 4]]."),
     MistakeRecord(
         "answers-unreadable", "Answers file not found or unreadable",
@@ -155,7 +155,7 @@ _RECORDS: tuple[MistakeRecord, ...] = (
         "or the file is not valid JSON/YAML, too large, or uses anchors or tags",
         "{problem}",
         "The grader could not find or read your written answers.",
-        "Hand in answers.yaml (or answers.json) with one line per question, e.g. param-count: 1,707,274, "
+        "Hand in answers.yaml (or answers.json) with one line per question, e.g. param-count: 12,345, "
         "or a notebook cell answers = {...} holding literal values only."),
 )
 

@@ -8,14 +8,14 @@ multiplication), evaluated exactly with fractions.  Every refusal is an
 
 Accepted forms (see README "Written answers"):
 
-* number: 1707274, "1,707,274", "1 707 274", "1_707_274", 0.2932, "-2.9e-1",
-  or an arithmetic expression without variables ("3072*512 + 512");
-* shape: [16, 4], "16x4", "16 x 4", "16 × 4", "(16, 4)"; a dimension may be a
-  formula in the question's variables ("N_H x 4");
-* formula: "8*N_H + 3", "8 N_H + 3", "8N_H+3", "f(N_H) = 8 N_H + 3",
+* number: 12345, "12,345", "12 345", "12_345", 0.125, "-2.9e-1",
+  or an arithmetic expression without variables ("30*20 + 20");
+* shape: [10, 3], "10x3", "10 x 3", "10 × 3", "(10, 3)"; a dimension may be a
+  formula in the question's variables ("N_H x 10");
+* formula: "6*N_H + 2", "6 N_H + 2", "6N_H+2", "f(N_H) = 6 N_H + 2",
   "(4)(N_H) + N_H + 3 N_H + 3"; a plain number means "does not depend on N_H";
-* array: [0.2932, -0.2932], [[1.856, 3.144], [3.927, 3.073]],
-  "(0.2932, -0.2932)".
+* array: [0.25, -0.5], [[1, 2], [3, 4]],
+  "(0.25, -0.5)".
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def load_answers_text(text: str, filename: str = "answers.yaml") -> dict[str, An
     else:
         data = _safe_yaml(text, filename)
     if data is None:
-        raise AnswerFormatError(f"{filename} is empty: write one line per question, e.g. `param-count: 1,707,274`")
+        raise AnswerFormatError(f"{filename} is empty: write one line per question, e.g. `param-count: 12,345`")
     return answers_mapping(data, filename)
 
 
@@ -98,7 +98,7 @@ def answers_mapping(data: Any, origin: str) -> dict[str, Any]:
         data = data["answers"]
     if not isinstance(data, dict):
         raise AnswerFormatError(f"{origin}: expected a mapping of question ids to answers "
-                                f"(e.g. `param-count: 1,707,274`), found a {type(data).__name__}")
+                                f"(e.g. `param-count: 12,345`), found a {type(data).__name__}")
     if len(data) > MAX_KEYS:
         raise AnswerFormatError(f"{origin}: {len(data)} entries; at most {MAX_KEYS} are read")
     out: dict[str, Any] = {}
@@ -167,7 +167,7 @@ def parse_number(value: Any, what: str = "a number") -> Fraction:
     if not isinstance(value, str):
         raise AnswerFormatError(f"expected {what}, found a {type(value).__name__}")
     text = value.translate(_MINUS).strip()
-    if "=" in text:              # "x = 5", "N = 1,707,274"
+    if "=" in text:              # "x = 5", "N = 12,345"
         text = text.rsplit("=", 1)[1].strip()
     for ch in _SPACES:
         text = text.replace(ch, " ")
@@ -180,8 +180,8 @@ def parse_number(value: Any, what: str = "a number") -> Fraction:
     try:
         expr = parse_expression(text, variables={})
     except AnswerFormatError as exc:
-        raise AnswerFormatError(f"{value!r} is not {what} I can read ({exc}); write e.g. 1707274, 1,707,274, "
-                                "1 707 274, 0.2932 or an arithmetic expression like 3072*512 + 512") from exc
+        raise AnswerFormatError(f"{value!r} is not {what} I can read ({exc}); write e.g. 12345, 12,345, "
+                                "12 345, 0.125 or an arithmetic expression like 30*20 + 20") from exc
     return expr({})
 
 
@@ -216,15 +216,15 @@ def _variable_table(variables: dict[str, tuple[str, ...]]) -> dict[str, str]:
 
 
 def parse_formula(value: Any, variables: dict[str, tuple[str, ...]] | None = None) -> Expr:
-    """A formula in the question's variables, e.g. "8 N_H + 3" -> f({'N_H': n})."""
+    """A formula in the question's variables, e.g. "6 N_H + 2" -> f({'N_H': n})."""
     variables = DEFAULT_VARIABLES if variables is None else variables
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         number = parse_number(value)
         return lambda env: number
     if not isinstance(value, str):
-        raise AnswerFormatError(f"expected a formula such as 8*N_H + 3, found a {type(value).__name__}")
+        raise AnswerFormatError(f"expected a formula such as 6*N_H + 2, found a {type(value).__name__}")
     text = value.strip()
-    if "=" in text:              # "f(N_H) = 8 N_H + 3", "P = ..."
+    if "=" in text:              # "f(N_H) = 6 N_H + 2", "P = ..."
         text = text.rsplit("=", 1)[1]
     return parse_expression(text, variables)
 
@@ -378,13 +378,13 @@ _DANGLING = re.compile(r"^\s*(?:[xX\u00d7,]|by\b)|(?:\b[xX]|\u00d7|\bby)\s*$")
 
 
 def parse_shape(value: Any, variables: dict[str, tuple[str, ...]] | None = None) -> list[Expr]:
-    """A shape -> one evaluator per dimension ("N_H x 4" -> [N_H, 4])."""
+    """A shape -> one evaluator per dimension ("N_H x 10" -> [N_H, 10])."""
     if isinstance(value, (list, tuple)):
         parts: list[Any] = list(value)
     elif isinstance(value, str):
         text = value.strip()
         if len(text) > 200:
-            raise AnswerFormatError("a shape is a few numbers, e.g. 16x4")
+            raise AnswerFormatError("a shape is a few numbers, e.g. 10x3")
         if text[:1] in "([" and text[-1:] in ")]":
             text = text[1:-1]
         if _DANGLING.search(text):
@@ -393,16 +393,16 @@ def parse_shape(value: Any, variables: dict[str, tuple[str, ...]] | None = None)
     elif isinstance(value, int) and not isinstance(value, bool):
         parts = [value]
     else:
-        raise AnswerFormatError(f"expected a shape such as [16, 4] or \"16x4\", found {value!r}")
+        raise AnswerFormatError(f"expected a shape such as [10, 3] or \"10x3\", found {value!r}")
     if not parts or len(parts) > 4:
-        raise AnswerFormatError(f"expected a shape such as [16, 4], \"16x4\" or \"(16, 4)\", found {_show(value)}")
+        raise AnswerFormatError(f"expected a shape such as [10, 3], \"10x3\" or \"(10, 3)\", found {_show(value)}")
     dims = []
     for part in parts:
         try:
             dims.append(parse_formula(part, variables))
         except AnswerFormatError as exc:
-            raise AnswerFormatError(f"{_show(value)} is not a shape I can read ({exc}); write e.g. [16, 4], "
-                                    "\"16x4\", \"(16, 4)\" or \"N_H x 4\"") from exc
+            raise AnswerFormatError(f"{_show(value)} is not a shape I can read ({exc}); write e.g. [10, 3], "
+                                    "\"10x3\", \"(10, 3)\" or \"N_H x 10\"") from exc
     return dims
 
 

@@ -57,7 +57,7 @@ def sheet_from_file(path: Path, shown: str | None = None) -> AnswerSheet:
             literal = literal_answers(source, shown)
             if literal is None:
                 raise AnswerFormatError(f"{shown} has no `answers = {{...}}` assignment; hand in answers.yaml "
-                                        "or add a cell answers = {'param-count': 1707274, ...}")
+                                        "or add a cell answers = {'param-count': 12345, ...}")
             return AnswerSheet(answers_mapping(literal, f"{shown} (answers = {{...}})"),
                                f"{shown} (answers = {{...}})")
     except AnswerFormatError as exc:

@@ -1,5 +1,5 @@
 """`param-count`: the learnable scalars number exactly what the architecture
-implies (8 N_H + 3 for the penguins network), for several sizes.  Checked
+implies (a linear function of N_H), for several sizes.  Checked
 from the shapes alone, so a 1.7-million-parameter network costs nothing."""
 
 from __future__ import annotations

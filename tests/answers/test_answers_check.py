@@ -64,7 +64,8 @@ def test_missing_empty_and_unreadable():
     assert v.diagnoses == ["answer-missing"] and "found: other" in v.feedback
     assert judge("cifar-written", "param-count", "").diagnoses == ["answer-missing"]
     v = judge("cifar-written", "param-count", "about 1.7 million")
-    assert v.diagnoses == ["answer-format"] and "1,707,274" in v.feedback
+    assert v.diagnoses == ["answer-format"] and "12,345" in v.feedback
+    assert "1,707,274" not in v.feedback and "1707274" not in v.feedback   # the example is never the answer
 
 
 def test_format_only_params_reveal_nothing():

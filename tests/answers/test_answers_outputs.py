@@ -29,9 +29,13 @@ def _criteria(rubric):
 def test_kit_of_written_questions_checks_the_format_only(tmp_path):
     rubric = load_rubric("cifar-written")
     kit = build_kit(rubric, tmp_path / "kit")
-    assert {p.name for p in kit.iterdir()} == {"rubric.yaml", "answers.yaml", "README.md"}
+    assert {p.name for p in kit.iterdir()} == {"rubric.yaml", "answers.yaml", "README.md", "pyproject.toml", "checker"}
     text = (kit / "rubric.yaml").read_text()
     assert "1707274" not in text and "budget" not in text and "sizes" not in text
+    for path in kit.rglob("*"):   # nor in a template's or a message's example (the checker's code included)
+        if path.is_file():
+            body = path.read_text(encoding="utf-8")
+            assert "1707274" not in body and "1,707,274" not in body and "1 707 274" not in body, path
     template = yaml.safe_load((kit / "answers.yaml").read_text())
     assert template == {"param-count": None, "n-hidden": None}
     kit_rubric = load_rubric(kit / "rubric.yaml")

@@ -37,7 +37,8 @@ def kit(tmp_path_factory, silu_rubric):
 
 
 def test_kit_contents_reveal_no_hidden_criterion(kit, silu_rubric):
-    assert {p.name for p in kit.iterdir()} == {"rubric.yaml", "answers.json", "nn.py", "README.md", "data"}
+    assert {p.name for p in kit.iterdir()} == {"rubric.yaml", "answers.json", "nn.py", "README.md", "data",
+                                                "pyproject.toml", "checker"}
     text = (kit / "rubric.yaml").read_text()
     data = yaml.safe_load(text)
     hidden = [c for c in silu_rubric.criteria if c.visibility == "hidden"]

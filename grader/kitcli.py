@@ -1,0 +1,62 @@
+"""The student kit's command line: `nngrade check FILE [--rubric R]`, nothing else.
+
+Installed by `pip install ./KIT` (see `kitpkg.py`).  Without --rubric it
+checks against the kit's own public rubric (package data), so a student
+can run `nngrade check nn.py` from any folder.  The real work is
+`grader.cli`'s `check` command, unchanged: one implementation of the
+self-check for the instructor's `nngrade` and the kit.
+
+The sandbox that runs the student's code is Linux's (namespaces, prctl,
+/proc): elsewhere the kit says so and what to do instead, rather than
+failing with a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+KIT_RUBRIC = Path(__file__).resolve().parent / "kitdata" / "rubric.yaml"
+EXIT_USAGE = 2
+
+UNSUPPORTED = ("error: the self-check runs your code in a Linux sandbox, and this is {system}.\n"
+               "advice: run it in WSL (Windows) or a Linux container/VM (e.g. `docker run -it -v \"$PWD\":/w "
+               "python:3.11 bash`, then `pip install /w/KIT` there), or hand in early and read the "
+               "course's autograder feedback.")
+
+
+def supported(platform: str | None = None) -> bool:
+    """The sandbox needs Linux (`sys.platform`, overridable for tests)."""
+    return (platform or sys.platform).startswith("linux")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nngrade", description="Student self-check: runs the public criteria of this kit's rubric on your "
+        "file. Exit code 0 when every public check passes.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    check = sub.add_parser("check", help="check nn.py (or a notebook, folder or .zip) on the public criteria")
+    check.add_argument("submission", help="your nn.py, notebook, folder or .zip")
+    check.add_argument("--rubric", default=None,
+                       help="a kit's rubric.yaml (default: the rubric installed with this kit)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, platform: str | None = None) -> int:
+    args, rest = build_parser().parse_known_args(list(sys.argv[1:] if argv is None else argv))
+    if args.command is None:
+        build_parser().print_help()
+        return EXIT_USAGE
+    if not supported(platform):
+        print(UNSUPPORTED.format(system=platform or sys.platform), file=sys.stderr)
+        return EXIT_USAGE
+    from .cli import main as grader_main   # the one implementation of `check`
+
+    rubric = args.rubric if args.rubric is not None else str(KIT_RUBRIC)
+    return grader_main(["check", args.submission, "--rubric", rubric, *rest])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
