@@ -1,0 +1,102 @@
+"""benchmarks/floor.py asks what the grader asks: one probe per criterion of
+penguins-silu, and per criterion the same calls of the student's class
+(constructor arguments, methods, sample counts, iterations) as `grade()`.
+
+`grade/floor` in benchmarks/bench.py is only an honest ratio while both sides
+ask the same questions: a new criterion without a floor probe, or a check
+that starts asking more (another finite-difference point, a second probe,
+a longer run), fails here until floor.py is updated.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader import engine
+from grader.rubric import load_rubric
+from grader.sandbox import client as client_mod
+
+ROOT = Path(__file__).resolve().parents[2]
+FLOOR = ROOT / "benchmarks" / "floor.py"
+SUBMISSION = ROOT / "submissions" / "correct_vectorized.py"
+#: the floor's figures that are not a criterion's probe
+OVERHEAD = {"numpy import", "data", "load", "total inside"}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def floor_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
+    """(timings, questions) of one traced floor run on the vectorized sample."""
+    trace = tmp_path_factory.mktemp("floor") / "trace.json"
+    proc = subprocess.run([sys.executable, str(FLOOR), str(SUBMISSION), "--trace", str(trace)],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    timings = json.loads(proc.stdout.strip().splitlines()[-1])
+    return timings, json.loads(trace.read_text(encoding="utf-8"))
+
+
+def grader_questions(monkeypatch: pytest.MonkeyPatch) -> dict[str, Counter]:
+    """The calls of the student's class that an in-process grade() of the
+    vectorized sample makes, per criterion, read off the worker requests."""
+    rubric = load_rubric("penguins-silu")
+    current = ["(load)"]
+    asked: dict[str, Counter] = {}
+    run_criterion = engine.run_criterion
+    request = client_mod.WorkerClient.request
+
+    def tracking(rubric: Any, oracle: Any, crit: Any, probe: Any, **kw: Any) -> Any:
+        current[0] = crit.id
+        asked.setdefault(crit.id, Counter())
+        return run_criterion(rubric, oracle, crit, probe, **kw)
+
+    def recording(self: Any, message: dict, timeout: Any, **kw: Any) -> Any:
+        op, args = message.get("op"), message.get("args", [])
+        samples = int(args[0]["__nd__"][1][0]) if args and isinstance(args[0], dict) and "__nd__" in args[0] else None
+        counter = asked.setdefault(current[0], Counter())
+        if op == "new":
+            kwargs = message["kwargs"]
+            counter[("__init__", kwargs["num_hidden"], kwargs["gradient_method"], kwargs["lr"],
+                     kwargs["momentum"])] += 1
+        elif op == "call":
+            counter[(message["method"], samples, *(a for a in args[2:3] if isinstance(a, int)))] += 1
+        elif op == "loss_at":
+            counter[(message["method"], samples)] += 1
+        elif op == "steps":
+            counter[(message["method"], samples)] += int(message["n"])
+        return request(self, message, timeout, **kw)
+
+    monkeypatch.setattr(engine, "run_criterion", tracking)
+    monkeypatch.setattr(client_mod.WorkerClient, "request", recording)
+    outcome = engine.grade(SUBMISSION, rubric)
+    assert outcome.result["score"] == outcome.result["max_score"], "the vectorized sample must grade in full"
+    return asked
+
+
+def test_one_probe_per_criterion(floor_run: tuple[dict, dict]) -> None:
+    timings, _ = floor_run
+    criteria = {c.id for c in load_rubric("penguins-silu").criteria}
+    assert set(timings) - OVERHEAD == criteria, "floor.py needs exactly one probe per penguins-silu criterion"
+    assert OVERHEAD <= set(timings)
+    assert all(isinstance(v, float) and v >= 0.0 for v in timings.values())
+    assert timings["total inside"] >= sum(v for k, v in timings.items() if k != "total inside")
+
+
+def test_same_questions_as_the_grader(floor_run: tuple[dict, dict], monkeypatch: pytest.MonkeyPatch) -> None:
+    _, floor_questions = floor_run
+    asked = grader_questions(monkeypatch)
+    for criterion, counter in asked.items():
+        if criterion == "(load)":
+            assert not counter, f"the grader called the student's class before any criterion: {counter}"
+            continue
+        floor = Counter(tuple(q) for q in floor_questions.get(criterion, []))
+        assert floor == counter, (f"{criterion}: floor.py asks {dict(floor)}, the grader "
+                                  f"{dict(counter)}; update benchmarks/floor.py")
+    assert set(floor_questions) == set(asked) - {"(load)"}
