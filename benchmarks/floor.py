@@ -45,8 +45,9 @@ to an .npz (``--data``) so that reading the CSV is not charged to the floor
 (the grader, too, loads it once per process and sends it over a pipe).  The
 candidate replays run ``reference/optimizers.py`` (loaded by path, not the
 ``reference`` package): the one piece of grader-side arithmetic kept, as it
-decides where the student's gradient is asked (a few dict operations per
-step, well under a millisecond).
+decides where the student's gradient is asked (measured: 0.6-1.5 ms of
+dict arithmetic and memo keys for the 28 replayed steps, plus 1-2 ms to load
+the module on a quiet machine).
 
 Parameters are written in the student's own layout (same keys and shapes as
 their theta), so no adapter is needed.  The student's prints are swallowed.
