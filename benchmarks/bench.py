@@ -363,6 +363,10 @@ def floor_times(kind: str, folder: Path, ids: list[str], data: Path, rubric: Any
         if proc.returncode != 0:
             raise RuntimeError(f"floor failed for {sid}: {proc.stderr[-2000:]}")
         inside.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    missing = sorted(c.id for c in rubric.criteria if c.id not in inside[0])
+    if missing:   # grade/floor would compare different questions (tests/benchmarks/test_floor.py says which)
+        raise RuntimeError(f"benchmarks/floor.py has no probe for {', '.join(missing)}: add one asking what "
+                           "those criteria's observe asks, or grade/floor is not a ratio of the same work")
     probes = {k: median([d[k] for d in inside]) for k in inside[0]}
     return {"runs": len(ids), "wall median s": median(walls), "walls s": walls, "probes median s": probes,
             "paired grade s": grades, "paired ratio median": median([g / f for g, f in zip(grades, walls)])}
