@@ -34,8 +34,8 @@ S samples; "set theta" writes values into the student's dict):
 * training: on the penguins training split (280 x 4), N_H = 16, lr 0.1, from
   one start drawn N(0, 0.05^2) (written over theta and over any attribute
   holding a copy of the constructor's theta, e.g. NAG's previous iterate):
-  300 GD steps with a snapshot every 10 steps and after steps 1-5 and
-  3 spot-checked steps k and k + 1 (k drawn from 6..298), 300 NAG steps
+  300 GD steps with a snapshot every 10 steps, after steps 1-5 and after
+  steps k and k + 1 for 3 spot-checked k (drawn from 6..298), 300 NAG steps
   with a snapshot every 10 and after step 1, train(x, y, 5) on a third
   network from the same start, and back_propagate on a fourth at the start
   and the 3 spot-checked iterates.
@@ -46,7 +46,7 @@ to an .npz (``--data``) so that reading the CSV is not charged to the floor
 candidate replays run ``reference/optimizers.py`` (loaded by path, not the
 ``reference`` package): the one piece of grader-side arithmetic kept, as it
 decides where the student's gradient is asked (measured: 0.6-1.5 ms of
-dict arithmetic and memo keys for the 28 replayed steps, plus 1-2 ms to load
+dict arithmetic and memo keys for the 5 x 4 + 4 x 3 replayed steps, plus 1-2 ms to load
 the module on a quiet machine).
 
 Parameters are written in the student's own layout (same keys and shapes as
