@@ -100,3 +100,39 @@ def test_same_questions_as_the_grader(floor_run: tuple[dict, dict], monkeypatch:
         assert floor == counter, (f"{criterion}: floor.py asks {dict(floor)}, the grader "
                                   f"{dict(counter)}; update benchmarks/floor.py")
     assert set(floor_questions) == set(asked) - {"(load)"}
+
+
+@pytest.mark.parametrize("method", ["gd", "heavy_ball", "nag", "nag_fista", "nag_stored"])
+@pytest.mark.parametrize("momentum", [0.9, 0.55])
+def test_replay_asks_where_the_reference_optimizers_do(method: str, momentum: float) -> None:
+    """floor.replay writes out reference/optimizers.py's recurrences (cheaper
+    than importing it): it must ask for gradients at the same points."""
+    import importlib.util
+
+    import numpy as np
+
+    from reference.optimizers import trajectory
+
+    spec = importlib.util.spec_from_file_location("floor_under_test", FLOOR)
+    floor = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(floor)
+    rng = np.random.default_rng(7)
+    theta0 = {"W0": rng.standard_normal((6, 4)), "b0": rng.standard_normal((6, 1)),
+              "W1": rng.standard_normal((3, 6)), "b1": rng.standard_normal((3, 1))}
+
+    def gradient(theta: dict) -> dict:   # any smooth nonlinear map will do
+        return {k: np.tanh(v) + 0.1 * v ** 2 for k, v in theta.items()}
+
+    asked: list[dict] = []
+
+    def recording(theta: dict) -> dict:
+        asked.append({k: np.array(v) for k, v in theta.items()})
+        return gradient(theta)
+
+    floor.replay(method, recording, theta0, 4, 0.05, momentum)
+    expected = trajectory(method, gradient, theta0, 4, 0.05, momentum).lookaheads
+    assert len(asked) == len(expected) == 4
+    for mine, theirs in zip(asked, expected):
+        assert mine.keys() == theirs.keys()
+        for key in theirs:
+            np.testing.assert_allclose(mine[key], theirs[key], rtol=1e-12, atol=1e-14)
