@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from grader import engine
+from grader.checks import REGISTRY
 from grader.rubric import load_rubric
 from grader.sandbox import client as client_mod
 
@@ -49,13 +50,16 @@ def grader_questions(monkeypatch: pytest.MonkeyPatch) -> dict[str, Counter]:
     rubric = load_rubric("penguins-silu")
     current = ["(load)"]
     asked: dict[str, Counter] = {}
-    run_criterion = engine.run_criterion
     request = client_mod.WorkerClient.request
 
-    def tracking(rubric: Any, oracle: Any, crit: Any, probe: Any, **kw: Any) -> Any:
-        current[0] = crit.id
-        asked.setdefault(crit.id, Counter())
-        return run_criterion(rubric, oracle, crit, probe, **kw)
+    def tracking(observe: Any) -> Any:
+        """A check's observe (the check contract: the only code that asks the
+        worker), noting which criterion the requests belong to."""
+        def observing(ctx: Any, probe: Any, params: Any) -> Any:
+            current[0] = ctx.criterion.id
+            asked.setdefault(ctx.criterion.id, Counter())
+            return observe(ctx, probe, params)
+        return observing
 
     def recording(self: Any, message: dict, timeout: Any, **kw: Any) -> Any:
         op, args = message.get("op"), message.get("args", [])
@@ -73,7 +77,8 @@ def grader_questions(monkeypatch: pytest.MonkeyPatch) -> dict[str, Counter]:
             counter[(message["method"], samples)] += int(message["n"])
         return request(self, message, timeout, **kw)
 
-    monkeypatch.setattr(engine, "run_criterion", tracking)
+    for check in {c.check for c in rubric.criteria}:
+        monkeypatch.setattr(REGISTRY[check], "observe", tracking(REGISTRY[check].observe))
     monkeypatch.setattr(client_mod.WorkerClient, "request", recording)
     outcome = engine.grade(SUBMISSION, rubric)
     assert outcome.result["score"] == outcome.result["max_score"], "the vectorized sample must grade in full"
