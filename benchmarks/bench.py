@@ -349,23 +349,44 @@ def floor_times(kind: str, folder: Path, ids: list[str], data: Path, rubric: Any
 
     env = dict(os.environ, **BLAS_ENV)
     walls, grades, inside = [], [], []
+    cpu_grades, cpu_floors = [], []   # CPU seconds: far less sensitive to machine load than wall time
     for sid in ids:
         path = folder / f"{sid}.py"
-        started = time.perf_counter()
-        grade(path, rubric)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        outcome = grade(path, rubric)
         grades.append(time.perf_counter() - started)
+        # the grader's own process (oracle, judging, threads) plus every process of its worker (run.json,
+        # counted from the launcher's joining its cgroup: the launcher's interpreter start before that,
+        # a few tens of ms, is left out, so this ratio errs in the grader's favour)
+        cpu_grades.append(time.process_time() - cpu_started + float(outcome.run.get("cpu_seconds") or 0.0))
+        children = children_cpu()
         started = time.perf_counter()
         # its own session, like the sandboxed worker: with the kernel's autogroup
         # scheduling a new session is a new CPU-share group, which matters on a busy machine
         proc = subprocess.run([sys.executable, str(FLOOR), str(path), "--data", str(data)],
                               capture_output=True, text=True, env=env, timeout=600, start_new_session=True)
         walls.append(time.perf_counter() - started)
+        cpu_floors.append(children_cpu() - children)
         if proc.returncode != 0:
             raise RuntimeError(f"floor failed for {sid}: {proc.stderr[-2000:]}")
         inside.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    missing = sorted(c.id for c in rubric.criteria if c.id not in inside[0])
+    if missing:   # grade/floor would compare different questions (tests/benchmarks/test_floor.py says which)
+        raise RuntimeError(f"benchmarks/floor.py has no probe for {', '.join(missing)}: add one asking what "
+                           "those criteria's observe asks, or grade/floor is not a ratio of the same work")
     probes = {k: median([d[k] for d in inside]) for k in inside[0]}
     return {"runs": len(ids), "wall median s": median(walls), "walls s": walls, "probes median s": probes,
-            "paired grade s": grades, "paired ratio median": median([g / f for g, f in zip(grades, walls)])}
+            "paired grade s": grades, "paired ratio median": median([g / f for g, f in zip(grades, walls)]),
+            "floor cpu median s": median(cpu_floors), "paired grade cpu s": cpu_grades,
+            "paired cpu ratio median": median([g / f for g, f in zip(cpu_grades, cpu_floors)])}
+
+
+def children_cpu() -> float:
+    """User + system CPU seconds of this process's finished, waited-for children."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def bare_interpreter(runs: int = 5) -> dict[str, float]:
@@ -795,13 +816,18 @@ def main(argv: list[str] | None = None) -> int:
             ratios[kind] = {"batch per submission / floor": batch1 / fl["wall median s"],
                             "grade / floor": grade_s / fl["wall median s"],
                             "paired grade / floor": fl["paired ratio median"]}
+            ratios[kind]["paired grade / floor, CPU"] = fl["paired cpu ratio median"]
             rows.append([kind, ms(fl["wall median s"]), ms(grade_s), ms(batch1),
                          f"{ratios[kind]['paired grade / floor']:.2f}x",
-                         f"{ratios[kind]['batch per submission / floor']:.2f}x"])
+                         f"{ratios[kind]['batch per submission / floor']:.2f}x",
+                         f"{ms(median(fl['paired grade cpu s']))} / {ms(fl['floor cpu median s'])}",
+                         f"{fl['paired cpu ratio median']:.2f}x"])
         figures["ratios"] = ratios
         print_table("Grader vs floor (floor: one fresh process per submission, same probes, no grading machinery; "
-                    "grade/floor: median of back-to-back pairs)",
-                    ["submission", "floor", "grade()", "batch (1 worker)", "grade/floor", "batch/floor"], rows)
+                    "grade/floor: median of back-to-back pairs; CPU: the grader's process plus its worker's, "
+                    "against the floor process's)",
+                    ["submission", "floor", "grade()", "batch (1 worker)", "grade/floor", "batch/floor",
+                     "CPU grade / floor", "grade/floor CPU"], rows)
 
         figures["breakdown"] = {}
         for kind in SOURCES:

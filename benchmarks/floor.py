@@ -1,36 +1,60 @@
 """The floor: the student's own work for the penguins rubric, nothing else.
 
-    python benchmarks/floor.py SUBMISSION.py [--data penguins.npz] [--seed 0]
+    python benchmarks/floor.py SUBMISSION.py [--data penguins.npz] [--seed 0] [--trace FILE]
 
 One fresh Python process (run it as a subprocess, one per submission) that
 imports NumPy, executes the submission's source and calls its ``NN`` class
-with the same probes, at the same sizes, as the penguins-silu criteria --
-without a sandbox, a wire format, an oracle, judging or rendering.  No
-grader can be faster than this for the same questions, so ``grader time /
-floor time`` is the grader's overhead factor.
+with the same questions, at the same sizes, as the penguins-silu criteria's
+``observe`` (grader/checks/*.py) -- without a sandbox, a wire format, an
+oracle, judging or rendering.  No grader can be faster than this for the
+same questions, so ``grader time / floor time`` is the grader's overhead
+factor.
 
-Probes (mirroring grader/checks/*.py with their penguins-silu parameters):
+Probes, one per criterion (sizes: 4 inputs, 3 classes, N_H hidden units,
+S samples; "set theta" writes values into the student's dict):
 
-* param-shapes, param-count: construct N_H = 16, 5, 7 and read theta (twice);
+* param-shapes, param-count: construct N_H = 16, 5, 7 and read theta's
+  shapes (each criterion asks on its own);
 * init: construct N_H = 500 and read theta;
-* forward: S = 7, N_H = 6, a set theta, feed_forward(x) and feed_forward(1000 x);
-* loss: the same network, loss(x, y) and feed_forward(x);
-* grad-W0/b0/W1/b1: S = 5, N_H = 6, back_propagate, then central finite
-  differences of loss over every coordinate of the block (2 loss calls per
-  coordinate; 24 + 6 + 18 + 3 = 51 coordinates in all);
-* gd-step: back_propagate, reset theta, one step;
-* nag-step: 4 NAG steps (lr 0.1) with a snapshot each, then the candidate
-  replays: 5 methods x 4 back_propagate calls on a helper network;
-* training: 300 GD and 300 NAG steps (lr 0.1) on the penguins training split
-  (280 x 4) with a parameter snapshot every 10 steps, then train(x, y, 5).
-  The split comes from ``reference.data.penguins()``; bench.py saves it once
-  to an .npz (``--data``) so that reading the CSV is not charged to the floor
-  (the grader, too, loads it once per process and sends it over a pipe).
+* forward: N_H = 6, set theta, feed_forward(x) and feed_forward(1000 x), S = 7;
+* loss: N_H = 6, set theta, loss(x, y) and feed_forward(x), S = 7;
+* grad-W0/b0/W1/b1: N_H = 6, set theta, back_propagate(x, y) with S = 5, then
+  the grader-driven finite differences: one loss call at theta and one at
+  theta +- h e_i for every coordinate i of the block (1 + 2 n loss calls:
+  49, 13, 37, 7);
+* gd-step: N_H = 6, set theta, back_propagate, set theta again, one step
+  (lr 0.01, S = 5);
+* nag-step: NAG at N_H = 6 (lr 0.05, momentum 0.9): 4 steps with a snapshot
+  each; the five candidate replays (NAG, NAG storing the look-ahead, FISTA,
+  heavy ball, GD) from the first snapshot with a helper network's
+  back_propagate as the gradient, asked once per distinct point; then the
+  second-momentum probe: NAG at momentum 0.55 for 3 steps and the NAG /
+  stored-look-ahead replays at momenta 0.55 and 0.9 from its start.  For a
+  correct submission that is 15 + 9 = 24 back_propagate calls (S = 5);
+* training: on the penguins training split (280 x 4), N_H = 16, lr 0.1, from
+  one start drawn N(0, 0.05^2) (written over theta and over any attribute
+  holding a copy of the constructor's theta, e.g. NAG's previous iterate):
+  300 GD steps with a snapshot every 10 steps, after steps 1-5 and after
+  steps k and k + 1 for 3 spot-checked k (drawn from 6..298), 300 NAG steps
+  with a snapshot every 10 and after step 1, train(x, y, 5) on a third
+  network from the same start, and back_propagate on a fourth at the start
+  and the 3 spot-checked iterates.
+
+The split comes from ``reference.data.penguins()``; bench.py saves it once
+to an .npz (``--data``) so that reading the CSV is not charged to the floor
+(the grader, too, loads it once per process and sends it over a pipe).  The
+candidate replays (`replay`) are the one piece of grader-side arithmetic
+kept, as they decide where the student's gradient is asked: a few dict
+operations per replayed step (5 x 4 + 4 x 3 steps, about a millisecond).
 
 Parameters are written in the student's own layout (same keys and shapes as
 their theta), so no adapter is needed.  The student's prints are swallowed.
 Prints one JSON line: per-probe seconds and the total inside the process
 (the caller measures the wall time, interpreter start-up included).
+``--trace FILE`` also writes, per probe, every top-level call the floor made
+to the student's class (constructor arguments; method, samples, iterations)
+as JSON, for tests/benchmarks/test_floor.py to compare with the questions
+the grader asks; tracing wraps the class's methods, so time a run without it.
 """
 
 from __future__ import annotations
@@ -43,6 +67,7 @@ import io  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any, Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -52,12 +77,87 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-LR, MU, TRAIN_LR = 0.01, 0.9, 0.1
+# -- the questions' parameters: penguins-silu and the checks' defaults -------------
+LR, MU = 0.01, 0.9                       # rubric optimizer (gd-step, the probe networks)
+SHAPE_HIDDEN = (16, 5, 7)                # param-shapes / param-count params.hidden
+INIT_HIDDEN = 500                        # init params.hidden
+PROBE_HIDDEN = 6                         # forward, loss, gradient, gd_step, nag_step Params.hidden
+FORWARD_SAMPLES, FORWARD_SCALE = 7, 1000.0   # forward / loss Params.samples, forward large_scale
+GRAD_SAMPLES, FD_STEP = 5, 1e-6          # gradient Params.samples, h (float64)
+STEP_SAMPLES = 5                         # gd_step / nag_step Params.samples
+NAG_LR, NAG_STEPS = 0.05, 4              # nag_step Params.lr, steps
+NAG_CANDIDATES = ("nag", "nag_stored", "nag_fista", "heavy_ball", "gd")   # nag_step.CANDIDATES
+SECOND_MU, SECOND_STEPS = 0.55, 3        # nag_step.second_momentum(0.9), SECOND_STEPS
+SECOND_CANDIDATES = ("nag", "nag_stored")
+TRAIN_HIDDEN, TRAIN_LR, INIT_STD = 16, 0.1, 0.05   # training: architecture, params.lr, init std
+ITERATIONS, EVERY, TRAIN_ITERATIONS = 300, 10, 5   # training Params
+SPOT_CHECKS = 3                          # training.SPOT_CHECKS
+
+#: the student's methods the grader calls (traced with --trace)
+METHODS = ("__init__", "feed_forward", "loss", "back_propagate", "step", "train")
+
+
+def replay(method: str, grad: Callable[[dict], Any], theta0: dict, steps: int, lr: float, mu: float) -> None:
+    """The points where nag-step's candidate `method` asks for a gradient,
+    asked through `grad` (the recurrences of reference/optimizers.py, written
+    out here because importing that module -- dataclasses, typing -- costs the
+    floor several times the arithmetic; tests/benchmarks/test_floor.py checks
+    that the calls come out the same as the grader's)."""
+    theta, previous, buffer, t = dict(theta0), dict(theta0), None, 1.0
+    for _ in range(steps):
+        if method == "gd" or method == "heavy_ball":
+            g = grad(theta)
+            momentum = {k: mu * (theta[k] - previous[k]) for k in theta} if method == "heavy_ball" else {}
+            theta, previous = {k: theta[k] - lr * g[k] + momentum.get(k, 0.0) for k in theta}, theta
+        elif method == "nag_stored":   # torch's SGD(nesterov=True): theta holds the look-ahead point
+            g = grad(theta)
+            buffer = {k: g[k].copy() for k in g} if buffer is None else {k: mu * buffer[k] + g[k] for k in g}
+            theta = {k: theta[k] - lr * (g[k] + mu * buffer[k]) for k in theta}
+        else:   # "nag", or "nag_fista" with mu_k = (t_k - 1) / t_{k+1}
+            t_next = (1.0 + (1.0 + 4.0 * t * t) ** 0.5) / 2.0
+            momentum_k = (t - 1.0) / t_next if method == "nag_fista" else mu
+            t = t_next
+            y = {k: theta[k] + momentum_k * (theta[k] - previous[k]) for k in theta}
+            g = grad(y)
+            theta, previous = {k: y[k] - lr * g[k] for k in y}, theta
+
+
+def traced(cls: type, log: list) -> None:
+    """Record every top-level call of the student's methods into `log` (calls
+    they make to one another are the student's own business, as in the
+    worker, where only the grader's requests are top-level)."""
+    depth = [0]
+
+    def wrap(name: str, method: Callable) -> Callable:
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if depth[0] == 0:
+                log.append(question(name, args, kwargs))
+            depth[0] += 1
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                depth[0] -= 1
+        return wrapper
+
+    for name in METHODS:
+        method = getattr(cls, name, None)
+        if callable(method):
+            setattr(cls, name, wrap(name, method))
+
+
+def question(name: str, args: tuple, kwargs: dict) -> list:
+    """A call in the terms tests/benchmarks/test_floor.py compares."""
+    if name == "__init__":
+        return [name, kwargs.get("num_hidden"), kwargs.get("gradient_method"), kwargs.get("lr"),
+                kwargs.get("momentum")]
+    samples = int(np.shape(args[0])[0]) if args else None
+    return [name, samples, *(int(a) for a in args[2:3])]   # train's iterations
 
 
 def main(argv: list[str]) -> int:
     path = Path(argv[0])
     seed = int(argv[argv.index("--seed") + 1]) if "--seed" in argv else 0
+    trace = Path(argv[argv.index("--trace") + 1]) if "--trace" in argv else None
     timings: dict[str, float] = {"numpy import": IMPORTED - STARTED}
     real_stdout = sys.stdout
     sys.stdout = io.StringIO()   # the student's prints (correct_loops prints during train)
@@ -79,15 +179,26 @@ def main(argv: list[str]) -> int:
     NN = namespace["NN"]
     timings["load"] = time.perf_counter() - t
 
+    calls: list = []
+    questions: dict[str, list] = {}
+    if trace is not None:
+        traced(NN, calls)
     rng = np.random.default_rng(seed)
 
-    def new(hidden: int, method: str = "GD", lr: float = LR) -> object:
-        return NN(num_input=4, num_hidden=hidden, num_output=3, gradient_method=method, lr=lr, momentum=MU)
+    def new(hidden: int, method: str = "GD", lr: float = LR, momentum: float = MU) -> Any:
+        return NN(num_input=4, num_hidden=hidden, num_output=3, gradient_method=method, lr=lr, momentum=momentum)
 
-    def random_theta(net: object, std: float = 0.5) -> dict:
-        """A probe theta in the student's own layout; written into their dict."""
+    def snapshot(net: Any) -> dict:
+        """What the grader reads back: a copy of theta."""
+        return {k: np.array(v) for k, v in net.theta.items()}
+
+    def set_theta(net: Any, theta: dict) -> None:
+        net.theta.update({k: np.array(v, dtype=np.float64) for k, v in theta.items()})
+
+    def random_theta(net: Any, std: float = 0.5) -> dict:
+        """A probe theta in the student's own layout, written into their dict."""
         theta = {k: std * rng.standard_normal(np.shape(v)) for k, v in net.theta.items()}
-        net.theta.update({k: v.copy() for k, v in theta.items()})
+        set_theta(net, theta)
         return theta
 
     def batch(samples: int) -> tuple[np.ndarray, np.ndarray]:
@@ -95,81 +206,125 @@ def main(argv: list[str]) -> int:
         y = rng.permutation(np.arange(samples) % 3)
         return x, y
 
-    def timed(name: str, fn) -> None:
+    def timed(name: str, fn: Callable[[], None]) -> None:
         t0 = time.perf_counter()
         fn()
         timings[name] = time.perf_counter() - t0
+        questions[name] = calls[:]
+        calls.clear()
 
     def shapes() -> None:
-        for hidden in (16, 5, 7):
+        for hidden in SHAPE_HIDDEN:
             net = new(hidden)
             _ = {k: np.shape(v) for k, v in net.theta.items()}
 
     def init() -> None:
-        net = new(500)
-        values = np.concatenate([np.ravel(v) for v in net.theta.values()])
-        _ = values.mean(), values.std()
+        snapshot(new(INIT_HIDDEN))
 
     def forward() -> None:
-        net = new(6)
+        net = new(PROBE_HIDDEN)
         random_theta(net)
-        x, _ = batch(7)
+        x, _ = batch(FORWARD_SAMPLES)
         net.feed_forward(x)
-        net.feed_forward(1000.0 * x)
+        net.feed_forward(FORWARD_SCALE * x)
 
     def loss() -> None:
-        net = new(6)
+        net = new(PROBE_HIDDEN)
         random_theta(net)
-        x, y = batch(7)
+        x, y = batch(FORWARD_SAMPLES)
         net.loss(x, y)
         net.feed_forward(x)
 
     def gradient(block: str) -> None:
-        net = new(6)
+        net = new(PROBE_HIDDEN)
         theta = random_theta(net)
-        x, y = batch(5)
+        x, y = batch(GRAD_SAMPLES)
         net.back_propagate(x, y)
-        h = 1e-6
+        net.loss(x, y)                 # the loss at the base point
         flat = net.theta[block].reshape(-1)   # a view: perturb in place, restore exactly
+        base = theta[block].reshape(-1)
         for i in range(flat.size):
             for sign in (1.0, -1.0):
-                flat[i] = theta[block].reshape(-1)[i] + sign * h
+                flat[i] = base[i] + sign * FD_STEP
                 net.loss(x, y)
-            flat[i] = theta[block].reshape(-1)[i]
+            flat[i] = base[i]
 
     def gd_step() -> None:
-        net = new(6)
+        net = new(PROBE_HIDDEN)
         theta = random_theta(net)
-        x, y = batch(5)
+        x, y = batch(STEP_SAMPLES)
         net.back_propagate(x, y)
-        net.theta.update({k: v.copy() for k, v in theta.items()})
+        set_theta(net, theta)
+        snaps = [snapshot(net)]
         net.step(x, y)
+        snaps.append(snapshot(net))
 
     def nag_step() -> None:
-        x, y = batch(5)
-        net = new(6, "NAG", lr=0.1)
-        snaps = [{k: np.array(v) for k, v in net.theta.items()}]
-        for _ in range(4):
-            net.step(x, y)
-            snaps.append({k: np.array(v) for k, v in net.theta.items()})
-        helper = new(6, "GD", lr=0.1)
-        for _ in range(5 * 4):          # candidate replays: 5 methods x 4 gradient calls
-            helper.theta.update({k: v.copy() for k, v in snaps[0].items()})
-            helper.back_propagate(x, y)
+        x, y = batch(STEP_SAMPLES)
+        helper: list = []
+        cache: dict[bytes, dict] = {}
+
+        def grad(theta: dict) -> dict:
+            """The helper's back_propagate, once per distinct point (as the grader memoizes it)."""
+            key = b"".join(np.ascontiguousarray(theta[k]).tobytes() for k in sorted(theta))
+            if key not in cache:
+                if not helper:
+                    helper.append(new(PROBE_HIDDEN, "GD", lr=NAG_LR))
+                set_theta(helper[0], theta)
+                cache[key] = helper[0].back_propagate(x, y)
+            return cache[key]
+
+        def run(momentum: float, steps: int) -> list[dict]:
+            net = new(PROBE_HIDDEN, "NAG", lr=NAG_LR, momentum=momentum)
+            snaps = [snapshot(net)]
+            for _ in range(steps):
+                net.step(x, y)
+                snaps.append(snapshot(net))
+            return snaps
+
+        snaps = run(MU, NAG_STEPS)
+        for method in NAG_CANDIDATES:
+            replay(method, grad, snaps[0], NAG_STEPS, NAG_LR, MU)
+        second = run(SECOND_MU, SECOND_STEPS)
+        for method in SECOND_CANDIDATES:
+            for momentum in (SECOND_MU, MU):
+                replay(method, grad, second[0], SECOND_STEPS, NAG_LR, momentum)
+
+    def start_at(net: Any, theta0: dict) -> None:
+        """theta0 as if the constructor had drawn it: also over every attribute
+        holding a copy of the constructor's theta (NAG's previous iterate)."""
+        own = snapshot(net)
+        for name, state in list(vars(net).items()):
+            if name != "theta" and isinstance(state, dict) and state.keys() == own.keys() \
+                    and all(np.array_equal(state[k], own[k]) for k in own):
+                setattr(net, name, {k: v.copy() for k, v in theta0.items()})
+        set_theta(net, theta0)
 
     def training() -> None:
-        start = None
+        spots = sorted(int(k) for k in rng.choice(np.arange(TRAIN_ITERATIONS + 1, ITERATIONS - 1),
+                                                  size=SPOT_CHECKS, replace=False))
+        extra = {"GD": {*range(1, TRAIN_ITERATIONS + 1), *spots, *(k + 1 for k in spots)}, "NAG": {1}}
+        theta0: dict | None = None
+        at_spots: list[dict] = []
         for method in ("GD", "NAG"):
-            net = new(16, method, lr=TRAIN_LR)
-            if start is None:
-                start = {k: 0.05 * rng.standard_normal(np.shape(v)) for k, v in net.theta.items()}
-            net.theta.update({k: v.copy() for k, v in start.items()})
-            snaps = [{k: np.array(v) for k, v in net.theta.items()}]
-            for i in range(300):
+            net = new(TRAIN_HIDDEN, method, lr=TRAIN_LR)
+            if theta0 is None:
+                theta0 = {k: INIT_STD * rng.standard_normal(np.shape(v)) for k, v in net.theta.items()}
+            start_at(net, theta0)
+            snaps = {0: snapshot(net)}
+            for i in range(1, ITERATIONS + 1):
                 net.step(x_train, y_train)
-                if (i + 1) % 10 == 0:
-                    snaps.append({k: np.array(v) for k, v in net.theta.items()})
-        new(16, "GD", lr=TRAIN_LR).train(x_train, y_train, 5)
+                if i % EVERY == 0 or i in extra[method]:
+                    snaps[i] = snapshot(net)
+            if method == "GD":
+                at_spots = [snaps[k] for k in spots]
+        trainer = new(TRAIN_HIDDEN, "GD", lr=TRAIN_LR)
+        start_at(trainer, theta0)
+        trainer.train(x_train, y_train, TRAIN_ITERATIONS)
+        helper = new(TRAIN_HIDDEN, "GD", lr=TRAIN_LR)
+        for theta in (theta0, *at_spots):
+            set_theta(helper, theta)
+            helper.back_propagate(x_train, y_train)
 
     timed("param-shapes", shapes)
     timed("param-count", shapes)
@@ -183,6 +338,8 @@ def main(argv: list[str]) -> int:
     timed("training", training)
     timings["total inside"] = time.perf_counter() - STARTED
     sys.stdout = real_stdout
+    if trace is not None:
+        trace.write_text(json.dumps(questions, sort_keys=True), encoding="utf-8")
     print(json.dumps(timings, sort_keys=True))
     return 0
 
