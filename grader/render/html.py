@@ -1,8 +1,9 @@
 """Result document -> one self-contained HTML report page (student or instructor view).
 
 The page has inline CSS, plots as inline SVG, no JavaScript and no external
-URLs, and is readable on a phone. Hidden criteria show only their title, id
-and points until release (``reveal_hidden=True`` or the instructor view).
+URLs, and is readable on a phone. Hidden criteria show only their title
+and points until release (``reveal_hidden=True`` or the instructor view);
+the student's view never shows the output printed while they ran.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from grader.render.common import (
     is_number, is_table,
 )
 from grader.render.plots import is_reference, plot_svg
+from grader.release import student_stdout
 
 __all__ = ["render_report", "AUDIENCES"]
 
@@ -94,14 +96,17 @@ def _scalar_views(scalars: list[tuple[str, str]], raw: Any) -> list[dict[str, An
     return out
 
 
-def _criterion(c: dict[str, Any], reveal: bool, seen: set[str]) -> dict[str, Any]:
+def _criterion(c: dict[str, Any], reveal: bool, seen: set[str], student: bool = True) -> dict[str, Any]:
     cid = str(c.get("id", ""))
     status = criterion_status(c)
     hidden = is_hidden(c)
     withheld = (hidden and not reveal) or status == "hidden"
-    anchor = _anchor(cid, seen)
+    # a withheld criterion's id names what final grading checks: not in a student's page, not even an anchor
+    masked = withheld and student
+    anchor = _anchor(f"hidden-{len(seen) + 1}" if masked else cid, seen)
     view: dict[str, Any] = {
-        "id": cid,
+        "id": "" if masked else cid,
+        "masked": masked,
         "anchor": anchor,
         "title": str(c.get("title") or cid),
         "visibility": "hidden" if hidden else "public",
@@ -181,7 +186,7 @@ def render_report(result: dict[str, Any], *, audience: str = "student",
     reveal = reveal_hidden or audience == "instructor"
     raw_criteria = [c for c in (result.get("criteria") or []) if isinstance(c, dict)]
     seen: set[str] = set()
-    criteria = _share_failures([_criterion(c, reveal, seen) for c in raw_criteria])
+    criteria = _share_failures([_criterion(c, reveal, seen, audience == "student") for c in raw_criteria])
 
     hidden_raw = [c for c in raw_criteria if is_hidden(c)]
     public_raw = [c for c in raw_criteria if not is_hidden(c)]
@@ -212,7 +217,8 @@ def render_report(result: dict[str, Any], *, audience: str = "student",
         error_view = {"kind": kind, "message": str(error.get("message") or ""),
                       "diagnosis": diagnoses.get(kind)}
 
-    stdout = str(result.get("stdout") or "")
+    # the student's view never shows what was printed while a hidden criterion ran (grader/release.py)
+    stdout = str(result.get("stdout") or "") if audience == "instructor" else student_stdout(result)
     submission = str(result.get("name") or result.get("submission") or "?")   # as handed in (autoescaped)
     context = {
         "audience": audience,
@@ -224,6 +230,7 @@ def render_report(result: dict[str, Any], *, audience: str = "student",
         "criteria": criteria,
         "error": error_view,
         "stdout": stdout,
+        "stdout_withheld": audience == "student" and stdout != str(result.get("stdout") or ""),
         "stdout_lines": stdout.count("\n") + (0 if stdout.endswith("\n") else 1) if stdout else 0,
         "stdout_owner": "your code" if audience == "student" else "the submission",
         "version": _version(),

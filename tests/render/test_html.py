@@ -112,6 +112,7 @@ def test_escapes_script_in_feedback_and_stdout() -> None:
     evil = "</p><script>alert('feedback')</script><img src=x onerror=alert(1)>"
     res = with_feedback(make_result(), "grad-b0", evil)
     res["stdout"] = "</pre><script>alert('stdout')</script>"
+    res["stdout_segments"] = [{"criterion": None, "chars": len(res["stdout"])}]
     res["submission"] = "<script>alert('id')</script>"
     res["criteria"][6]["evidence"]["<b>name</b>"] = "<i>value</i>"
     html = render_report(res)
@@ -126,15 +127,18 @@ def test_hidden_criteria_reveal_nothing_before_release(student_html: str) -> Non
     for secret in HIDDEN_SECRETS.values():
         assert secret not in student_html
     text = _text_only(student_html)
-    # hidden criteria appear with title, id and max points only
-    for cid in HIDDEN_IDS:
-        section = re.search(rf'<section class="card crit [a-z]+" id="crit-{cid}">(.*?)</section>',
-                            student_html, flags=re.S)
-        assert section, cid
-        body = section.group(1)
+    # hidden criteria appear with title and max points only: their ids (what final grading checks)
+    # are neither shown nor used as anchors
+    sections = re.findall(r'<section class="card crit hidden" id="(crit-hidden-\d+)">(.*?)</section>',
+                          student_html, flags=re.S)
+    assert len(sections) == len(HIDDEN_IDS)
+    for anchor, body in sections:
         assert "hidden until release" in body
         assert "<svg" not in body and "diag" not in body and "Evidence" not in body
         assert re.search(r"\d+ points", body)
+        assert f'href="#{anchor}"' in student_html   # the bar still links to it
+    for cid in HIDDEN_IDS:
+        assert f"crit-{cid}" not in student_html and f">{cid}<" not in student_html, cid
     # no hidden diagnoses, evidence or plots anywhere on the page
     assert "heavy-ball" not in text and "Training diverged" not in text
     assert "rel. distance to Nesterov" not in text and "training loss" not in text
