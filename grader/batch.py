@@ -25,7 +25,8 @@ from .rubric import Rubric, parse_rubric
 from .secret import CourseSecret
 from .store import GradeStore
 from .names import display
-from .release import RELEASE_DIR, release_folder, set_release, stored_release, write_release_index, write_student_report
+from .release import (RELEASE_DIR, release_folder, rendered_release, set_release, set_rendered, stored_release,
+                      write_release_index, write_student_report)
 from .submission import SubmissionError, digest_of, discover, submission_id, submission_name
 
 STORE_NAME = "nngrade.sqlite"
@@ -151,18 +152,20 @@ def run_batch(submissions_dir: Path, rubric: Rubric, out: Path, *, executor: Any
     rdigest = rubric_digest(rubric, secret)
     remove_partial_writes(out)
     with GradeStore(out / STORE_NAME) as store:
-        before = stored_release(store)
-        released = before if release is None else release
+        before = rendered_release(store)   # what the student reports show now
+        released = stored_release(store) if release is None else release
+        set_release(store, released)        # first: tasks below and later runs follow it
         report.released = released
         tasks, report.skipped = plan(Path(submissions_dir), rubric, rubric_text, out, store,
                                      only=only, force=force, release=released, secret=secret)
         # released (or withdrawn) without regrading, or a batch from before the release tree
-        stale = report.skipped if released != before else \
-            [sid for sid in report.skipped if not (release_folder(out) / sid / "report.html").exists()]
+        missing = [sid for sid in report.skipped if not (release_folder(out) / sid / "report.html").exists()]
+        stale = report.skipped if released != before else missing
         if stale:
             event("rerender", {"reports": len(stale), "released": released})
-            rerender_reports(store, stale, out, released, on_done=lambda sid: event("rerendered", sid))
-        set_release(store, released)
+            rerender_reports(store, stale, out, released, instructor=set(missing),
+                             on_done=lambda sid: event("rerendered", sid))
+        set_rendered(store, released)       # last: an interrupted re-render is finished by the next run
         event("planned", {"tasks": len(tasks), "skipped": len(report.skipped)})
         for task, done, error in executor.map_unordered(grade_and_write, tasks):
             if error is not None:
@@ -201,16 +204,18 @@ def remove_partial_writes(out: Path) -> list[Path]:
 
 
 def rerender_reports(store: GradeStore, ids: list[str], out: Path, released: bool,
-                     on_done: Callable[[str], None] | None = None) -> None:
-    """Both views of stored grades, without grading again (the instructor's
-    view does not depend on the release; it is written too so a batch from
-    before the release tree gets it)."""
+                     instructor: set[str] = frozenset(), on_done: Callable[[str], None] | None = None) -> None:
+    """The student's view of stored grades, without grading again; the
+    instructor's view (which does not depend on the release) only for the
+    ids in `instructor` (a batch from before the release tree, whose
+    OUT/<id>/report.html was a student's view)."""
     from .render.html import render_report
 
     for sid in ids:
         stored = store.get(sid)
         if stored is not None:
-            write_atomic(out / sid / "report.html", render_report(stored.result, audience="instructor"))
+            if sid in instructor:
+                write_atomic(out / sid / "report.html", render_report(stored.result, audience="instructor"))
             write_student_report(stored.result, out, released=released)
         if on_done is not None:
             on_done(sid)

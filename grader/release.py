@@ -27,12 +27,15 @@ from pathlib import Path
 from typing import Any, Iterable
 
 __all__ = ["RELEASE_DIR", "release_folder", "student_stdout", "hidden_ids", "write_student_report",
-           "write_release_index", "RELEASED_KEY", "stored_release", "set_release"]
+           "write_release_index", "RELEASED_KEY", "stored_release", "set_release", "rendered_release",
+           "set_rendered"]
 
 #: the release tree's folder at OUT's top level; its suffix is reserved in grader/names.py
 RELEASE_DIR = "release.students"
 #: the store's meta key holding the release state ("yes" / "no")
 RELEASED_KEY = "released"
+#: the state every report of the release tree was rendered in (set once a re-render finished)
+RENDERED_KEY = "released_rendered"
 INDEX_NAME = "index.html"
 
 
@@ -78,6 +81,18 @@ def stored_release(store: Any) -> bool:
 
 def set_release(store: Any, released: bool) -> None:
     store.set_meta(RELEASED_KEY, "yes" if released else "no")
+
+
+def rendered_release(store: Any) -> bool:
+    """The state the release tree's reports were last all rendered in (it
+    lags `stored_release` only when a re-render was interrupted: the next
+    run finishes it)."""
+    value = store.get_meta(RENDERED_KEY)
+    return value == "yes" if value is not None else stored_release(store)
+
+
+def set_rendered(store: Any, released: bool) -> None:
+    store.set_meta(RENDERED_KEY, "yes" if released else "no")
 
 
 def write_student_report(result: dict[str, Any], out: Path, *, released: bool) -> Path:

@@ -8,6 +8,7 @@ the student's view never shows the output printed while they ran.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -96,6 +97,21 @@ def _scalar_views(scalars: list[tuple[str, str]], raw: Any) -> list[dict[str, An
     return out
 
 
+def _plot(spec: dict[str, Any], id_prefix: str) -> str:
+    """`plot_svg`, remembered: both views of a result draw the same plots
+    (matplotlib takes ~0.2 s of CPU per plot, most of a report's rendering)."""
+    try:
+        key = json.dumps(spec, allow_nan=True)
+    except (TypeError, ValueError):
+        return plot_svg(spec, id_prefix=id_prefix)
+    return _plot_cached(key, id_prefix)
+
+
+@functools.lru_cache(maxsize=64)
+def _plot_cached(spec_json: str, id_prefix: str) -> str:
+    return plot_svg(json.loads(spec_json), id_prefix=id_prefix)
+
+
 def _criterion(c: dict[str, Any], reveal: bool, seen: set[str], student: bool = True) -> dict[str, Any]:
     cid = str(c.get("id", ""))
     status = criterion_status(c)
@@ -130,7 +146,7 @@ def _criterion(c: dict[str, Any], reveal: bool, seen: set[str], student: bool = 
             continue
         plots.append({
             "name": str(name),
-            "svg": Markup(plot_svg(spec, id_prefix=f"{anchor}-plot{i}")),
+            "svg": Markup(_plot(spec, f"{anchor}-plot{i}")),
             "has_reference": any(is_reference(str(s), spec) for s in (spec.get("series") or {})),
         })
     view.update(

@@ -172,3 +172,33 @@ def test_a_pre_release_tree_batch_gets_its_release_tree(graded_copy, run_cli):
     for sid in graded_copy.ids:
         assert (graded_copy.out / RELEASE_DIR / sid / "report.html").is_file(), sid
     assert re.search(r"re-rendering \d+ student reports", run.text), run
+
+
+def test_an_interrupted_release_is_finished_by_the_next_run(graded_copy, run_cli):
+    """Ctrl-C while re-rendering: the release is stored at once, and the next
+    run (without --release) re-renders every student report again."""
+    from grader.batch import run_batch
+    from grader.executors import make_executor
+    from grader.rubric import load_rubric
+    from grader.secret import load_or_create
+
+    seen: list[str] = []
+
+    def stop_after_two(kind, payload):
+        if kind == "rerendered":
+            seen.append(payload)
+            if len(seen) == 2:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(graded_copy.subs, load_rubric("penguins-silu"), graded_copy.out,
+                  executor=make_executor("local", 1, None), release=True, on_event=stop_after_two,
+                  secret=load_or_create()[0])   # the suite's course secret, as the CLI loads it
+    withheld = "Hidden until release: the result of this criterion"
+    pages = {sid: (graded_copy.out / RELEASE_DIR / sid / "report.html").read_text(encoding="utf-8")
+             for sid in graded_copy.ids}
+    assert sum(withheld in page for page in pages.values()) >= len(pages) - 2 - 1   # half done
+    run = run_cli(["batch", graded_copy.subs, "--out", graded_copy.out, "--workers", "1"])
+    assert run.code == 0 and f"grades released: re-rendering {len(pages)} student reports" in run.text, run
+    for sid in graded_copy.ids:
+        assert withheld not in (graded_copy.out / RELEASE_DIR / sid / "report.html").read_text(encoding="utf-8")
