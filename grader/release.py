@@ -26,7 +26,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
-__all__ = ["RELEASE_DIR", "release_folder", "student_stdout", "hidden_ids", "write_student_report",
+__all__ = ["RELEASE_DIR", "release_folder", "student_stdout", "stdout_pieces", "hidden_ids", "write_student_report",
            "write_release_index", "RELEASED_KEY", "stored_release", "set_release", "rendered_release",
            "set_rendered"]
 
@@ -49,27 +49,36 @@ def hidden_ids(result: dict[str, Any]) -> set[str]:
             and (c.get("visibility") == "hidden" or c.get("status") == "hidden")}
 
 
-def student_stdout(result: dict[str, Any]) -> str:
-    """The output a student may see: `stdout` without what was printed
-    while a hidden criterion ran (`stdout_segments`, recorded by the
-    worker client per criterion).  Fails closed: when the segments are
-    missing or do not add up to `stdout` (a result from an older grader)
-    and hidden criteria ran, nothing is shown."""
+def stdout_pieces(result: dict[str, Any]) -> list[tuple[str | None, str, bool]] | None:
+    """`stdout` as (criterion, text, printed while a hidden criterion ran)
+    pieces (`stdout_segments`, recorded by the worker client per criterion);
+    None when the segments are missing or do not add up to `stdout` (a
+    result from an older grader)."""
     stdout = str(result.get("stdout") or "")
     segments = result.get("stdout_segments")
+    if not isinstance(segments, list) or not all(isinstance(s, dict) for s in segments) \
+            or sum(int(s.get("chars", 0)) for s in segments) != len(stdout):
+        return None
     hidden = hidden_ids(result)
-    ran_hidden = any(isinstance(c, dict) and c.get("id") in hidden and c.get("status") != "hidden"
-                     for c in result.get("criteria") or [])
-    if not isinstance(segments, list) or sum(int(s.get("chars", 0)) for s in segments
-                                             if isinstance(s, dict)) != len(stdout):
-        return "" if ran_hidden else stdout
-    kept, at = [], 0
+    pieces, at = [], 0
     for seg in segments:
-        size = int(seg.get("chars", 0)) if isinstance(seg, dict) else 0
-        if seg.get("criterion") not in hidden:
-            kept.append(stdout[at:at + size])
+        size = int(seg.get("chars", 0))
+        name = seg.get("criterion")
+        pieces.append((name, stdout[at:at + size], name in hidden))
         at += size
-    return "".join(kept)
+    return pieces
+
+
+def student_stdout(result: dict[str, Any]) -> str:
+    """The output a student may see: `stdout` without what was printed
+    while a hidden criterion ran.  Fails closed: without usable segments,
+    when hidden criteria ran, nothing is shown."""
+    pieces = stdout_pieces(result)
+    if pieces is None:
+        ran_hidden = any(isinstance(c, dict) and c.get("visibility") == "hidden" and c.get("status") != "hidden"
+                         for c in result.get("criteria") or [])
+        return "" if ran_hidden else str(result.get("stdout") or "")
+    return "".join(text for _, text, hidden in pieces if not hidden)
 
 
 def stored_release(store: Any) -> bool:

@@ -21,7 +21,7 @@ from grader.render.common import (
     is_number, is_table,
 )
 from grader.render.plots import is_reference, plot_svg
-from grader.release import student_stdout
+from grader.release import stdout_pieces, student_stdout
 
 __all__ = ["render_report", "AUDIENCES"]
 
@@ -247,6 +247,10 @@ def render_report(result: dict[str, Any], *, audience: str = "student",
         "error": error_view,
         "stdout": stdout,
         "stdout_withheld": audience == "student" and stdout != str(result.get("stdout") or ""),
+        # the instructor sees which output the students' view leaves out
+        "stdout_pieces": ([{"text": text, "hidden": hidden, "criterion": str(name)}
+                           for name, text, hidden in stdout_pieces(result) or [(None, stdout, False)]]
+                          if audience == "instructor" else [{"text": stdout, "hidden": False, "criterion": ""}]),
         "stdout_lines": stdout.count("\n") + (0 if stdout.endswith("\n") else 1) if stdout else 0,
         "stdout_owner": "your code" if audience == "student" else "the submission",
         "version": _version(),

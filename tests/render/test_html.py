@@ -205,3 +205,24 @@ def test_tolerates_sparse_documents() -> None:
                                                                         "evidence": {"l": list(range(500))}}]})
     assert 'id="crit-a"' in html and 'id="crit-a-2"' in html
     assert "(300 more)" in html
+
+
+def test_student_output_keeps_only_what_public_phases_printed() -> None:
+    """stdout_segments decide what a student sees; without usable segments
+    and with hidden criteria run, nothing is shown (fail closed)."""
+    from grader.release import student_stdout
+
+    res = make_result()
+    res["stdout"] = "load\nHIDDEN-A\npublic\nHIDDEN-B"
+    res["stdout_segments"] = [{"criterion": None, "chars": 5}, {"criterion": "training", "chars": 9},
+                              {"criterion": "grad-b0", "chars": 7}, {"criterion": "nag-step", "chars": 8}]
+    assert student_stdout(res) == "load\npublic\n"
+    student, instructor = render_report(res), render_report(res, audience="instructor")
+    assert "HIDDEN" not in student and "public" in student and "is not shown" in student
+    assert instructor.count('class="hidden-out" title=') == 2 and "(training, nag-step)" in instructor
+    res["stdout_segments"] = [{"criterion": None, "chars": 3}]   # does not add up
+    assert student_stdout(res) == ""
+    del res["stdout_segments"]
+    assert student_stdout(res) == ""
+    public_only = {**res, "criteria": [c for c in res["criteria"] if c["visibility"] == "public"]}
+    assert student_stdout(public_only) == res["stdout"]   # no hidden criterion ran: nothing to hide
