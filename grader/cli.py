@@ -153,6 +153,10 @@ def with_limits(rubric: Rubric, args: argparse.Namespace) -> Rubric:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "check":  # the sandbox's zygote imports NumPy while the grader imports itself
+        from .sandbox.zygote import prestart
+
+        prestart()
     console = Console(highlight=False)
     errors = Console(stderr=True, highlight=False)
     if args.command is None:
