@@ -25,6 +25,8 @@ from .rubric import Rubric, parse_rubric
 from .secret import CourseSecret
 from .store import GradeStore
 from .names import display
+from .release import (RELEASE_DIR, release_folder, rendered_release, set_release, set_rendered, stored_release,
+                      write_release_index, write_student_report)
 from .submission import SubmissionError, digest_of, discover, submission_id, submission_name
 
 STORE_NAME = "nngrade.sqlite"
@@ -83,6 +85,7 @@ class BatchReport:
     failed: dict[str, str] = field(default_factory=dict)   # grader-side failures (never the student's)
     seconds: float = 0.0
     out: Path | None = None
+    released: bool = False
 
 
 def plan(submissions_dir: Path, rubric: Rubric, rubric_text: str, out: Path, store: GradeStore, *,
@@ -144,12 +147,19 @@ def rubric_wire_text(rubric: Rubric) -> str:
 
 
 def run_batch(submissions_dir: Path, rubric: Rubric, out: Path, *, executor: Any,
-              only: list[str] | None = None, force: bool = False, release: bool = False,
+              only: list[str] | None = None, force: bool = False, release: bool | None = None,
               on_event: Callable[[str, Any], None] | None = None,
               secret: CourseSecret | None = None) -> BatchReport:
     """Grade what needs grading, then rebuild the class outputs.  Final
     grading passes the course `secret` (see grader/secret.py); without one the
-    public questions are asked, which a kit can answer."""
+    public questions are asked, which a kit can answer.
+
+    `release`: True releases the grades (hidden criteria shown in the
+    release tree), False withdraws a release, None keeps the stored state
+    (grader/release.py), so a regrade or a late submission never silently
+    changes what students see.  A change re-renders the release tree's
+    reports of the submissions not regraded (events "rerender" and
+    "rerendered")."""
     started = time.monotonic()
     rubric_text = rubric_wire_text(rubric)
     out = Path(out)
@@ -159,11 +169,20 @@ def run_batch(submissions_dir: Path, rubric: Rubric, out: Path, *, executor: Any
     rdigest = rubric_digest(rubric, secret)
     remove_partial_writes(out)
     with GradeStore(out / STORE_NAME) as store:
+        before = rendered_release(store)   # what the student reports show now
+        released = stored_release(store) if release is None else release
+        set_release(store, released)        # first: tasks below and later runs follow it
+        report.released = released
         tasks, report.skipped = plan(Path(submissions_dir), rubric, rubric_text, out, store,
-                                     only=only, force=force, release=release, secret=secret)
-        if store.get_meta("release") not in (None, str(release)):
-            rerender_reports(store, report.skipped, out, release)   # released (or withdrawn) without regrading
-        store.set_meta("release", str(release))
+                                     only=only, force=force, release=released, secret=secret)
+        # released (or withdrawn) without regrading, or a batch from before the release tree
+        missing = [sid for sid in report.skipped if not (release_folder(out) / sid / "report.html").exists()]
+        stale = report.skipped if released != before else missing
+        if stale:
+            event("rerender", {"reports": len(stale), "released": released})
+            rerender_reports(store, stale, out, released, instructor=set(missing),
+                             on_done=lambda sid: event("rerendered", sid))
+        set_rendered(store, released)       # last: an interrupted re-render is finished by the next run
         event("planned", {"tasks": len(tasks), "skipped": len(report.skipped)})
         for task, done, error in executor.map_unordered(grade_and_write, tasks):
             if error is not None:
@@ -174,23 +193,26 @@ def run_batch(submissions_dir: Path, rubric: Rubric, out: Path, *, executor: Any
             report.graded.append(done.submission)
             event("graded", done)
         results = [g.result for g in store.all(rdigest)]
-    write_class_outputs(results, rubric, out)
+    write_class_outputs(results, rubric, out, released=released)
     report.seconds = time.monotonic() - started
     return report
 
 
 #: the class outputs at OUT's top level: no submission id can equal one of them
 #: (grader/names.py: an id never ends in .html, .csv, .sqlite...), so OUT/<id>/ never collides
-CLASS_OUTPUTS = ("summary.html", "gradebook.csv", "gradebook_canvas.csv", STORE_NAME)
+CLASS_OUTPUTS = ("summary.html", "gradebook.csv", "gradebook_canvas.csv", STORE_NAME, RELEASE_DIR)
 OUTPUT_NAMES = ("result.json", "run.json", "gradescope.json", "report.html", "summary.html",
-                "gradebook.csv", "gradebook_canvas.csv")
+                "gradebook.csv", "gradebook_canvas.csv", "index.html")
 
 
 def remove_partial_writes(out: Path) -> list[Path]:
     """Delete the temporary files of writes a killed batch left unfinished
     (`write_atomic` names them `.<name>.<random>`)."""
     removed = []
-    for folder in [out, *[p for p in out.iterdir() if p.is_dir()]] if out.is_dir() else []:
+    tree = release_folder(out)
+    folders = [out, *[p for p in out.iterdir() if p.is_dir()]] if out.is_dir() else []
+    folders += [p for p in tree.iterdir() if p.is_dir()] if tree.is_dir() else []
+    for folder in folders:
         for path in folder.iterdir():
             if path.is_file() and any(path.name.startswith(f".{name}.") for name in OUTPUT_NAMES):
                 path.unlink()
@@ -198,22 +220,34 @@ def remove_partial_writes(out: Path) -> list[Path]:
     return removed
 
 
-def rerender_reports(store: GradeStore, ids: list[str], out: Path, release: bool) -> None:
+def rerender_reports(store: GradeStore, ids: list[str], out: Path, released: bool,
+                     instructor: set[str] = frozenset(), on_done: Callable[[str], None] | None = None) -> None:
+    """The student's view of stored grades, without grading again; the
+    instructor's view (which does not depend on the release) only for the
+    ids in `instructor` (a batch from before the release tree, whose
+    OUT/<id>/report.html was a student's view)."""
     from .render.html import render_report
 
     for sid in ids:
         stored = store.get(sid)
         if stored is not None:
-            write_atomic(out / sid / "report.html", render_report(stored.result, reveal_hidden=release))
+            if sid in instructor:
+                write_atomic(out / sid / "report.html", render_report(stored.result, audience="instructor"))
+            write_student_report(stored.result, out, released=released)
+        if on_done is not None:
+            on_done(sid)
 
 
-def write_class_outputs(results: list[dict], rubric: Rubric, out: Path) -> list[Path]:
-    """gradebook.csv, gradebook_canvas.csv and summary.html from all grades."""
+def write_class_outputs(results: list[dict], rubric: Rubric, out: Path, *, released: bool = False) -> list[Path]:
+    """gradebook.csv, gradebook_canvas.csv, summary.html and the release
+    tree's index from all grades."""
     from .render.gradebook import write_gradebook
     from .render.summary import render_summary
 
     results = sorted(results, key=lambda r: r["submission"])
     written = write_gradebook(results, [c.id for c in rubric.criteria], out)
     summary = out / "summary.html"
-    write_atomic(summary, render_summary(results, rubric_title=rubric.title, criteria=criteria_summary(rubric)))
-    return [*written, summary]
+    write_atomic(summary, render_summary(results, rubric_title=rubric.title, criteria=criteria_summary(rubric),
+                                         released=released))
+    index = write_release_index(results, out, released=released, rubric_title=rubric.title)
+    return [*written, summary, index]

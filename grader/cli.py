@@ -70,7 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--workers", type=int, default=None, help="parallel graders (default: all cores)")
     b.add_argument("--only", action="append", metavar="ID", help="regrade only this submission (repeatable)")
     b.add_argument("--force", action="store_true", help="regrade even unchanged submissions")
-    b.add_argument("--release", action="store_true", help="show hidden criteria in the students' reports")
+    shown = b.add_mutually_exclusive_group()
+    shown.add_argument("--release", action="store_true", default=None,
+                       help="release the grades: hidden criteria shown in the students' reports "
+                            "(OUT/release.students/); stored, so it sticks for regrades and late submissions")
+    shown.add_argument("--unrelease", dest="release", action="store_false",
+                       help="withdraw a release: hidden criteria withheld again in the students' reports")
     b.add_argument("--executor", choices=("local", "dask"), default="local")
     b.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
     secret_option(b)
@@ -80,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("submission", type=Path)
     g.add_argument("--rubric", default="penguins-silu")
     g.add_argument("--out", type=Path, default=Path("reports"))
-    g.add_argument("--release", action="store_true", help="show hidden criteria in the report")
+    g.add_argument("--release", action="store_true",
+                   help="show hidden criteria in the student's report (OUT/release.students/<id>/report.html)")
     secret_option(g)
     limits(g)
 
@@ -198,8 +204,9 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
     for sid, error in sorted(report.failed.items()):
         console.print(Text.assemble(("grader failure", "red"), " ", text(f"{sid}: {(error.splitlines() or [''])[0]}")))
     out = args.out.resolve()
-    console.print(text(f"reports:   {out}/<id>/report.html\nsummary:   {out / 'summary.html'}\n"
+    console.print(text(f"reports:   {out}/<id>/report.html (instructor's view)\nsummary:   {out / 'summary.html'}\n"
                        f"gradebook: {out / 'gradebook.csv'} (Canvas: {out / 'gradebook_canvas.csv'})"))
+    console.print(text(release_line(out, report.released)))
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
@@ -212,8 +219,13 @@ class _BatchProgress:
         self.task: Any = None
         self.done = 0
         self.total = 0
+        self.rerender_total = self.rerender_done = 0
+        self.rerender_started = 0.0
 
     def event(self, kind: str, payload: Any) -> None:
+        if kind in ("rerender", "rerendered"):
+            self._rerender(kind, payload)
+            return
         if kind == "planned":
             self.total = payload["tasks"]
             self.console.print(f"{payload['tasks']} to grade, {payload['skipped']} unchanged (kept)")
@@ -239,6 +251,23 @@ class _BatchProgress:
         else:
             self.console.print(Text(f"[{self.done}/{self.total}] {line}"))
 
+    def _rerender(self, kind: str, payload: Any) -> None:
+        """Re-rendering the students' reports after --release/--unrelease
+        (or for a batch from before the release tree): say so, and show
+        progress about every tenth report."""
+        if kind == "rerender":
+            self.rerender_total, self.rerender_done = payload["reports"], 0
+            self.rerender_started = time.monotonic()
+            state = "released" if payload["released"] else "not released"
+            self.console.print(f"grades {state}: re-rendering {self.rerender_total} student report"
+                               f"{'' if self.rerender_total == 1 else 's'} (no regrading)")
+            return
+        self.rerender_done += 1
+        step = max(1, self.rerender_total // 10)
+        if self.rerender_done % step == 0 or self.rerender_done == self.rerender_total:
+            self.console.print(f"  re-rendered {self.rerender_done}/{self.rerender_total} "
+                               f"({time.monotonic() - self.rerender_started:.1f} s)")
+
     def stop(self) -> None:
         if self.bar is not None:
             self.bar.stop()
@@ -256,8 +285,17 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     outcome = grade(args.submission, rubric, secret=secret)
     folder = write_submission_outputs(outcome, args.out, release=args.release)
     print_result(console, outcome.result, reveal=True)
-    console.print(text(f"report: {folder.resolve() / 'report.html'}"))
+    console.print(text(f"report: {folder.resolve() / 'report.html'} (instructor's view)"))
+    console.print(text(release_line(args.out.resolve(), args.release)))
     return EXIT_OK
+
+
+def release_line(out: Path, released: bool) -> str:
+    """Where the students' reports are, and whether they show hidden criteria."""
+    from .release import release_folder
+
+    state = "released: hidden criteria shown" if released else "not released: hidden criteria withheld until --release"
+    return f"students:  {release_folder(out)}/<id>/report.html ({state})"
 
 
 def hide_neighbours(submission: Path, *more: Path) -> None:

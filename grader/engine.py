@@ -117,7 +117,7 @@ def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[C
     if client.load_error is not None:
         kind, message = _load_failure(client.load_error, prepared.filename)
         outcome = _failed_outcome(prepared.id, rubric, criteria, kind, message, started, public_only,
-                                  stdout=client.output())
+                                  stdout=client.output_parts())
         outcome.run.update(timings=timings, cpu_clock=client.cpu_clock, cpu_seconds=round(client.cpu_seconds(), 4),
                            timeouts=client.timeouts)
         return outcome
@@ -126,7 +126,7 @@ def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[C
         found = f" (found: {', '.join(classes)})" if classes else ""
         message = f"{prepared.filename} defines no class named {rubric.interface.class_name}{found}"
         outcome = _failed_outcome(prepared.id, rubric, criteria, "api-missing", message, started, public_only,
-                                  stdout=client.output())
+                                  stdout=client.output_parts())
         outcome.run.update(timings=timings, cpu_clock=client.cpu_clock, cpu_seconds=round(client.cpu_seconds(), 4),
                            timeouts=client.timeouts)
         return outcome
@@ -146,6 +146,7 @@ def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[C
     # are collected in rubric order, so the result does not depend on timing.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nngrade-judge") as judges:
         for crit in criteria:
+            client.phase(crit.id)   # what it prints now is this criterion's (hidden output: instructor only)
             t0, cpu0 = time.monotonic(), client.request_cpu
             left = limits.submission_seconds - client.cpu_seconds()
             if left <= 0 or t0 >= wall_end:
@@ -170,7 +171,9 @@ def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[C
             results.append(criterion_result(crit, verdict))
             if verdict.notes:
                 notes[crit.id] = verdict.notes
-    result = _document(prepared.id, rubric, results, error=None, stdout=client.output(), public_only=public_only)
+    client.phase(None)
+    result = _document(prepared.id, rubric, results, error=None, stdout=client.output_parts(),
+                       public_only=public_only)
     run = {"timings": timings, "seconds": time.monotonic() - started, "worker_restarts": client.restarts,
            "cpu_clock": client.cpu_clock, "cpu": cpu, "cpu_seconds": round(client.cpu_seconds(), 4),
            "timeouts": client.timeouts, "timeouts_not_rerun": probe.skipped, "digest": prepared.digest,
@@ -289,7 +292,7 @@ def _grade_answers_only(path: Path, sid: str, rubric: Rubric, criteria: list[Cri
         t0 = time.monotonic()
         results.append(criterion_result(crit, run_criterion(rubric, None, crit, None, answers=lambda: sheet)))
         timings[crit.id] = time.monotonic() - t0
-    result = _document(sid, rubric, results, error=None, stdout="", public_only=public_only)
+    result = _document(sid, rubric, results, error=None, stdout=[], public_only=public_only)
     result["isolation"] = ANSWERS_ISOLATION
     return GradeOutcome(result, {"timings": timings, "seconds": time.monotonic() - started})
 
@@ -346,16 +349,23 @@ def criterion_result(crit: Criterion, verdict: Verdict) -> dict[str, Any]:
 
 
 def _failed_outcome(sid: str, rubric: Rubric, criteria: list[Criterion], kind: str, message: str,
-                    started: float, public_only: bool, stdout: str = "") -> GradeOutcome:
+                    started: float, public_only: bool,
+                    stdout: list[tuple[str | None, str]] | None = None) -> GradeOutcome:
     results = [criterion_result(c, Verdict(0.0, f"Not graded: {message}", diagnoses=[kind], status="error"))
                for c in criteria]
-    doc = _document(sid, rubric, results, error={"kind": kind, "message": message}, stdout=stdout,
+    doc = _document(sid, rubric, results, error={"kind": kind, "message": message}, stdout=stdout or [],
                     public_only=public_only)
     return GradeOutcome(doc, {"seconds": time.monotonic() - started})
 
 
-def _document(sid: str, rubric: Rubric, results: list[dict], *, error: dict | None, stdout: str,
-              public_only: bool) -> dict[str, Any]:
+def _document(sid: str, rubric: Rubric, results: list[dict], *, error: dict | None,
+              stdout: list[tuple[str | None, str]], public_only: bool) -> dict[str, Any]:
+    """`stdout`: the captured output as (criterion id or None, text) pieces
+    (`WorkerClient.output_parts`); the document keeps the text whole in
+    `stdout` and which criterion printed which characters in
+    `stdout_segments`, so a student's view can leave out what was printed
+    while a hidden criterion ran (grader/release.py)."""
+    pieces = [(name, clean_tree(text, None, None)) for name, text in stdout]
     graded = {r["id"] for r in results}
     hidden = [criterion_result(c, Verdict(0.0, "Hidden until release.", status="hidden"))
               for c in rubric.criteria if c.id not in graded]
@@ -374,7 +384,8 @@ def _document(sid: str, rubric: Rubric, results: list[dict], *, error: dict | No
         "error": error,
         "isolation": isolation_level(),
         "criteria": criteria,
-        "stdout": stdout,
+        "stdout": "".join(text for _, text in pieces),
+        "stdout_segments": [{"criterion": name, "chars": len(text)} for name, text in pieces],
     }, None, None)
 
 

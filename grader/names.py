@@ -36,9 +36,10 @@ SLUG_MAX = 60                 # characters kept of a sanitized name (before `~` 
 HASH_CHARS = 12               # hex digits of sha256: 48 bits
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}\Z")
 #: what the class outputs at OUT's top level end with (summary.html, gradebook.csv,
-#: gradebook_canvas.csv, nngrade.sqlite and its -wal/-shm/-journal files); an id never does
+#: gradebook_canvas.csv, nngrade.sqlite and its -wal/-shm/-journal files, the release
+#: tree's folder release.students/); an id never does
 CLASS_OUTPUT_SUFFIXES = (".html", ".htm", ".csv", ".json", ".sqlite", ".sqlite-wal", ".sqlite-shm",
-                         ".sqlite-journal", ".db", ".txt", ".log", ".tmp")
+                         ".sqlite-journal", ".db", ".txt", ".log", ".tmp", ".students")
 CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -1,5 +1,6 @@
 """Write one graded submission's files: result.json, run.json,
-gradescope.json and report.html under OUT/<id>/.
+gradescope.json and report.html (instructor's view) under OUT/<id>/, and
+the student's view under OUT/release.students/<id>/ (grader/release.py).
 
 Called where the grading happened (a pool or cluster worker), so rendering
 runs in parallel and stays off the batch's critical path.
@@ -15,6 +16,7 @@ from typing import Any
 
 from .engine import GradeOutcome, dumps
 from .names import is_id
+from .release import write_student_report
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -35,8 +37,9 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def write_submission_outputs(outcome: GradeOutcome, out: Path, *, release: bool = False) -> Path:
-    """All per-student files; returns the folder.  Everything but run.json
-    is a pure function of the result, so re-runs write identical bytes."""
+    """All per-student files; returns the instructor's folder.  Everything
+    but run.json is a pure function of the result (and `release`), so
+    re-runs write identical bytes."""
     from .render.gradescope import to_gradescope
     from .render.html import render_report
 
@@ -48,7 +51,8 @@ def write_submission_outputs(outcome: GradeOutcome, out: Path, *, release: bool 
     write_atomic(folder / "run.json", json.dumps(outcome.run, sort_keys=True, indent=1) + "\n")
     gradescope = to_gradescope(result)
     write_atomic(folder / "gradescope.json", json.dumps(gradescope, sort_keys=True, indent=1) + "\n")
-    write_atomic(folder / "report.html", render_report(result, reveal_hidden=release))
+    write_atomic(folder / "report.html", render_report(result, audience="instructor"))
+    write_student_report(result, Path(out), released=release)
     return folder
 
 

@@ -1,12 +1,14 @@
 """Result document -> one self-contained HTML report page (student or instructor view).
 
 The page has inline CSS, plots as inline SVG, no JavaScript and no external
-URLs, and is readable on a phone. Hidden criteria show only their title, id
-and points until release (``reveal_hidden=True`` or the instructor view).
+URLs, and is readable on a phone. Hidden criteria show only their title
+and points until release (``reveal_hidden=True`` or the instructor view);
+the student's view never shows the output printed while they ran.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -19,6 +21,7 @@ from grader.render.common import (
     is_number, is_table, message_of, repeats,
 )
 from grader.render.plots import is_reference, plot_svg
+from grader.release import stdout_pieces, student_stdout
 
 __all__ = ["render_report", "AUDIENCES"]
 
@@ -113,14 +116,32 @@ def _scalar_views(scalars: list[tuple[str, str]], raw: Any) -> list[dict[str, An
     return out
 
 
-def _criterion(c: dict[str, Any], reveal: bool, seen: set[str]) -> dict[str, Any]:
+def _plot(spec: dict[str, Any], id_prefix: str) -> str:
+    """`plot_svg`, remembered: both views of a result draw the same plots
+    (matplotlib takes ~0.2 s of CPU per plot, most of a report's rendering)."""
+    try:
+        key = json.dumps(spec, allow_nan=True)
+    except (TypeError, ValueError):
+        return plot_svg(spec, id_prefix=id_prefix)
+    return _plot_cached(key, id_prefix)
+
+
+@functools.lru_cache(maxsize=64)
+def _plot_cached(spec_json: str, id_prefix: str) -> str:
+    return plot_svg(json.loads(spec_json), id_prefix=id_prefix)
+
+
+def _criterion(c: dict[str, Any], reveal: bool, seen: set[str], student: bool = True) -> dict[str, Any]:
     cid = str(c.get("id", ""))
     status = criterion_status(c)
     hidden = is_hidden(c)
     withheld = (hidden and not reveal) or status == "hidden"
-    anchor = _anchor(cid, seen)
+    # a withheld criterion's id names what final grading checks: not in a student's page, not even an anchor
+    masked = withheld and student
+    anchor = _anchor(f"hidden-{len(seen) + 1}" if masked else cid, seen)
     view: dict[str, Any] = {
-        "id": cid,
+        "id": "" if masked else cid,
+        "masked": masked,
         "anchor": anchor,
         "title": str(c.get("title") or cid),
         "visibility": "hidden" if hidden else "public",
@@ -144,7 +165,7 @@ def _criterion(c: dict[str, Any], reveal: bool, seen: set[str]) -> dict[str, Any
             continue
         plots.append({
             "name": str(name),
-            "svg": Markup(plot_svg(spec, id_prefix=f"{anchor}-plot{i}")),
+            "svg": Markup(_plot(spec, f"{anchor}-plot{i}")),
             "has_reference": any(is_reference(str(s), spec) for s in (spec.get("series") or {})),
         })
     view.update(
@@ -230,7 +251,8 @@ def render_report(result: dict[str, Any], *, audience: str = "student",
     reveal = reveal_hidden or audience == "instructor"
     raw_criteria = [c for c in (result.get("criteria") or []) if isinstance(c, dict)]
     seen: set[str] = set()
-    criteria = _share_explanations(_share_failures([_criterion(c, reveal, seen) for c in raw_criteria]))
+    criteria = _share_explanations(_share_failures([_criterion(c, reveal, seen, audience == "student")
+                                                    for c in raw_criteria]))
     _not_graded(criteria, raw_criteria, result.get("error") if isinstance(result.get("error"), dict) else None)
 
     hidden_raw = [c for c in raw_criteria if is_hidden(c)]
@@ -262,7 +284,8 @@ def render_report(result: dict[str, Any], *, audience: str = "student",
         error_view = {"kind": kind, "message": str(error.get("message") or ""),
                       "diagnosis": diagnoses.get(kind), "stopped": [c for c in criteria if c.get("not_graded")]}
 
-    stdout = str(result.get("stdout") or "")
+    # the student's view never shows what was printed while a hidden criterion ran (grader/release.py)
+    stdout = str(result.get("stdout") or "") if audience == "instructor" else student_stdout(result)
     submission = str(result.get("name") or result.get("submission") or "?")   # as handed in (autoescaped)
     context = {
         "audience": audience,
@@ -274,6 +297,11 @@ def render_report(result: dict[str, Any], *, audience: str = "student",
         "criteria": criteria,
         "error": error_view,
         "stdout": stdout,
+        "stdout_withheld": audience == "student" and stdout != str(result.get("stdout") or ""),
+        # the instructor sees which output the students' view leaves out
+        "stdout_pieces": ([{"text": text, "hidden": hidden, "criterion": str(name)}
+                           for name, text, hidden in stdout_pieces(result) or [(None, stdout, False)]]
+                          if audience == "instructor" else [{"text": stdout, "hidden": False, "criterion": ""}]),
         "stdout_lines": stdout.count("\n") + (0 if stdout.endswith("\n") else 1) if stdout else 0,
         "stdout_owner": "your code" if audience == "student" else "the submission",
         "version": _version(),

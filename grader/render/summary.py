@@ -19,6 +19,7 @@ from grader.render.common import (
     STATUS_LABELS, criterion_status, environment, fmt_points, is_number,
 )
 from grader.names import href
+from grader.release import RELEASE_DIR
 from grader.render.plots import bar_svg
 
 __all__ = ["render_summary", "class_statistics", "histogram"]
@@ -114,8 +115,13 @@ def wrong_answers(results: list[dict[str, Any]], criteria: list[dict[str, Any]],
 
 
 def render_summary(results: list[dict[str, Any]], *, rubric_title: str, criteria: list[dict[str, Any]],
-                   report_href: Callable[[str], str] = _default_href) -> str:
+                   report_href: Callable[[str], str] = _default_href, released: bool | None = None) -> str:
     """Render the class summary page.
+
+    Links go to the instructor's view of each report (OUT/<id>/report.html:
+    hidden criteria and all output shown, the gradebook's score).
+    ``released``: the batch's release state, shown with a link to the
+    release tree's index (None: no release tree, e.g. a page rendered alone).
 
     ``criteria`` is the rubric's list ``[{"id", "title", "points", "visibility"}]``;
     ``report_href(submission_id)`` gives the (relative) link to a student's report.
@@ -203,6 +209,8 @@ def render_summary(results: list[dict[str, Any]], *, rubric_title: str, criteria
     context = {
         "wrong_answers": wrong_answers(results, criteria, report_href),
         "rubric_title": rubric_title,
+        "released": released,
+        "release_index": f"{RELEASE_DIR}/index.html",
         "n": n,
         "stats": {"n": str(stats["n"]), "mean": fmt_points(stats["mean"]),
                   "median": fmt_points(stats["median"]), "min": fmt_points(stats["min"]),

@@ -175,6 +175,10 @@ class WorkerClient:
     _uid: UidLease | None = None
     _source_rel: Path = Path("nn.py")  # the source file inside the staged submission folder
     _captured: bytes = b""
+    _produced: int = 0                 # bytes written by the workers that have ended (full files, not just kept)
+    _phase: str | None = None          # what the output being written now belongs to (a criterion id; None: outside)
+    _mark: int = 0                     # where the current phase began, in the stream of every start's output
+    _segments: list = field(default_factory=list)   # (start, end, phase) in that stream, in order
     _starts: int = 0
     _next_id: int = 0                  # request ids: every reply must echo its request's
     max_request_bytes: int = 0         # the largest request sent (a student may keep copies of what it got)
@@ -357,6 +361,8 @@ class WorkerClient:
         if self._out is None:
             return
         path = Path(self._out.name)
+        self._close_segment()
+        self._produced = self._mark   # the whole file counts (where later starts' bytes begin), kept or not
         self._out.close()
         self._out = None
         room = self.limits.output_bytes + 1 - len(self._captured)
@@ -391,7 +397,10 @@ class WorkerClient:
     def output(self, limit: int | None = None) -> str:
         """The student's captured stdout/stderr (every start, in order),
         truncated to `limit` bytes (default: the limits' output_bytes)."""
-        limit = limit or self.limits.output_bytes
+        return "".join(text for _, text in self.output_parts(limit))
+
+    def _raw_output(self, limit: int) -> bytes:
+        """The head of every start's output (up to `limit` + 1 bytes)."""
         data = self._captured
         if self._out is not None and len(data) <= limit:
             try:
@@ -400,10 +409,62 @@ class WorkerClient:
                     data += handle.read(limit + 1 - len(data))
             except OSError:
                 pass
-        text = clean(data[:limit].decode("utf-8", errors="replace"), None)
+        return data
+
+    # -- whose output is it: the output split per phase (per criterion) ------------
+    def phase(self, name: str | None) -> None:
+        """From now on, what the worker prints belongs to `name` (the
+        criterion being observed; None: loading, or between criteria).  The
+        output file's size is read at every change, so the bytes printed while
+        a hidden criterion ran can be left out of what a student sees."""
+        self._close_segment()
+        self._phase = name
+
+    def _close_segment(self) -> None:
+        """Record [mark, now) as printed during the current phase."""
+        size = 0
+        if self._out is not None:
+            try:
+                self._out.flush()
+                size = os.fstat(self._out.fileno()).st_size
+            except (OSError, ValueError):
+                size = 0
+        end = self._produced + size
+        if end > self._mark:
+            if self._segments and self._segments[-1][2] == self._phase and self._segments[-1][1] == self._mark:
+                self._segments[-1] = (self._segments[-1][0], end, self._phase)
+            else:
+                self._segments.append((self._mark, end, self._phase))
+        self._mark = max(self._mark, end)
+
+    def output_parts(self, limit: int | None = None) -> list[tuple[str | None, str]]:
+        """The captured output as (phase, cleaned text) pieces, in order,
+        truncated like `output()`: joined, they are `output()`.  Adjacent
+        pieces of the same phase are merged; the truncation notice belongs to
+        the phase of the last byte kept."""
+        limit = limit or self.limits.output_bytes
+        data = self._raw_output(limit)
+        self._close_segment()
+        kept = data[:limit]
+        parts: list[tuple[str | None, bytes]] = []
+        for start, end, name in self._segments:
+            if start >= len(kept):
+                break
+            chunk = kept[start:min(end, len(kept))]
+            if parts and parts[-1][0] == name:
+                parts[-1] = (name, parts[-1][1] + chunk)
+            else:
+                parts.append((name, chunk))
+        covered = sum(len(chunk) for _, chunk in parts)
+        if covered < len(kept):   # never measured (cannot happen after _close_segment): the current phase
+            parts.append((self._phase, kept[covered:]))
+        texts = [(name, clean(chunk.decode("utf-8", errors="replace"), None)) for name, chunk in parts]
+        texts = [(name, text) for name, text in texts if text]
         if len(data) > limit:
-            text += f"\n[... output truncated at {limit} bytes ...]"
-        return text
+            notice = f"\n[... output truncated at {limit} bytes ...]"
+            last = texts[-1][0] if texts else self._phase
+            texts.append((last, notice))
+        return texts
 
     def ensure(self) -> None:
         """A live, loaded worker (restarting after a hang or a crash)."""

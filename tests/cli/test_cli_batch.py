@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader.render.gradescope import validate_gradescope
+from grader.release import RELEASE_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 SUBMISSIONS = REPO / "submissions"
@@ -64,7 +65,9 @@ def test_cli_batch_writes_every_file(small_batch):
             assert path.is_file() and path.stat().st_size > 0, f"missing {path}"
     for name in CLASS_FILES:
         assert (out / name).is_file(), f"missing {out / name}"
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == small_batch.ids
+    # one folder per student, plus the release tree (grader/release.py) holding their reports' student view
+    assert sorted(p.name for p in out.iterdir() if p.is_dir() and p.name != RELEASE_DIR) == small_batch.ids
+    assert sorted(p.name for p in (out / RELEASE_DIR).iterdir() if p.is_dir()) == small_batch.ids
 
 
 def test_cli_batch_result_documents(small_batch, silu_rubric):
@@ -219,7 +222,8 @@ def test_cli_batch_whole_submissions_folder(whole_batch):
         assert validate_gradescope(gradescope) == [], sid
     for name in CLASS_FILES:
         assert (out / name).is_file(), name
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ids
+    assert sorted(p.name for p in out.iterdir() if p.is_dir() and p.name != RELEASE_DIR) == ids
+    assert all((out / RELEASE_DIR / sid / "report.html").is_file() for sid in ids)
     rows = read_csv(out / "gradebook.csv")
     assert [r["submission"] for r in rows] == ids
     docs = results(out, ids)

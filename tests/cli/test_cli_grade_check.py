@@ -21,7 +21,11 @@ def test_cli_grade_writes_the_files_and_prints_the_table(run_cli, small_batch, s
     folder = out / "bug_sum_not_mean"
     for name in FILES:
         assert (folder / name).is_file(), name
-    assert sorted(p.name for p in out.iterdir()) == ["bug_sum_not_mean"], "grade writes one folder only"
+    # the student's folder, and the student's view in the release tree (grader/release.py)
+    assert sorted(p.name for p in out.iterdir()) == ["bug_sum_not_mean", "release.students"], "one student only"
+    assert sorted(str(p.relative_to(out / "release.students")) for p in (out / "release.students").rglob("*")
+                  if p.is_file()) == ["bug_sum_not_mean/report.html"]
+    assert "release.students/<id>/report.html (not released" in run.text, run
     assert validate_gradescope(json.loads((folder / "gradescope.json").read_text(encoding="utf-8"))) == []
     # the table: a title line and a row per criterion (hidden ones revealed for the instructor)
     assert "bug_sum_not_mean - Penguins MLP (SiLU)" in run.out, run

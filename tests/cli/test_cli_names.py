@@ -19,6 +19,7 @@ from types import SimpleNamespace
 import pytest
 
 from grader.batch import CLASS_OUTPUTS
+from grader.release import RELEASE_DIR
 from grader.names import csv_cell, display, for_terminal, href, is_id, is_safe, slug
 from grader.submission import SubmissionError, digest_of, discover, prepare, source_as_utf8, submission_id
 
@@ -114,10 +115,13 @@ def test_every_submission_has_a_row_and_a_safe_folder(hostile):
 
 @pytest.mark.slow
 def test_class_outputs_are_never_a_students_folder(hostile):
-    for name in CLASS_OUTPUTS:
-        assert (hostile.out / name).is_file(), name
+    for name in CLASS_OUTPUTS:   # files, and the release tree's folder
+        assert (hostile.out / name).is_dir() if name == RELEASE_DIR else (hostile.out / name).is_file(), name
     for path in hostile.out.iterdir():   # whatever else the batch writes there is no id either
-        assert path.is_dir() == is_id(path.name), path.name
+        assert (path.is_dir() and path.name != RELEASE_DIR) == is_id(path.name), path.name
+    # the release tree mirrors the students' folders under the same ids
+    assert sorted(p.name for p in (hostile.out / RELEASE_DIR).iterdir() if p.is_dir()) == \
+        sorted(p.name for p in hostile.out.iterdir() if p.is_dir() and p.name != RELEASE_DIR)
     assert hostile.by_name["gradebook.csv"]["score"] == 0.0   # graded (QUICK fails), in its own folder
     assert (hostile.out / hostile.by_name["summary.html"]["submission"] / "report.html").is_file()
     assert hostile.by_name["nngrade.sqlite"]["submission"] != "nngrade.sqlite"

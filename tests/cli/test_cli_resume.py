@@ -89,7 +89,7 @@ def test_cli_resume_release_rerun_reveals_hidden_criteria(graded_copy, run_cli):
     """Grades are usually batched before the deadline and released after it:
     `batch --release` on an already graded folder must give reports that show
     the hidden criteria (here, without --release before, they were withheld)."""
-    report = graded_copy.out / "bug_sum_not_mean" / "report.html"
+    report = graded_copy.out / "release.students" / "bug_sum_not_mean" / "report.html"   # the student's view
     withheld = "Hidden until release: the result of this criterion"
     assert withheld in report.read_text(encoding="utf-8")
     run = run_cli(["batch", graded_copy.subs, "--out", graded_copy.out, "--workers", "1", "--release"])

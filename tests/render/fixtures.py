@@ -129,8 +129,12 @@ def make_result(submission: str = "alice") -> dict[str, Any]:
         "submission": submission, "rubric": RUBRIC, "rubric_title": RUBRIC_TITLE,
         "score": float(score), "max_score": 100.0, "error": None,
         "isolation": "namespaces+rlimits", "criteria": criteria,
-        "stdout": "epoch 0 loss 1.0986\nepoch 100 loss 0.52\n<script>alert('stdout')</script>\n",
+        "stdout": STDOUT,
+        "stdout_segments": [{"criterion": None, "chars": len(STDOUT)}],   # all printed while loading
     }
+
+
+STDOUT = "epoch 0 loss 1.0986\nepoch 100 loss 0.52\n<script>alert('stdout')</script>\n"
 
 
 def make_error_result(submission: str = "carol", kind: str = "syntax-error",

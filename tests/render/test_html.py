@@ -112,6 +112,7 @@ def test_escapes_script_in_feedback_and_stdout() -> None:
     evil = "</p><script>alert('feedback')</script><img src=x onerror=alert(1)>"
     res = with_feedback(make_result(), "grad-b0", evil)
     res["stdout"] = "</pre><script>alert('stdout')</script>"
+    res["stdout_segments"] = [{"criterion": None, "chars": len(res["stdout"])}]
     res["submission"] = "<script>alert('id')</script>"
     res["criteria"][6]["evidence"]["<b>name</b>"] = "<i>value</i>"
     html = render_report(res)
@@ -126,15 +127,18 @@ def test_hidden_criteria_reveal_nothing_before_release(student_html: str) -> Non
     for secret in HIDDEN_SECRETS.values():
         assert secret not in student_html
     text = _text_only(student_html)
-    # hidden criteria appear with title, id and max points only
-    for cid in HIDDEN_IDS:
-        section = re.search(rf'<section class="card crit [a-z]+" id="crit-{cid}">(.*?)</section>',
-                            student_html, flags=re.S)
-        assert section, cid
-        body = section.group(1)
+    # hidden criteria appear with title and max points only: their ids (what final grading checks)
+    # are neither shown nor used as anchors
+    sections = re.findall(r'<section class="card crit hidden" id="(crit-hidden-\d+)">(.*?)</section>',
+                          student_html, flags=re.S)
+    assert len(sections) == len(HIDDEN_IDS)
+    for anchor, body in sections:
         assert "hidden until release" in body
         assert "<svg" not in body and "diag" not in body and "Evidence" not in body
         assert re.search(r"\d+ points", body)
+        assert f'href="#{anchor}"' in student_html   # the bar still links to it
+    for cid in HIDDEN_IDS:
+        assert f"crit-{cid}" not in student_html and f">{cid}<" not in student_html, cid
     # no hidden diagnoses, evidence or plots anywhere on the page
     assert "heavy-ball" not in text and "Training diverged" not in text
     assert "rel. distance to Nesterov" not in text and "training loss" not in text
@@ -201,3 +205,24 @@ def test_tolerates_sparse_documents() -> None:
                                                                         "evidence": {"l": list(range(500))}}]})
     assert 'id="crit-a"' in html and 'id="crit-a-2"' in html
     assert "(300 more)" in html
+
+
+def test_student_output_keeps_only_what_public_phases_printed() -> None:
+    """stdout_segments decide what a student sees; without usable segments
+    and with hidden criteria run, nothing is shown (fail closed)."""
+    from grader.release import student_stdout
+
+    res = make_result()
+    res["stdout"] = "load\nHIDDEN-A\npublic\nHIDDEN-B"
+    res["stdout_segments"] = [{"criterion": None, "chars": 5}, {"criterion": "training", "chars": 9},
+                              {"criterion": "grad-b0", "chars": 7}, {"criterion": "nag-step", "chars": 8}]
+    assert student_stdout(res) == "load\npublic\n"
+    student, instructor = render_report(res), render_report(res, audience="instructor")
+    assert "HIDDEN" not in student and "public" in student and "is not shown" in student
+    assert instructor.count('class="hidden-out" title=') == 2 and "(training, nag-step)" in instructor
+    res["stdout_segments"] = [{"criterion": None, "chars": 3}]   # does not add up
+    assert student_stdout(res) == ""
+    del res["stdout_segments"]
+    assert student_stdout(res) == ""
+    public_only = {**res, "criteria": [c for c in res["criteria"] if c["visibility"] == "public"]}
+    assert student_stdout(public_only) == res["stdout"]   # no hidden criterion ran: nothing to hide
