@@ -96,12 +96,8 @@ def plan(submissions_dir: Path, rubric: Rubric, rubric_text: str, out: Path, sto
     if dupes:
         raise SubmissionError("duplicate", f"two submissions share the id(s) {', '.join(dupes)} "
                               "(e.g. alice.py and alice.ipynb): rename one")
-    if only:   # an id, or the name as handed in
-        names = {submission_name(p): sid for p, sid in zip(paths, ids)}
-        unknown = sorted(o for o in only if o not in ids and o not in names)
-        if unknown:
-            raise SubmissionError("missing", f"no submission named {', '.join(unknown)} in {display(submissions_dir)}")
-        only = [o if o in ids else names[o] for o in only]
+    if only:
+        only = resolve_only(only, paths, ids, submissions_dir)
     tasks, skipped = [], []
     # the secret's folder is hidden from workers like the batch's own folders
     secret_folders = (str(Path(secret.source).resolve().parent),) if secret is not None and secret.source else ()
@@ -118,6 +114,27 @@ def plan(submissions_dir: Path, rubric: Rubric, rubric_text: str, out: Path, sto
                           hidden_folders=(str(submissions_dir.resolve()), str(out.resolve()), *secret_folders),
                           secret_hex=secret.hex if secret is not None else ""))
     return tasks, skipped
+
+
+def resolve_only(only: list[str], paths: list[Path], ids: list[str], submissions_dir: Path) -> list[str]:
+    """`--only` names a submission by its id, its name as handed in, or its
+    file name (`bug_loss_sum.py`); an unknown one is refused with the
+    closest ids (a typo is a usage error, never a silent empty regrade)."""
+    import difflib
+
+    names = {}
+    for path, sid in zip(paths, ids):
+        names.update({submission_name(path): sid, display(path.name): sid, sid: sid})
+    unknown = [o for o in only if o not in names]
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, ids, n=3, cutoff=0.6) or \
+                difflib.get_close_matches(Path(name).stem, ids, n=3, cutoff=0.6)
+            hints.append(f"{name} (did you mean {' or '.join(close)}?)" if close else name)
+        raise SubmissionError("missing", f"no submission named {', '.join(hints)} in {display(submissions_dir)}; "
+                              "--only takes an id as in OUT/<id>/, the name as handed in, or its file name")
+    return [names[o] for o in only]
 
 
 def rubric_wire_text(rubric: Rubric) -> str:
