@@ -18,10 +18,14 @@ SUBMISSIONS = REPO / "submissions"
 
 #: what only `batch`, `grade` or `kit` use: process pools and Dask, SQLite,
 #: HTML rendering and plots, the written-answers machinery
-BATCH_ONLY = ("grader.batch", "grader.executors", "grader.store", "grader.outputs", "grader.render", "grader.kit",
-              "multiprocessing", "concurrent.futures", "dask", "distributed", "sqlite3", "jinja2", "matplotlib",
-              "rich.progress")
-ANSWERS = ("grader.answers", "grader.checks.answers")
+#: (the terminal renderer, grader.render.terminal, is check's own)
+BATCH_ONLY = ("grader.batch", "grader.executors", "grader.store", "grader.outputs", "grader.kit",
+              "grader.render.html", "grader.render.plots", "grader.render.summary", "grader.render.gradebook",
+              "grader.render.gradescope", "multiprocessing", "concurrent.futures.process", "dask", "distributed",
+              "sqlite3", "jinja2", "matplotlib", "rich.progress")
+#: the written-answers machinery (parsers, formula evaluation); its catalogue of mistakes,
+#: grader.answers.mistakes, is plain data that grader.diagnoses reads
+ANSWERS = ("grader.checks.answers", "grader.answers.parse", "grader.answers.compute", "grader.answers.source")
 #: what the engine and its checks bring (NumPy, the sandbox client): not needed
 #: to parse arguments or print a rubric
 ENGINE = ("grader.engine", "grader.probe", "grader.oracle", "grader.sandbox.client", "numpy", "reference")
@@ -74,4 +78,4 @@ def test_a_rubric_imports_only_the_checks_it_names(cli_environ):
     for check in out["network"]:   # validating a rubric reads each named check's parameters
         assert f"grader.checks.{check}" in out["before_written"], check
     assert "grader.checks.answers" not in out["before_written"]
-    assert "grader.checks.answers" in out["modules"] and "grader.answers" in out["modules"]
+    assert "grader.checks.answers" in out["modules"] and "grader.answers.parse" in out["modules"]
