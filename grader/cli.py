@@ -30,7 +30,12 @@ from .render.terminal import print_result, text   # text: student-controlled tex
 from .rubric import Rubric, RubricError, load_rubric
 from .secret import CourseSecret, SecretError, load_or_create
 from .submission import SubmissionError
-from .executors import share_blas_threads
+from .blas import share_blas_threads   # not .executors: only `batch` needs process pools
+
+# Start-up time is what a student waits for on every `nngrade check`: this
+# module imports only what every command needs; what one command alone uses
+# (the engine, batch's process pools, Dask, SQLite and HTML rendering, the
+# kit) is imported inside it.  tests/cli/test_cli_imports.py holds that line.
 
 # The grader's own NumPy work is small matrices: one BLAS thread is as fast
 # and does not fight the students' processes or a pool for the cores.

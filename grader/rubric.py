@@ -283,8 +283,7 @@ def load_rubric(name_or_path: str | Path) -> Rubric:
 def parse_rubric(text: str, filename: str = "<rubric>") -> Rubric:
     """Parse and validate; every error names file:line and the field path."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = _compose_and_construct(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{filename}:{mark.line + 1}" if mark else filename
@@ -305,6 +304,22 @@ def parse_rubric(text: str, filename: str = "<rubric>") -> Rubric:
         except ValidationError as exc:
             raise RubricError(_format_errors(exc, filename, node, prefix=("criteria", index, "params"))) from exc
     return rubric
+
+
+def _compose_and_construct(text: str) -> tuple[Any, Any]:
+    """The node tree (for line numbers) and the data, from one parse: what
+    `yaml.compose` then `yaml.safe_load` gave, same errors included, at half
+    the cost (parsing is most of what loading a rubric costs on every
+    `nngrade check`).  The pure-Python parser on purpose: libyaml's
+    (`CSafeLoader`) is faster but accepts and reads some texts differently
+    (tabs, bare tags, block-scalar headers), and a rubric must mean the same
+    on every machine."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
 
 
 def _format_errors(exc: ValidationError, filename: str, root: Any, prefix: tuple = ()) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
+if TYPE_CHECKING:   # jinja2 is imported by environment(): `nngrade check` prints through
+    import jinja2   # render.terminal, which uses the helpers here but no template
 
 __all__ = [
     "STATUSES", "STATUS_LABELS", "fmt_points", "fmt_number", "is_number", "is_table",
@@ -105,6 +106,8 @@ def repeats(criteria: list[dict[str, Any]], shown: Any = None) -> dict[int, int]
 @functools.lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """The Jinja2 environment for ``templates/`` (autoescape on, strict undefined)."""
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=True,

@@ -191,7 +191,7 @@ def test_dask_executor_with_no_tasks_and_closing(cluster):
 
 
 def test_local_pool_processes_share_blas_threads():
-    from grader.executors import BLAS_THREAD_VARIABLES
+    from grader.blas import BLAS_THREAD_VARIABLES
 
     names = list(BLAS_THREAD_VARIABLES)
     seen = {task: value for task, value, error in LocalExecutor(2).map_unordered(os.getenv, names)}
