@@ -166,6 +166,12 @@ def _sum(values: list[Any]) -> float:
     return float(sum(float(v) for v in values if is_number(v)))
 
 
+def _intake_notes(result: dict[str, Any]) -> list[str]:
+    from grader.intake.notes import notes
+
+    return notes(result)
+
+
 def render_report(result: dict[str, Any], *, audience: str = "student",
                   reveal_hidden: bool = False) -> str:
     """Render one result document as a self-contained HTML page.
@@ -223,6 +229,7 @@ def render_report(result: dict[str, Any], *, audience: str = "student",
         "total": total,
         "criteria": criteria,
         "error": error_view,
+        "intake_notes": _intake_notes(result),
         "stdout": stdout,
         "stdout_lines": stdout.count("\n") + (0 if stdout.endswith("\n") else 1) if stdout else 0,
         "stdout_owner": "your code" if audience == "student" else "the submission",
