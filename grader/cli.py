@@ -303,6 +303,13 @@ class _BatchProgress:
             line = f"{res['submission']}: {res['score']:g}/{res['max_score']:g}"
             if res.get("error"):
                 line += f" ({res['error']['kind']})"
+            from .intake.notes import is_ambiguous
+
+            record = res.get("intake") if isinstance(res.get("intake"), dict) else {}
+            if record.get("late"):
+                line += f" late, final {record.get('final_score', res['score']):g}"
+            if is_ambiguous(res):
+                line += " (several code files: check which was graded)"
         else:
             line = f"{payload[0]}: grader failure"
         line = for_terminal(line)

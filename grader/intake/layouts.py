@@ -42,14 +42,14 @@ from .choose import CODE_SUFFIXES, Choice, choose_code_file
 __all__ = ["Member", "Handin", "Scan", "scan", "parse_canvas", "parse_moodle", "GRADESCOPE_METADATA"]
 
 GRADESCOPE_METADATA = "submission_metadata.yml"
-CANVAS_FILE = re.compile(r"^(?P<name>.+?)(?:_(?P<late>late))?_(?P<user>\d+)_(?P<attachment>\d+)_(?P<file>.+)$",
-                         re.IGNORECASE)
-CANVAS_ANON = re.compile(r"^(?:(?P<late>late)_)?anon_(?P<user>[A-Za-z0-9]+)_(?P<attachment>\d+)_(?P<file>.+)$",
-                         re.IGNORECASE)
-CANVAS_TEXT = re.compile(r"^(?P<name>.+?)(?:_(?P<late>late))?_(?P<user>\d+)_(?P<file>text|link)\.html$",
-                         re.IGNORECASE)
-MOODLE_FOLDER = re.compile(r"^(?P<name>.+)_(?P<user>\d+)_assignsubmission_(?P<plugin>[a-z]+)_?$")
-MOODLE_FILE = re.compile(r"^(?P<name>.+)_(?P<user>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.+)$")
+CANVAS_FILE = re.compile(r"^(?P<name>.+?)(?:_(?P<late>late))?_(?P<user>\d+)_(?P<attachment>\d+)_(?P<file>.+)\Z",
+                         re.IGNORECASE | re.DOTALL)
+CANVAS_ANON = re.compile(r"^(?:(?P<late>late)_)?anon_(?P<user>[A-Za-z0-9]+)_(?P<attachment>\d+)_(?P<file>.+)\Z",
+                         re.IGNORECASE | re.DOTALL)
+CANVAS_TEXT = re.compile(r"^(?P<name>.+?)(?:_(?P<late>late))?_(?P<user>\d+)_(?P<file>text|link)\.html\Z",
+                         re.IGNORECASE | re.DOTALL)
+MOODLE_FOLDER = re.compile(r"^(?P<name>.+)_(?P<user>\d+)_assignsubmission_(?P<plugin>[a-z]+)_?\Z")
+MOODLE_FILE = re.compile(r"^(?P<name>.+)_(?P<user>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.+)\Z", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -125,19 +125,19 @@ def _text(path: Path) -> str:
         return ""
 
 
-def _graded_in(paths: list[Path], suffixes: tuple[str, ...], class_name: str | None,
+def _graded_in(paths: dict[str, Path], suffixes: tuple[str, ...], class_name: str | None,
                ) -> tuple[Path | None, Choice | None, str]:
-    """Among one student's files (flat download), the one to grade."""
-    code = [p for p in paths if p.suffix in CODE_SUFFIXES and p.suffix in suffixes]
+    """Among one student's files of a flat download (the name they uploaded
+    -> the file), the one to grade, by the rule of grader/intake/choose.py."""
+    code = {n: p for n, p in paths.items() if p.suffix in CODE_SUFFIXES and p.suffix in suffixes}
     if code:
-        names = {p.name: p for p in code}
-        choice = choose_code_file({n: _text(p) for n, p in names.items()}, class_name)
+        choice = choose_code_file({n: _text(p) for n, p in code.items()}, class_name)
         assert choice is not None
-        return names[choice.graded], (choice if choice.others else None), ""
-    other = [p for p in paths if p.suffix in suffixes]   # a zip, or an answers file
+        return code[choice.graded], (choice if choice.others else None), ""
+    other = [p for n, p in sorted(paths.items()) if p.suffix in suffixes]   # a zip, or an answers file
     if other:
         return other[0], None, ""
-    return None, None, _not_gradable([p.name for p in paths], suffixes)
+    return None, None, _not_gradable(sorted(paths), suffixes)
 
 
 def _not_gradable(names: Iterable[str], suffixes: tuple[str, ...]) -> str:
@@ -172,7 +172,12 @@ def scan_canvas(folder: Path, suffixes: tuple[str, ...], class_name: str | None)
             groups.setdefault(str(fields["user"]), []).append((path, fields))
     for user, items in sorted(groups.items()):
         name = next((str(f["name"]) for _, f in items if f["name"]), "")
-        target, choice, reason = _graded_in([p for p, _ in items], suffixes, class_name)
+        uploaded = {str(f["file"]): p for p, f in items if not f["text"]}
+        if len(uploaded) < len([1 for _, f in items if not f["text"]]):   # the same name twice: keep all
+            uploaded = {p.name: p for p, f in items if not f["text"]}
+        target, choice, reason = _graded_in(uploaded, suffixes, class_name)
+        if target is None:
+            reason = _not_gradable([p.name for p, _ in items], suffixes)
         result.handins.append(Handin(
             key=f"{name}_{user}" if name else user, layout="canvas", path=target,
             files=tuple(display(p.name) for p, _ in items),
@@ -198,7 +203,9 @@ def scan_moodle(folder: Path, suffixes: tuple[str, ...], class_name: str | None)
             target, reason = _folder_target(folders[0], suffixes)
             choice = None
         else:
-            target, choice, reason = _graded_in(flat, suffixes, class_name)
+            uploaded = {parse_moodle(p.name, False)["file"]: p for p in flat}
+            target, choice, reason = _graded_in(uploaded if len(uploaded) == len(flat) else {p.name: p for p in flat},
+                                                suffixes, class_name)
         if not folders and not flat:
             reason = "handed in online text only: nothing to grade"
         listed = [f"{p.name}/{q.relative_to(p).as_posix()}" for p in paths if p.is_dir()
