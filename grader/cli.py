@@ -1,6 +1,6 @@
 """`nngrade`: the command line.
 
-    nngrade batch SUBMISSIONS --rubric R --out OUT   grade a class
+    nngrade batch SUBMISSIONS --rubric R --out OUT   grade a class (or an LMS download; --roster, --due)
     nngrade grade SUBMISSION --rubric R --out OUT    grade one student
     nngrade check SUBMISSION [--rubric R]            student self-check (public criteria)
     nngrade kit --rubric R --out DIR                 build the student kit
