@@ -222,6 +222,9 @@ def write_class_outputs(results: list[dict], rubric: Rubric, out: Path, intake: 
     from .render.summary import render_summary
 
     results = sorted(results, key=lambda r: r["submission"])
+    if intake is not None and intake.active:   # ids follow the roster: grades stored under old ids are not rows
+        current = {e.sid for e in intake.entries}
+        results = [r for r in results if r["submission"] in current]
     rows = intake.class_rows(results, float(rubric.total_points)) if intake is not None and intake.active else results
     absent = [r for r in rows if (r.get("intake") or {}).get("status") in ("missing", "not-gradable")]
     written = write_gradebook(rows, [c.id for c in rubric.criteria], out)

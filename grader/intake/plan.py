@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..names import display, slug
+from ..textsafe import clean_tree
 from ..submission import SubmissionError, submission_id, submission_name
 from .late import LatePolicy
 from .layouts import Handin, Scan, scan
@@ -206,10 +207,10 @@ def apply_intake(result: dict[str, Any], entry_id: str, name: str, record: dict[
     """Stamp a graded result with its intake: the id and name intake gave it,
     and the `intake` record with the late penalty in points and the final
     score (the one place the penalty is computed)."""
-    result["submission"], result["name"] = entry_id, name
+    result["submission"], result["name"] = entry_id, display(name)   # as handed in, like the engine's
     if record is None:
         return result
-    record = dict(record)
+    record = clean_tree(record, None, None)   # names from the download are the students': clean, valid text
     score = float(result.get("score") or 0.0)
     penalty = round(score * float(record.get("penalty_percent") or 0.0) / 100.0, 2)
     record["status"] = "late" if record.get("late") else "graded"
