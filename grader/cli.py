@@ -166,12 +166,15 @@ def refuse_class_folder(path: Path, rubric: Rubric) -> None:
     if found.layout != "folder":
         raise UsageError(f"{path} is a {found.layout} download of {len(found.handins)} submissions: "
                          f"grade it with nngrade batch {path} --out OUT")
-    units = [h for h in found.handins if h.path is not None and (h.path.is_dir() or h.path.suffix == ".zip")]
     from .intake.choose import PREFERRED_NAMES
 
     if any((path / name).is_file() for name in PREFERRED_NAMES):
         return
     defining = _defining_files(path, rubric)
+    # sub-folders that hold the class themselves (a helper package does not count), and zips
+    units = [h for h in found.handins if h.path is not None and not h.path.is_symlink()
+             and (h.path.suffix == ".zip" or (h.path.is_dir() and any(
+                 _defining_files(d, rubric) for d in [h.path, *sorted(q for q in h.path.rglob("*") if q.is_dir())])))]
     if len(units) >= 2 or len(defining) >= 3 or (units and defining):
         shown = ", ".join(sorted(h.key for h in found.handins)[:6])
         raise UsageError(f"{path} looks like a folder of {len(found.handins)} submissions ({shown}, ...): grade it "

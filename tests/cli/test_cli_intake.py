@@ -156,3 +156,14 @@ def test_empty_batch_is_a_usage_error(tmp_path: Path, files: tuple[str, ...], sa
 def test_bad_intake_options(tmp_path: Path, args: list[str], says: str, run_cli: Callable) -> None:
     run = run_cli(["batch", SUBMISSIONS, "--out", tmp_path / "out", *args])
     assert run.code == 2 and says in run.text, run
+
+
+def test_grade_on_one_students_folder_flags_the_choice(tmp_path: Path, run_cli: Callable) -> None:
+    """A student's folder (two versions and a helper package) is graded, not refused, and says which file."""
+    folder = tmp_path / "eve"
+    (folder / "helpers").mkdir(parents=True)
+    (folder / "helpers" / "util.py").write_text("def f():\n    return 1\n")
+    shutil.copy(SUBMISSIONS / "bug_syntax_error.py", folder / "hw3_draft.py")
+    shutil.copy(SUBMISSIONS / "bug_import_error.py", folder / "hw3_final.py")
+    run = run_cli(["grade", folder, "--out", tmp_path / "out"])
+    assert run.code == 0 and "Graded hw3_final.py; not graded: helpers/util.py, hw3_draft.py" in run.text, run
