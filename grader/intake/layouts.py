@@ -234,8 +234,19 @@ def scan_gradescope(folder: Path, suffixes: tuple[str, ...]) -> Scan | None:
         return None
     import yaml
 
+    class Lenient(yaml.SafeLoader):
+        """Safe loading; a tag the export may carry (e.g. a Ruby object) is read as plain data."""
+
+    def plain(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> object:
+        if isinstance(node, yaml.MappingNode):
+            return loader.construct_mapping(node, deep=True)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node, deep=True)
+        return loader.construct_scalar(node)   # type: ignore[arg-type]
+
+    Lenient.add_multi_constructor("!", plain)
     try:
-        meta = yaml.safe_load(meta_path.read_text(encoding="utf-8"))
+        meta = yaml.load(meta_path.read_text(encoding="utf-8"), Loader=Lenient)  # noqa: S506 (a SafeLoader)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise SubmissionError("bad-archive", f"{meta_path.name} in {display(folder)} is not readable YAML ({exc}); "
                               "download the Gradescope export again") from exc

@@ -140,3 +140,13 @@ def test_a_stray_code_file_keeps_a_download_a_plain_folder(tmp_path: Path) -> No
     (tmp_path / "smithjohn_12_34_nn.py").write_text("class NN: pass\n")
     (tmp_path / "alice.py").write_text("class NN: pass\n")
     assert scan(tmp_path).layout == "folder"
+
+
+def test_gradescope_metadata_with_ruby_tags_is_read(tmp_path: Path) -> None:
+    (tmp_path / "submission_1").mkdir()
+    (tmp_path / "submission_1" / "nn.py").write_text("class NN: pass\n")
+    (tmp_path / "submission_metadata.yml").write_text(
+        "submission_1:\n  :submitters:\n  - :name: A B\n    :sid: '7'\n    :email: a@u\n"
+        "  :created_at: 2026-11-20 17:05:11.000000000 -08:00\n  :status: !ruby/symbol processed\n")
+    (handin,) = scan(tmp_path).handins
+    assert handin.members[0].sid == "7" and handin.submitted_at is not None
