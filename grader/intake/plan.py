@@ -157,6 +157,8 @@ def build(folder: Path, *, answers: bool = False, class_name: str | None = None,
             continue   # a stray file in a plain folder: listed in `ignored` already
         if roster is not None and handin.layout == "folder" and handin.path is None:
             intake.ignored.remove(handin.files[0])
+            if student is not None and student.student_id in claimed:
+                continue   # alice.pdf beside alice.py: her report, part of the graded hand-in
         for s, _ in matches:
             claim(s, what)
         if student is not None:

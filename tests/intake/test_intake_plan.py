@@ -61,6 +61,7 @@ def test_plain_folder_roster_claims_a_pdf(tmp_path: Path) -> None:
     (subs / "alice.py").write_text("class NN: pass\n")
     (subs / "carol.pdf").write_text("pdf")
     (subs / "notes.txt").write_text("instructor's notes")
+    (subs / "alice.pdf").write_text("her report, beside her code")
     students = roster(tmp_path, "s1,Alice,,alice,\ns2,Carol,,carol,\ns3,Dave,,dave,\n")
     intake = build(subs, class_name="NN", roster=students)
     assert [e.sid for e in intake.entries] == ["s1"]
