@@ -26,7 +26,7 @@ from .secret import CourseSecret
 from .store import GradeStore
 from .intake.plan import Intake, apply_intake, build as build_intake
 from .names import display
-from .submission import SubmissionError, digest_of
+from .submission import SubmissionError, digest_of, submission_name
 
 STORE_NAME = "nngrade.sqlite"
 
@@ -104,12 +104,10 @@ def plan(submissions_dir: Path, rubric: Rubric, rubric_text: str, out: Path, sto
     if not entries:
         raise SubmissionError("missing", empty_batch_message(submissions_dir, intake))
     ids = [e.sid for e in entries]
-    if only:   # an id, or the name as handed in
-        names = {e.name: e.sid for e in entries}
-        unknown = sorted(o for o in only if o not in ids and o not in names)
-        if unknown:
-            raise SubmissionError("missing", f"no submission named {', '.join(unknown)} in {display(submissions_dir)}")
-        only = [o if o in ids else names[o] for o in only]
+    if only:   # an id, the name as handed in (or intake's), or the file name
+        named = {e.name: e.sid for e in entries}
+        only = [named.get(o, o) for o in only]
+        only = resolve_only(only, [e.path for e in entries], ids, submissions_dir)
     tasks, skipped = [], []
     # the secret's folder is hidden from workers like the batch's own folders
     secret_folders = (str(Path(secret.source).resolve().parent),) if secret is not None and secret.source else ()
@@ -142,6 +140,27 @@ def empty_batch_message(folder: Path, intake: Intake) -> str:
     return (f"no submission to grade in {display(folder)}: {found}. A submission is a .py, .ipynb or .zip file "
             "or a folder holding one; give the folder that holds the students' submissions (or an LMS download, "
             "unzipped).")
+
+
+def resolve_only(only: list[str], paths: list[Path], ids: list[str], submissions_dir: Path) -> list[str]:
+    """`--only` names a submission by its id, its name as handed in, or its
+    file name (`bug_loss_sum.py`); an unknown one is refused with the
+    closest ids (a typo is a usage error, never a silent empty regrade)."""
+    import difflib
+
+    names = {}
+    for path, sid in zip(paths, ids):
+        names.update({submission_name(path): sid, display(path.name): sid, sid: sid})
+    unknown = [o for o in only if o not in names]
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, ids, n=3, cutoff=0.6) or \
+                difflib.get_close_matches(Path(name).stem, ids, n=3, cutoff=0.6)
+            hints.append(f"{name} (did you mean {' or '.join(close)}?)" if close else name)
+        raise SubmissionError("missing", f"no submission named {', '.join(hints)} in {display(submissions_dir)}; "
+                              "--only takes an id as in OUT/<id>/, the name as handed in, or its file name")
+    return [names[o] for o in only]
 
 
 def rubric_wire_text(rubric: Rubric) -> str:

@@ -21,11 +21,11 @@ from typing import Any, Sequence
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from . import __version__
 from .names import for_terminal
+from .render.terminal import print_result, text   # text: student-controlled text, never markup
 from .rubric import Rubric, RubricError, load_rubric
 from .secret import CourseSecret, SecretError, load_or_create
 from .submission import SubmissionError
@@ -38,18 +38,10 @@ from .executors import share_blas_threads
 share_blas_threads(1)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-STATUS_STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "bold red", "hidden": "dim"}
 
 
 class UsageError(Exception):
     """Bad input from the user: printed plainly, exit code 2."""
-
-
-def text(message: object, style: str = "") -> Text:
-    """Anything that may hold a student's text (names, messages, feedback),
-    ready to print: never markup, escape sequences and control characters
-    removed (newlines and tabs kept)."""
-    return Text(for_terminal(message), style=style)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,9 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("secret", help="create (once) and show the course secret that seeds final grading")
     secret_option(s)
 
-    r = sub.add_parser("rubric", help="validate or show a rubric")
-    r.add_argument("action", choices=("validate", "show"))
-    r.add_argument("rubric")
+    r = sub.add_parser("rubric", help="list the bundled rubrics, validate or show one")
+    r.add_argument("action", choices=("list", "validate", "show"))
+    r.add_argument("rubric", nargs="?", help="rubric id or path (a path ends in .yaml/.yml, holds a '/' or is a "
+                                             "file; anything else is a bundled id)")
     return parser
 
 
@@ -229,6 +222,10 @@ def with_limits(rubric: Rubric, args: argparse.Namespace) -> Rubric:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "check":  # the sandbox's zygote imports NumPy while the grader imports itself
+        from .sandbox.zygote import prestart
+
+        prestart()
     console = Console(highlight=False)
     errors = Console(stderr=True, highlight=False)
     if args.command is None:
@@ -258,6 +255,9 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
     intake = build_intake_for(args, rubric)
     secret = course_secret(args, console, args.submissions, args.out)
     print_intake(console, intake)
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: give at least 1 parallel grader, or leave it out to use "
+                         "every core")
     executor = make_executor(args.executor, args.workers, args.scheduler)
     progress = _BatchProgress(console)
     try:
@@ -338,7 +338,7 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     hide_neighbours(args.submission, args.out, Path(secret.source).parent)
     outcome = grade(args.submission, rubric, secret=secret)
     folder = write_submission_outputs(outcome, args.out, release=args.release)
-    _print_table(console, outcome.result, reveal=True)
+    print_result(console, outcome.result, reveal=True)
     from .intake.notes import notes
 
     for note in notes(outcome.result):
@@ -363,57 +363,24 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     rubric = with_limits(load_rubric(args.rubric), args)
     started = time.monotonic()
     result = grade(args.submission, rubric, public_only=True, wall_factor=CHECK_WALL_FACTOR).result
-    _print_table(console, result, reveal=False)
+    print_result(console, result, reveal=False)
     public = [c for c in result["criteria"] if c["visibility"] == "public"]
     hidden = [{"title": c["title"], "max_score": c["max_score"]} for c in result["criteria"]
               if c["visibility"] != "public"]
     hidden += [{"title": h.get("title", "?"), "max_score": float(h.get("points", 0))} for h in rubric.hidden_summary]
     failures = [c for c in public if c["status"] != "passed"]
-    shown: dict[str, str] = {}   # a message shared by several criteria (e.g. one time-out) is printed once
-    for crit in failures:
-        console.print(text(f"\n{crit['title']} ({crit['id']}): {crit['status']}", style=STATUS_STYLE[crit["status"]]))
-        if crit["feedback"] in shown:
-            console.print(text(f"The same failure as {shown[crit['feedback']]} (above)."))
-            continue
-        shown[crit["feedback"]] = crit["title"]
-        console.print(text(crit["feedback"]))
-        for diag in crit["diagnoses"]:
-            from .diagnoses import get
-
-            d = get(diag)
-            console.print(Text(f"  likely cause: {d.title}. How to fix: {d.fix}", style="cyan"))
     score = sum(c["score"] for c in public)
     top = sum(c["max_score"] for c in public)
     console.print(f"\npublic score {score:g}/{top:g} in {time.monotonic() - started:.1f} s")
     if hidden:
         console.print(text(f"{len(hidden)} hidden criteria ({sum(c['max_score'] for c in hidden):g} points) are "
                            "graded after the deadline: " + ", ".join(c["title"] for c in hidden), style="dim"))
-    if result.get("error"):
-        console.print(text(f"error: {result['error']['message']}", style="bold red"))
     if failures or result.get("error"):
         console.print(Text(f"{len(failures)} of {len(public)} public checks need work.", style="bold red"))
         return EXIT_FAILED
     console.print(Text("all public checks passed" + (" (hidden criteria are graded later)" if hidden else ""),
                        style="bold green"))
     return EXIT_OK
-
-
-def _print_table(console: Console, result: dict, *, reveal: bool) -> None:
-    name = result.get("name") or result["submission"]
-    table = Table(title=text(f"{name} - {result.get('rubric_title', result['rubric'])}"))
-    table.add_column("criterion")
-    table.add_column("points", justify="right")
-    table.add_column("verdict")
-    table.add_column("feedback", overflow="fold")
-    for crit in result["criteria"]:
-        if crit["visibility"] == "hidden" and (not reveal or crit["status"] == "hidden"):
-            table.add_row(text(crit["title"]), f"-/{crit['max_score']:g}", Text("hidden", style="dim"),
-                          Text("graded after release", style="dim"))
-            continue
-        first = crit["feedback"].splitlines()[0] if crit["feedback"] else ""
-        table.add_row(text(crit["title"]), f"{crit['score']:g}/{crit['max_score']:g}",
-                      text(crit["status"], style=STATUS_STYLE.get(crit["status"], "")), text(first[:120]))
-    console.print(table)
 
 
 def cmd_kit(args: argparse.Namespace, console: Console) -> int:
@@ -428,24 +395,29 @@ def cmd_kit(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_rubric(args: argparse.Namespace, console: Console) -> int:
+    from .render.terminal import rubric_list_table, rubric_table
+    from .rubric import bundled_ids
+
+    if args.action == "list":
+        if args.rubric:
+            raise UsageError("rubric list takes no rubric: it lists the bundled ones")
+        entries: list[tuple[str, Any]] = []
+        for rid in bundled_ids():
+            try:
+                entries.append((rid, load_rubric(rid)))
+            except RubricError as exc:   # one broken file is shown, never hides the others
+                entries.append((rid, exc))
+        console.print(rubric_list_table(entries))
+        console.print("show one: nngrade rubric show ID")
+        return EXIT_OK
+    if not args.rubric:
+        raise UsageError(f"rubric {args.action} needs a rubric id or path (bundled: nngrade rubric list)")
     rubric = load_rubric(args.rubric)
     if args.action == "validate":
         console.print(f"{args.rubric}: valid ({len(rubric.criteria)} criteria, {rubric.total_points:g} points)")
         return EXIT_OK
-    if rubric.assignment is None:
-        console.print(f"[bold]{rubric.title}[/] ({rubric.id})\nwritten questions only: a submission is an "
-                      "answers file (answers.yaml / answers.json) or a folder or notebook holding one")
-    else:
-        arch = rubric.assignment.architecture
-        console.print(f"[bold]{rubric.title}[/] ({rubric.id})\n"
-                      f"network {'-'.join(str(n) for n in arch.sizes)} {arch.activation}, "
-                      f"loss {rubric.assignment.loss}, data {rubric.assignment.data.name}")
-    table = Table()
-    for col in ("id", "title", "points", "visibility", "check"):
-        table.add_column(col)
-    for crit in rubric.criteria:
-        table.add_row(crit.id, crit.title, f"{crit.points:g}", crit.visibility, crit.check)
-    console.print(table)
+    for table in rubric_table(rubric):
+        console.print(table)
     console.print(f"total {rubric.total_points:g} points")
     return EXIT_OK
 

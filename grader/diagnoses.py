@@ -235,12 +235,14 @@ _ENTRIES: tuple[Diagnosis, ...] = (
     ),
     _d(
         "diverged",
-        "Training diverged (NaN or inf)",
-        "During training the loss or the parameters became NaN or infinite, usually "
-        "because of an overflowing exp or a gradient that is far too large.",
-        "Use a stable softmax (subtract the max), a stable log (log of probabilities "
-        "that are never exactly 0), and check the gradient scale: it must be averaged "
-        "over S samples.",
+        "Training diverged",
+        "During training the loss blew up (it climbed far above where it started, or the loss or "
+        "the parameters became NaN or infinite): each step overshoots, usually because the gradient "
+        "is far too large (e.g. summed instead of averaged over the S samples, which acts like an "
+        "S times larger learning rate) or because of an overflowing exp.",
+        "Check the gradient scale first (it must be averaged over S samples, and the step uses "
+        "lr * grad once), then use a stable softmax (subtract the max) and a stable log (of "
+        "probabilities that are never exactly 0).",
     ),
     # --- running the submission ------------------------------------------------------
     _d(
@@ -343,6 +345,39 @@ _ENTRIES: tuple[Diagnosis, ...] = (
         "Unusable zip file",
         "The .zip could not be opened safely: it is corrupt, too large, or has paths that point outside its folder.",
         "Zip the folder that contains nn.py again (right-click > compress), without absolute paths.",
+    ),
+    _d(
+        "notebook-unreadable",
+        "Notebook file is not a readable notebook",
+        "A .ipynb file is JSON written by Jupyter; this one could not be read as a notebook (it was cut "
+        "short, edited as text, or is another kind of file renamed to .ipynb), so no cell could be run.",
+        "Open it in Jupyter (or VS Code) and save it again (File > Save), check that it opens, then hand it "
+        "in; or hand in your code as nn.py (File > Download as > Python).",
+    ),
+    _d(
+        "not-utf8",
+        "File is not UTF-8 text",
+        "Python reads source files as UTF-8 unless the first or second line declares another encoding; "
+        "your file has a byte (often an accented letter saved by an editor in Latin-1 or Windows-1252) "
+        "that cannot be read that way, so none of it could be run.",
+        "Save the file as UTF-8 in your editor (e.g. 'Save with Encoding > UTF-8'), or declare its "
+        "encoding on the first line, e.g. # -*- coding: latin-1 -*-; the message names the line and column.",
+    ),
+    _d(
+        "no-code-file",
+        "No Python code handed in",
+        "What was handed in holds no .py file and no notebook (.ipynb): a PDF, a text file or other "
+        "documents cannot be run, so nothing could be graded.",
+        "Hand in your code as nn.py or nn.ipynb (alone, or in the folder or .zip you hand in); if your code "
+        "sits in a .txt file, rename it to nn.py. A written report goes in addition to the code, not instead.",
+    ),
+    _d(
+        "empty-file",
+        "Empty file",
+        "The file handed in is empty (or holds only blank lines and comments): perhaps it was not saved "
+        "before it was uploaded, so there was nothing to run.",
+        "Save your work, check that the file you upload has your code in it (open it again from the upload "
+        "folder), then hand it in again.",
     ),
     _d(
         "symlink",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,26 +142,37 @@ def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[C
     factor = client.limits.wall_factor
     wall_end = started + limits.submission_seconds * factor   # the submission's wall-clock backstop
     cpu: dict[str, float] = {"load": round(client.cpu_seconds(), 4)}
-    for crit in criteria:
-        t0, cpu0 = time.monotonic(), client.request_cpu
-        left = limits.submission_seconds - client.cpu_seconds()
-        if left <= 0 or t0 >= wall_end:
-            what = (f"its total limit of {limits.submission_seconds:g} s of CPU time" if left <= 0 else
-                    f"its total wall-clock backstop of {limits.submission_seconds * factor:g} s")
-            verdict = Verdict(0.0, f"Not run: the submission used up {what} on earlier criteria.",
-                              diagnoses=["timeout"], status="error")
-        else:
-            if left < limits.criterion_seconds:
-                probe.begin(left, cpu_limit=limits.submission_seconds, scope="the submission's total limit",
-                            wall_end=wall_end)
+    verdicts: list[Future[tuple[Verdict, float]]] = []
+    # Judging needs only the observation and the reference, never the worker:
+    # criterion k is judged in a second thread while the worker answers
+    # criterion k+1 (both cores busy instead of taking turns); the verdicts
+    # are collected in rubric order, so the result does not depend on timing.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nngrade-judge") as judges:
+        for crit in criteria:
+            t0, cpu0 = time.monotonic(), client.request_cpu
+            left = limits.submission_seconds - client.cpu_seconds()
+            if left <= 0 or t0 >= wall_end:
+                what = (f"its total limit of {limits.submission_seconds:g} s of CPU time" if left <= 0 else
+                        f"its total wall-clock backstop of {limits.submission_seconds * factor:g} s")
+                observed: Verdict | Observed = Verdict(
+                    0.0, f"Not run: the submission used up {what} on earlier criteria.",
+                    diagnoses=["timeout"], status="error")
             else:
-                probe.begin(limits.criterion_seconds, wall_end=wall_end)
-            verdict = run_criterion(rubric, oracle, crit, probe, answers=answers)
-        timings[crit.id] = time.monotonic() - t0
-        cpu[crit.id] = round(client.request_cpu - cpu0, 4)
-        results.append(criterion_result(crit, verdict))
-        if verdict.notes:
-            notes[crit.id] = verdict.notes
+                if left < limits.criterion_seconds:
+                    probe.begin(left, cpu_limit=limits.submission_seconds, scope="the submission's total limit",
+                                wall_end=wall_end)
+                else:
+                    probe.begin(limits.criterion_seconds, wall_end=wall_end)
+                observed = observe_criterion(rubric, oracle, crit, probe, answers=answers)
+            timings[crit.id] = time.monotonic() - t0
+            cpu[crit.id] = round(client.request_cpu - cpu0, 4)
+            verdicts.append(judges.submit(_timed_judge, observed))
+        for crit, future in zip(criteria, verdicts):
+            verdict, judging = future.result()
+            timings[crit.id] += judging
+            results.append(criterion_result(crit, verdict))
+            if verdict.notes:
+                notes[crit.id] = verdict.notes
     result = _document(prepared.id, rubric, results, error=None, stdout=client.output(), public_only=public_only)
     run = {"timings": timings, "seconds": time.monotonic() - started, "worker_restarts": client.restarts,
            "cpu_clock": client.cpu_clock, "cpu": cpu, "cpu_seconds": round(client.cpu_seconds(), 4),
@@ -170,9 +182,35 @@ def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[C
     return GradeOutcome(result, run)
 
 
+@dataclass
+class Observed:
+    """What `observe_criterion` saw, ready for `judge_criterion`."""
+
+    check: Any
+    ctx: Context
+    params: Any
+    observation: Any
+
+
 def run_criterion(rubric: Rubric, oracle: Oracle | None, crit: Criterion, probe: Probe | None,
                   answers: Any = None) -> Verdict:
     """observe (student process) then judge (here); failures become verdicts."""
+    observed = observe_criterion(rubric, oracle, crit, probe, answers=answers)
+    return observed if isinstance(observed, Verdict) else judge_criterion(observed)
+
+
+def _timed_judge(observed: "Observed | Verdict") -> tuple[Verdict, float]:
+    if isinstance(observed, Verdict):
+        return observed, 0.0
+    t0 = time.monotonic()
+    verdict = judge_criterion(observed)
+    return verdict, time.monotonic() - t0
+
+
+def observe_criterion(rubric: Rubric, oracle: Oracle | None, crit: Criterion, probe: Probe | None,
+                      answers: Any = None) -> "Observed | Verdict":
+    """Ask the student's code (through the worker); a failure is already the
+    verdict."""
     check = REGISTRY[crit.check]
     params = crit.check_params()
     ctx = Context(rubric, oracle, crit, answers=answers)
@@ -187,6 +225,13 @@ def run_criterion(rubric: Rubric, oracle: Oracle | None, crit: Criterion, probe:
         return Verdict(0.0, f"The grader could not observe this criterion ({type(exc).__name__}: {exc}). "
                        "This usually means an unexpected type or shape was returned.",
                        diagnoses=["bad-output"], status="error")
+    return Observed(check, ctx, params, observation)
+
+
+def judge_criterion(observed: Observed) -> Verdict:
+    """Compare an observation with the reference: pure, no worker involved
+    (so it may run in another thread than the observations)."""
+    check, ctx, params, observation = observed.check, observed.ctx, observed.params, observed.observation
     try:
         verdict = check.judge(ctx, observation, params)
         notes = getattr(check, "instructor_notes", None)

@@ -232,17 +232,32 @@ def consistency_problems(rubric: Rubric) -> list[tuple[tuple, str]]:
     return problems
 
 
+def bundled_ids() -> list[str]:
+    """The ids of the bundled rubrics (rubrics/<id>.yaml), sorted."""
+    return sorted(p.stem for p in BUNDLED.glob("*.yaml"))
+
+
+def looks_like_path(name_or_path: str | Path) -> bool:
+    """A rubric argument is a path when it ends in .yaml/.yml, holds a path
+    separator, or names an existing file; anything else is a bundled id, so
+    a folder that happens to share an id's name never shadows it."""
+    text = str(name_or_path)
+    path = Path(text)
+    return path.suffix in (".yaml", ".yml") or "/" in text or "\\" in text or path.is_file()
+
+
 def find_rubric(name_or_path: str | Path) -> Path:
-    """A rubric by path, or by id among the bundled ones (rubrics/<id>.yaml)."""
+    """A rubric by path, or by id among the bundled ones (rubrics/<id>.yaml);
+    which one an argument is: `looks_like_path`."""
     path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") or path.exists():
+    if looks_like_path(name_or_path):
         if not path.is_file():
-            raise RubricError(f"{path}: rubric file not found")
+            raise RubricError(f"{path}: rubric file not found" + (" (it is a folder)" if path.is_dir() else ""))
         return path
     bundled = BUNDLED / f"{name_or_path}.yaml"
     if bundled.is_file():
         return bundled
-    known = ", ".join(sorted(p.stem for p in BUNDLED.glob("*.yaml"))) or "none"
+    known = ", ".join(bundled_ids()) or "none"
     raise RubricError(f"no rubric {str(name_or_path)!r}: not a file, and not a bundled id ({known})")
 
 

@@ -26,6 +26,7 @@ ANSWER_SUFFIXES = (".yaml", ".yml", ".json")   # written answers alone (rubrics 
 PREFERRED_NAMES = ("nn.py", "nn.ipynb", "solution.py", "main.py")
 MAX_ZIP_BYTES = 50 * 1024 * 1024
 IGNORED_PARTS = {"__MACOSX", "__pycache__", ".ipynb_checkpoints", ".git"}
+FOUND_SHOWN = 5   # files named in a "no code here" message
 
 
 class SubmissionError(Exception):
@@ -122,7 +123,9 @@ def notebook_to_source(path: Path) -> str:
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:  # nbformat raises many kinds
-        raise SubmissionError("syntax-error", f"{path.name} is not a readable notebook: {exc}") from exc
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise SubmissionError("notebook-unreadable", f"{path.name} is not a readable notebook "
+                              f"(Jupyter's notebook format is JSON): {reason}") from exc
     parts = []
     for index, cell in enumerate(nb.cells):
         if cell.get("cell_type") != "code":
@@ -177,9 +180,22 @@ def _refuse_escaping_links(folder: Path) -> None:
                                       "the submission; hand in the file itself")
 
 
-def _pick_code_file(folder: Path, class_name: str | None = None) -> tuple[Path, Choice]:
-    """The student's main file inside a folder, by the rule of
-    grader/intake/choose.py (also what intake reports for LMS downloads)."""
+def _found(folder: Path) -> str:
+    """What a folder without code holds, for the message: the student sees
+    that the PDF (or notes) arrived and why it cannot be graded."""
+    files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                   if p.is_file() and not IGNORED_PARTS.intersection(p.relative_to(folder).parts))
+    if not files:
+        return " (it is empty)"
+    shown = ", ".join(display(f) for f in files[:FOUND_SHOWN])
+    more = f" and {len(files) - FOUND_SHOWN} more" if len(files) > FOUND_SHOWN else ""
+    return f" (found: {shown}{more})"
+
+
+def _pick_code_file(folder: Path, where: str, class_name: str | None = None) -> tuple[Path, Choice]:
+    """The student's main file inside a folder (`where`: the folder or zip as
+    handed in, for messages), by the rule of grader/intake/choose.py (also
+    what intake reports for LMS downloads)."""
     candidates = [p for p in sorted(folder.rglob("*"))
                   if p.is_file() and p.suffix in (".py", ".ipynb")
                   and not IGNORED_PARTS.intersection(p.relative_to(folder).parts)]
@@ -187,7 +203,7 @@ def _pick_code_file(folder: Path, class_name: str | None = None) -> tuple[Path, 
              for p in candidates}
     choice = choose_code_file(files, class_name)
     if choice is None:
-        raise SubmissionError("api-missing", f"no .py or .ipynb file in {folder.name}")
+        raise SubmissionError("no-code-file", f"no .py or .ipynb file in {where}{_found(folder)}")
     return folder / choice.graded, choice
 
 
@@ -220,6 +236,45 @@ def source_as_utf8(path: Path) -> str | None:
         text = "".join(lines)
     path.write_bytes(text.encode("utf-8"))
     return encoding
+
+
+def _has_code(text: str) -> bool:
+    """True when `text` holds anything but blank lines and comments."""
+    return any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())
+
+
+def _file_kind(path: Path) -> str:
+    """'a PDF', 'a .txt file', 'a file without an extension': for messages."""
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        return "a PDF"
+    return f"a {display(suffix)} file" if suffix else "a file without an extension"
+
+
+def refuse_unreadable(path: Path, filename: str) -> None:
+    """An empty file, or one Python could not decode, is refused here with
+    its own kind and a position a student can find in an editor (the
+    loader's own message would be a codec's byte offset inside the
+    grader's call stack)."""
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise SubmissionError("empty-file", f"{filename} is empty ({len(raw)} bytes)")
+    cookie = any(_COOKIE.match(line) for line in raw.splitlines()[:2])
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+    except SyntaxError as exc:   # an unknown coding line, or undecodable bytes on the first two lines
+        if cookie:
+            raise SubmissionError("not-utf8", f"{filename}: its coding line cannot be used ({exc})") from exc
+        encoding = "utf-8"
+    try:
+        raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        declared = (f"it is read as {encoding}, as its coding line says" if cookie
+                    else "it has no coding line, so it is read as UTF-8")
+        raise SubmissionError("not-utf8", f"{filename}: byte 0x{raw[exc.start]:02x} on line {line}, column {column} "
+                              f"cannot be decoded ({declared})") from exc
 
 
 def _utf8_path(path: Path) -> bool:
@@ -256,12 +311,13 @@ def prepare(path: Path, scratch: Path, class_name: str | None = None) -> Prepare
         local = path.name if sid == path.stem else sid + path.suffix
         shutil.copy(path, folder / local)
     else:
-        raise SubmissionError("missing", f"{display(path.name)}: expected a .py, .ipynb, .zip or a folder")
+        raise SubmissionError("no-code-file", f"{display(path.name)} is {_file_kind(path)}, not Python code: "
+                              "expected a .py, .ipynb, .zip or a folder")
     choice = None
     if path.is_file() and path.suffix != ".zip":
         code_file, filename = folder / local, display(path.name)
     else:
-        code_file, choice = _pick_code_file(folder, class_name)
+        code_file, choice = _pick_code_file(folder, display(path.name), class_name)
         filename = display(code_file.name)
         if not _utf8_path(code_file.parent):
             raise SubmissionError("bad-archive", f"{display(code_file.parent.relative_to(folder))}: a folder name "
@@ -273,8 +329,11 @@ def prepare(path: Path, scratch: Path, class_name: str | None = None) -> Prepare
     if code_file.suffix == ".ipynb":
         source = code_file.with_name("_nngrade_notebook.py")
         source.write_text(notebook_to_source(code_file), encoding="utf-8")
+        if not _has_code(source.read_text(encoding="utf-8")):
+            raise SubmissionError("empty-file", f"{filename} has no code cells with code in them")
     else:
         source = code_file
+        refuse_unreadable(source, filename)
         source_as_utf8(source)
     return PreparedSubmission(id=sid, source=source, directory=code_file.parent,
                               filename=filename, digest=digest, name=submission_name(path),

@@ -31,6 +31,8 @@ from .loss import named_loss
 
 #: the share of the criterion a train() that hangs, crashes or returns wrong losses costs
 TRAIN_SHARE = 0.2
+#: a run whose loss climbs above this multiple of its start diverged (not merely "no progress")
+DIVERGED_FACTOR = 10.0
 #: steps of the GD run checked against the update rule besides the first (positions seeded)
 SPOT_CHECKS = 3
 
@@ -194,7 +196,14 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
             conditions.append(fell)
             lines.append(f"{label}: loss {fmt(first, 4)} -> {fmt(last, 4)} over {params.iterations} iterations"
                          + ("." if fell else f" (should fall by at least {params.min_drop:.0%})."))
-            if not fell:
+            blown = np.where(np.isfinite(loss), loss, np.inf)   # NaN or inf on the way counts as blown up
+            peak = int(np.argmax(blown))
+            if blown[peak] > DIVERGED_FACTOR * first:   # it blew up (even if it came back down), not merely stalled
+                size = f"{fmt(blown[peak], 4)} ({blown[peak] / first:.3g} times its start)" \
+                    if np.isfinite(blown[peak]) else "NaN or infinity"
+                lines.append(f"{label}: the loss blew up to {size} at iteration {x[peak]}: the run diverged.")
+                diagnoses.append("diverged")
+            elif not fell:
                 diagnoses.append("no-progress")
     for method, label in (("gd", "GD"), ("nag", "NAG")):
         acc = mine[method]["test_acc"][-1]

@@ -11,7 +11,7 @@ import jinja2
 
 __all__ = [
     "STATUSES", "STATUS_LABELS", "fmt_points", "fmt_number", "is_number", "is_table",
-    "is_hidden", "criterion_status", "environment",
+    "is_hidden", "criterion_status", "environment", "HINT_MARK", "message_of", "repeats",
 ]
 
 STATUSES: tuple[str, ...] = ("passed", "partial", "failed", "error", "hidden")
@@ -70,6 +70,36 @@ def criterion_status(criterion: dict[str, Any]) -> str:
     """The criterion's status, normalised to one of :data:`STATUSES`."""
     status = str(criterion.get("status") or "error")
     return status if status in STATUSES else "error"
+
+
+HINT_MARK = "\nHint: "   # the engine appends a criterion's hint to its feedback after this mark
+
+
+def message_of(feedback: str) -> str:
+    """The part of a feedback that says what went wrong (the rubric's hint
+    for the criterion, appended by the engine, left out)."""
+    return feedback.partition(HINT_MARK)[0]
+
+
+def repeats(criteria: list[dict[str, Any]], shown: Any = None) -> dict[int, int]:
+    """Criteria that failed with the very message of an earlier one (a
+    syntax error stops all of them; one method that timed out is not run
+    again): index -> index of the first criterion with that message.
+    result.json keeps every criterion's own entry; renderers show the
+    message once and point back to it.  `shown(criterion)` says whether a
+    criterion's outcome is shown at all (withheld ones never count)."""
+    first: dict[str, int] = {}
+    same: dict[int, int] = {}
+    for i, crit in enumerate(criteria):
+        if (shown is not None and not shown(crit)) or criterion_status(crit) not in ("failed", "error") \
+                or not crit.get("feedback"):
+            continue
+        message = message_of(str(crit["feedback"]))
+        if message in first:
+            same[i] = first[message]
+        else:
+            first[message] = i
+    return same
 
 
 @functools.lru_cache(maxsize=1)

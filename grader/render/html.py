@@ -15,8 +15,8 @@ from markupsafe import Markup
 
 from grader import diagnoses
 from grader.render.common import (
-    STATUS_LABELS, criterion_status, environment, fmt_number, fmt_points, is_hidden,
-    is_number, is_table,
+    HINT_MARK, STATUS_LABELS, criterion_status, environment, fmt_number, fmt_points, is_hidden,
+    is_number, is_table, message_of, repeats,
 )
 from grader.render.plots import is_reference, plot_svg
 
@@ -72,7 +72,8 @@ def _evidence(evidence: Any) -> tuple[list[tuple[str, str]], list[dict[str, Any]
                 for i in range(width)
             ]
             text_rows = [[fmt_number(r[i]) if i < len(r) else "" for i in range(width)] for r in rows]
-            tables.append({"name": name, "columns": columns, "rows": text_rows, "numeric": numeric})
+            tables.append(_drop_constant_columns({"name": name, "columns": columns, "rows": text_rows,
+                                                  "numeric": numeric, "notes": [], "same_as": None}))
         elif isinstance(value, (list, tuple)):
             if len(value) <= _INLINE_LIST_MAX:
                 scalars.append((name, _fmt_list(list(value))))
@@ -83,6 +84,24 @@ def _evidence(evidence: Any) -> tuple[list[tuple[str, str]], list[dict[str, Any]
         else:
             scalars.append((name, fmt_number(value)))
     return scalars, tables, lists
+
+
+def _drop_constant_columns(table: dict[str, Any]) -> dict[str, Any]:
+    """A text column that says the same thing on every row (a "stored as"
+    column of "ok"s) carries no information in a table: it becomes one note
+    under the table ("stored as: ok for every row"), so nothing is lost.
+    The first column (what each row is about) and numbers always stay."""
+    rows = table["rows"]
+    if len(rows) < 2:
+        return table
+    keep = [i for i, column in enumerate(table["columns"])
+            if i == 0 or table["numeric"][i] or len({r[i] for r in rows}) > 1]
+    table["notes"] = [f"{table['columns'][i]}: {rows[0][i]} for every row" for i in range(len(table["columns"]))
+                      if i not in keep and rows[0][i] not in ("", "–")]
+    table["columns"] = [table["columns"][i] for i in keep]
+    table["numeric"] = [table["numeric"][i] for i in keep]
+    table["rows"] = [[r[i] for i in keep] for r in rows]
+    return table
 
 
 def _scalar_views(scalars: list[tuple[str, str]], raw: Any) -> list[dict[str, Any]]:
@@ -140,26 +159,56 @@ def _criterion(c: dict[str, Any], reveal: bool, seen: set[str]) -> dict[str, Any
     return view
 
 
-HINT_MARK = "\nHint: "
-
-
 def _share_failures(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Criteria that failed with the very same message (e.g. one method that
     timed out, and was not run again for the later criteria) show it once:
     the later ones refer to the first (their own hint, if any, stays)."""
-    first: dict[str, dict[str, Any]] = {}
     for view in views:
         view.setdefault("same_as", None)
         view.setdefault("hint", "")
-        if view.get("withheld") or view.get("status") not in ("failed", "error") or not view.get("feedback"):
-            continue
-        message, mark, hint = view["feedback"].partition(HINT_MARK)
-        if message in first:
-            view["same_as"] = {"anchor": first[message]["anchor"], "title": first[message]["title"]}
-            view["hint"] = (mark + hint).strip() if mark else ""
-        else:
-            first[message] = view
+    for later, earlier in repeats(views, shown=lambda v: not v.get("withheld")).items():
+        view, first = views[later], views[earlier]
+        view["same_as"] = {"anchor": first["anchor"], "title": first["title"]}
+        _, mark, hint = view["feedback"].partition(HINT_MARK)
+        view["hint"] = (mark + hint).strip() if mark else ""
     return views
+
+
+def _share_explanations(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A mistake that shows in several criteria (sum-not-mean in all four
+    gradient blocks) is explained once, where it first appears; later
+    criteria name it and link there.  An evidence table identical to an
+    earlier criterion's is likewise shown once."""
+    explained: dict[str, dict[str, Any]] = {}
+    tables: dict[str, dict[str, Any]] = {}
+    for view in views:
+        view.setdefault("diagnoses_seen", [])
+        if view.get("withheld"):
+            continue
+        own = []
+        for diag in view.get("diagnoses") or []:
+            if diag.id in explained:
+                view["diagnoses_seen"].append({"diagnosis": diag, **explained[diag.id]})
+            else:
+                explained[diag.id] = {"anchor": view["anchor"], "title": view["title"]}
+                own.append(diag)
+        view["diagnoses"] = own
+        for table in view.get("tables") or []:
+            key = json.dumps([table["name"], table["columns"], table["rows"], table["notes"]])
+            if key in tables:
+                table["same_as"] = tables[key]
+            else:
+                tables[key] = {"anchor": view["anchor"], "title": view["title"]}
+    return views
+
+
+def _not_graded(views: list[dict[str, Any]], raw: list[dict[str, Any]], error: dict[str, Any] | None) -> None:
+    """Criteria stopped by a problem with the whole submission (a syntax
+    error stops all of them) are listed once under that problem instead
+    of one card each repeating it."""
+    for view, crit in zip(views, raw):
+        view["not_graded"] = bool(error) and not view.get("withheld") and view.get("status") == "error" and \
+            message_of(str(crit.get("feedback") or "")) == f"Not graded: {error.get('message', '')}"
 
 
 def _sum(values: list[Any]) -> float:
@@ -187,7 +236,8 @@ def render_report(result: dict[str, Any], *, audience: str = "student",
     reveal = reveal_hidden or audience == "instructor"
     raw_criteria = [c for c in (result.get("criteria") or []) if isinstance(c, dict)]
     seen: set[str] = set()
-    criteria = _share_failures([_criterion(c, reveal, seen) for c in raw_criteria])
+    criteria = _share_explanations(_share_failures([_criterion(c, reveal, seen) for c in raw_criteria]))
+    _not_graded(criteria, raw_criteria, result.get("error") if isinstance(result.get("error"), dict) else None)
 
     hidden_raw = [c for c in raw_criteria if is_hidden(c)]
     public_raw = [c for c in raw_criteria if not is_hidden(c)]
@@ -216,7 +266,7 @@ def render_report(result: dict[str, Any], *, audience: str = "student",
     if isinstance(error, dict) and (error.get("kind") or error.get("message")):
         kind = str(error.get("kind") or "crash")
         error_view = {"kind": kind, "message": str(error.get("message") or ""),
-                      "diagnosis": diagnoses.get(kind)}
+                      "diagnosis": diagnoses.get(kind), "stopped": [c for c in criteria if c.get("not_graded")]}
 
     stdout = str(result.get("stdout") or "")
     submission = str(result.get("name") or result.get("submission") or "?")   # as handed in (autoescaped)

@@ -167,6 +167,31 @@ def _plain_log_ticks(ax: Any, lo: float, hi: float) -> None:
     ax.yaxis.set_minor_formatter(FuncFormatter(minor))
 
 
+CLIP_DECADES = 2.0
+"""A log axis shows at most this many decades above the reference curves' highest value."""
+CLIP_SPANS = 2.0
+"""A linear axis shows at most this many times the reference curves' range above their highest value."""
+
+
+def _clip_top(values: dict[str, list[float]], spec: dict[str, Any], logy: bool) -> float | None:
+    """Where to cut the y axis so the reference curves stay readable when a
+    student's curve blows up (a loss of 1e+190 would flatten them into the
+    bottom edge), or None when nothing needs cutting or there is no
+    reference.  The plot spec keeps every value; only the view is cut."""
+    usable = [(is_reference(name, spec), y) for name, ys in values.items() for y in ys
+              if math.isfinite(y) and (not logy or y > 0)]
+    ref = [y for is_ref, y in usable if is_ref]
+    mine = [y for is_ref, y in usable if not is_ref]
+    if not ref or not mine:
+        return None
+    lo, hi = min(ref + mine), max(ref)
+    if logy:
+        top = hi * 10 ** CLIP_DECADES
+    else:
+        top = hi + CLIP_SPANS * max(hi - min(ref), abs(hi), 1e-12)
+    return top if max(mine) > top and top > lo else None
+
+
 def _draw_lines(ax: Any, spec: dict[str, Any]) -> None:
     series: dict[str, Iterable[Any]] = spec.get("series") or {}
     values = {str(k): [_float(v) for v in (vals or [])] for k, vals in series.items()}
@@ -199,9 +224,16 @@ def _draw_lines(ax: Any, spec: dict[str, Any]) -> None:
             ax.plot(px, py, color=color, linewidth=2.0, label=label, zorder=3,
                     marker="o" if markers else None, markersize=3.2)
         drawn += sum(1 for y in py if math.isfinite(y))
+    top = _clip_top(values, spec, logy)
     if logy:
         ax.set_yscale("log")
-        _plain_log_ticks(ax, min(finite), max(finite))
+        _plain_log_ticks(ax, min(finite), top if top is not None else max(finite))
+    if top is not None:
+        reach = max(y for name, ys in values.items() if not is_reference(name, spec) for y in ys if math.isfinite(y))
+        lo = min(y for ys in values.values() for y in ys if math.isfinite(y) and (not logy or y > 0))
+        ax.set_ylim(bottom=lo / 2 if logy else lo - 0.05 * (top - lo), top=top)   # autoscale would follow the 1e+190
+        ax.text(0.99, 0.97, f"\u2191 off the chart: your curve reaches {reach:.3g}", transform=ax.transAxes,
+                ha="right", va="top", color="#b42318", fontsize=8)
     if drawn == 0:
         _note(ax, "no finite data to plot")
     if values:

@@ -53,8 +53,9 @@ import numpy as np
 from ..textsafe import clean, clean_tree
 from . import worker as wire
 from .cpuclock import CpuClock, new_clock
-from .limits import (UidLease, WorkerLimits, inner_dir, isolation, isolation_level, launch_command,
-                     launcher_input)
+from .limits import (INNER_DIR, UidLease, WorkerLimits, inner_dir, isolation, isolation_level, launch_command,
+                     launcher_input, scrubbed_environment)
+from .zygote import ZygoteUnavailable, zygote
 
 WORKER_SOURCE = Path(wire.__file__)
 WORKER_NAME = "_nngrade_worker.py"
@@ -105,33 +106,6 @@ class WorkerFailure(Exception):
         if self.kind == "exception":
             return f"{self.error_type}{where}: {self.message}"
         return self.message
-
-
-def scrubbed_environment(home: str | os.PathLike | None = None) -> dict[str, str]:
-    """A minimal environment: no credentials, no grader paths, one BLAS
-    thread (determinism, and no oversubscription in a parallel batch).
-    `home`: the worker's own writable folder, made its HOME and the home of
-    matplotlib's and other caches (else matplotlib warns, naming a random
-    temporary folder, in the student's output)."""
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(home) if home else "/nonexistent",
-        "LANG": "C.UTF-8",
-        "MPLBACKEND": "Agg",
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "PYTHONHASHSEED": "0",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    if home:
-        env["MPLCONFIGDIR"] = os.path.join(str(home), ".config", "matplotlib")
-        env["XDG_CACHE_HOME"] = os.path.join(str(home), ".cache")
-        env["XDG_CONFIG_HOME"] = os.path.join(str(home), ".config")
-    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-        if key in os.environ:  # machine-specific BLAS fixes must reach the worker
-            env[key] = os.environ[key]
-    return env
 
 
 def seconds_text(value: float) -> str:
@@ -268,17 +242,22 @@ class WorkerClient:
         command, cfg = launch_command(level, self.limits, argv=argv, stage=self.workdir, inner=self._inner,
                                     uid=self._uid.uid if self._uid else None, keep_fds=(req_r, resp_w),
                                     status_fd=status_w, run_here=RUN_HERE, extra=self._clock.launcher_config())
-        config = launcher_input(cfg)  # the launcher's source and config: never on a command line
         try:
-            self.proc = subprocess.Popen(
-                command, stdin=config, stdout=self._out, stderr=self._out, cwd="/",
-                env=scrubbed_environment(home=self._inner), pass_fds=(req_r, resp_w, status_w), close_fds=True,
-                start_new_session=True)
+            self.proc = self._forked(level, cfg, status_w, (req_r, resp_w))
+            if self.proc is None:
+                config = launcher_input(cfg)  # the launcher's source and config: never on a command line
+                try:
+                    self.proc = subprocess.Popen(
+                        command, stdin=config, stdout=self._out, stderr=self._out, cwd="/",
+                        env=scrubbed_environment(home=self._inner), pass_fds=(req_r, resp_w, status_w),
+                        close_fds=True, start_new_session=True)
+                finally:
+                    os.close(config)
         except BaseException:
             self._stop_clock()
             raise
         finally:
-            for fd in (req_r, resp_w, status_w, config):
+            for fd in (req_r, resp_w, status_w):
                 os.close(fd)
         self._clock.attach(self.proc.pid)
         self._req = req_w
@@ -298,6 +277,20 @@ class WorkerClient:
                                              load=True)
         except WorkerFailure as failure:
             self.load_error = failure
+
+    def _forked(self, level: Any, cfg: dict, status_w: int, keep: tuple[int, int]) -> Any:
+        """The worker forked by this process's zygote (same isolation, NumPy
+        already imported), or None: not the strongest level, no zygote here,
+        or the zygote failed (then the exec path starts it)."""
+        if not (level.root and RUN_HERE and self._inner == INNER_DIR):
+            return None
+        z = zygote()
+        if z is None:
+            return None
+        try:
+            return z.spawn({**cfg, "unshare": list(level.unshare)}, self._out.fileno(), status_w, keep)
+        except ZygoteUnavailable:
+            return None
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -334,6 +327,8 @@ class WorkerClient:
                     os.close(fd)
                 except OSError:
                     pass
+        if self.proc is not None and hasattr(self.proc, "close"):
+            self.proc.close()  # a zygote-forked worker's pidfd
         self.proc, self._req, self._resp, self._status = None, None, None, None
         self._stop_clock()
         self._harvest()

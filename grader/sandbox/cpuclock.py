@@ -85,6 +85,7 @@ class CgroupCpuClock(CpuClock):
         self.paths = [self.path]
         self._last = 0.0
         self._closed = False
+        self._usage = StatFile(os.path.join(self.path, "cpuacct.usage"))
         if limits is not None and root == CGROUP_ROOT:
             try:
                 for controller, settings in limit_settings(limits).items():
@@ -106,8 +107,7 @@ class CgroupCpuClock(CpuClock):
     def read(self) -> float:
         if not self._closed:
             try:
-                with open(os.path.join(self.path, "cpuacct.usage"), "rb") as handle:
-                    self._last = max(self._last, int(handle.read()) / 1e9)
+                self._last = max(self._last, int(self._usage.read()) / 1e9)
             except (OSError, ValueError):
                 pass
         return self._last
@@ -128,11 +128,38 @@ class CgroupCpuClock(CpuClock):
         if self._closed:
             return self._last
         final = self.read()
+        self._usage.close()
         for path in reversed(self.paths):
             _kill_and_remove(path, self)
         final = max(final, self.read())
         self._closed = True
         return final
+
+
+class StatFile:
+    """A cgroup statistics file read again and again (every request reads
+    the CPU clock several times): kept open and re-read with `pread`,
+    ~1 microsecond instead of ~25 for open + read + close."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def read(self) -> bytes:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        return os.pread(self._fd, 4096, 0)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except OSError:
+            pass
 
 
 def _kill_and_remove(path: str, clock: "CgroupCpuClock") -> None:
@@ -267,6 +294,7 @@ class CgroupV2CpuClock(CgroupCpuClock):
         self.paths = [self.path]
         self._last = 0.0
         self._closed = False
+        self._stat = StatFile(os.path.join(self.path, "cpu.stat"))
         if limits is not None:
             try:
                 for key, value in v2_settings(limits, _v2_controllers(root)).items():
@@ -283,10 +311,9 @@ class CgroupV2CpuClock(CgroupCpuClock):
     def read(self) -> float:
         if not self._closed:
             try:
-                with open(os.path.join(self.path, "cpu.stat"), "rb") as handle:
-                    for line in handle.read().splitlines():
-                        if line.startswith(b"usage_usec "):
-                            self._last = max(self._last, int(line.split()[1]) / 1e6)
+                for line in self._stat.read().splitlines():
+                    if line.startswith(b"usage_usec "):
+                        self._last = max(self._last, int(line.split()[1]) / 1e6)
             except (OSError, ValueError, IndexError):
                 pass
         return self._last
@@ -295,6 +322,7 @@ class CgroupV2CpuClock(CgroupCpuClock):
         if self._closed:
             return self._last
         final = self.read()
+        self._stat.close()
         try:  # cgroup.kill (Linux 5.14+) kills the whole group at once
             with open(os.path.join(self.path, "cgroup.kill"), "w") as handle:
                 handle.write("1")

@@ -32,6 +32,18 @@ the source) from its standard input.  Steps, all driven by the config that
 
 Any failure before the exec is reported on stderr (the student's output
 file) and with exit status 71, so the grader sees a crash, never a hang.
+
+The same file is also the **zygote** (`serve`, started by
+``grader/sandbox/zygote.py`` with ``{"zygote": ...}`` as its config): a
+root process of the grader's that imports NumPy and compiles the worker
+once, then, for every worker start, forks a child that does exactly what
+``unshare --net --pid --mount --ipc --uts --fork --kill-child`` does
+(`spawn`: new namespaces, then a forked PID 1 that runs `main` with the
+launcher config the grader would have written on stdin).  The worker then
+starts with NumPy already imported: a fork instead of an interpreter
+start-up, with the same namespaces, root, cgroups, uid and rlimits.  The
+zygote never runs student code and never holds anything of the grader's
+but this file, the worker's source and the per-start configs.
 """
 
 from __future__ import annotations
@@ -54,6 +66,9 @@ MS_REC = 16384
 MS_PRIVATE = 1 << 18
 MNT_DETACH = 2
 CLONE_NEWCGROUP = 0x02000000
+#: util-linux unshare's flags (the level's `unshare` tuple) as clone(2) flags
+CLONE_FLAGS = {"--net": 0x40000000, "--pid": 0x20000000, "--mount": 0x00020000, "--ipc": 0x08000000,
+               "--uts": 0x04000000}
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
 PR_SET_PDEATHSIG = 1
 PR_CAPBSET_DROP = 24
@@ -202,19 +217,47 @@ def _bind(source: str, target: str, flags: int) -> None:
 def setup_root(cfg: dict) -> None:
     """Build the worker's root from nothing and enter it (see the module
     docstring); the host's root is detached, so nothing else of the disk,
-    no host socket and no other /proc exist for the worker."""
+    no host socket and no other /proc exist for the worker.  With
+    ``template`` (a zygote's, see `build_template`), the read-only part is
+    one recursive bind of that tree instead of 60-odd mounts."""
     try:
         mount(None, "/", None, MS_REC | MS_PRIVATE)
     except OSError:
         pass
     stage_fd = os.open(cfg["stage"], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     new = cfg["stage"].rstrip("/")  # the new root is mounted over the staging folder (still read via stage_fd)
-    mount("tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=4m,nr_inodes=16384")
+    if cfg.get("template"):
+        mount(cfg["template"], new, None, MS_BIND | MS_REC)
+        _private_mounts(new, cfg)
+    else:
+        mount("tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=4m,nr_inodes=16384")
+        # the private /tmp first: an interpreter or a venv living under /tmp is bound inside it
+        os.makedirs(new + "/tmp", mode=0o755, exist_ok=True)
+        mount("tmpfs", new + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+              f"mode=1777,size={max(1, int(cfg['tmp_mb']))}m,nr_inodes=16384")
+        populate_root(new, cfg)
+        _private_mounts(new, cfg, tmp=False)
+    inner = new + cfg["inner"]
+    os.makedirs(inner, mode=0o755, exist_ok=True)
+    copy_tree(f"/proc/self/fd/{stage_fd}", inner)
+    os.chmod(inner, 0o1777)
+    os.close(stage_fd)
+    mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    os.chdir(new)
+    number = SYS_PIVOT_ROOT.get(os.uname().machine)
+    if number is None:
+        raise OSError(f"pivot_root: unknown machine {os.uname().machine}")
+    _check(libc().syscall(number, b".", b"."), "pivot_root")
+    _check(libc().umount2(b".", MNT_DETACH), "umount old root")
+    os.chdir("/")
+    mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def populate_root(new: str, cfg: dict) -> None:
+    """The read-only part of a worker's root under `new` (a fresh tmpfs):
+    the binds, rebuilt symlinks, empty covers, devices, and the mount
+    points of the per-worker part (/tmp, /dev/shm, /proc)."""
     ro = MS_RDONLY | MS_NOSUID | MS_NODEV
-    # the private /tmp first: an interpreter or a venv living under /tmp is bound inside it
-    os.makedirs(new + "/tmp", mode=0o755, exist_ok=True)
-    mount("tmpfs", new + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
-          f"mode=1777,size={max(1, int(cfg['tmp_mb']))}m,nr_inodes=16384")
     items = [(path, "bind") for path in cfg["binds"]] + [(path, "empty") for path in cfg["empty"]]
     for path, kind in sorted(items, key=lambda item: (_depth(item[0]), item[1])):
         target = new + path
@@ -239,24 +282,38 @@ def setup_root(cfg: dict) -> None:
     for name, dest in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
                        ("stderr", "/proc/self/fd/2")):
         os.symlink(dest, f"{new}/dev/{name}")
-    os.makedirs(new + "/dev/shm", mode=0o755, exist_ok=True)
+    for folder in ("/tmp", "/dev/shm", "/proc"):
+        os.makedirs(new + folder, mode=0o755, exist_ok=True)
+
+
+def _private_mounts(new: str, cfg: dict, tmp: bool = True) -> None:
+    """The per-worker writable part: a size-limited /tmp and /dev/shm."""
+    if tmp:
+        mount("tmpfs", new + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+              f"mode=1777,size={max(1, int(cfg['tmp_mb']))}m,nr_inodes=16384")
     mount("tmpfs", new + "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
           f"mode=1777,size={max(1, int(cfg['shm_mb']))}m,nr_inodes=4096")
-    inner = new + cfg["inner"]
-    os.makedirs(inner, mode=0o755, exist_ok=True)
-    copy_tree(f"/proc/self/fd/{stage_fd}", inner)
-    os.chmod(inner, 0o1777)
-    os.close(stage_fd)
-    os.makedirs(new + "/proc", mode=0o555, exist_ok=True)
-    mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    os.chdir(new)
-    number = SYS_PIVOT_ROOT.get(os.uname().machine)
-    if number is None:
-        raise OSError(f"pivot_root: unknown machine {os.uname().machine}")
-    _check(libc().syscall(number, b".", b"."), "pivot_root")
-    _check(libc().umount2(b".", MNT_DETACH), "umount old root")
-    os.chdir("/")
-    mount(None, "/", None, MS_REMOUNT | MS_BIND | ro)
+
+
+#: where per-worker mounts go: a template cannot hold binds below them
+PER_WORKER = ("/tmp", "/dev/shm", "/proc")
+
+
+def build_template(cfg: dict, path: str) -> bool:
+    """In the zygote's own mount namespace: the read-only part of a root
+    (`populate_root`) at `path`, read-only, shared by the roots of the
+    workers it forks (each binds it recursively, then mounts its own /tmp,
+    /dev/shm and /proc on top).  False when the plan binds something below
+    a per-worker mount point (a venv under /tmp, say): then every worker
+    builds its root itself."""
+    paths = list(cfg["binds"]) + [link for link, _ in cfg["links"]] + list(cfg["empty"])
+    if any(p == f or _under(p, f) for p in paths for f in PER_WORKER):
+        return False
+    os.makedirs(path, mode=0o700)
+    mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=4m,nr_inodes=16384")
+    populate_root(path, cfg)
+    mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    return True
 
 
 # --------------------------------------------------------------------------
@@ -359,10 +416,10 @@ def become_worker(cfg: dict, status_fd: int | None) -> None:
         os.umask(0o022)
         if not cfg.get("run_here"):
             os.execv(argv[0], argv)
-        import runpy
-        import site
+        if not PRELOADED:
+            import site
 
-        site.main()  # this interpreter started with -S; the worker needs site-packages
+            site.main()  # this interpreter started with -S; the worker needs site-packages
         if status_fd is not None:
             os.close(status_fd)
     except BaseException as exc:  # noqa: BLE001 -- report and leave, never fall through
@@ -377,7 +434,38 @@ def become_worker(cfg: dict, status_fd: int | None) -> None:
     # not on sys.path) minus one interpreter start-up.
     script = next(a for a in argv[1:] if not a.startswith("-"))
     sys.argv = argv[argv.index(script):]
+    if PRELOADED:
+        run_preloaded(script)
+    import runpy
+
     runpy.run_path(script, run_name="__main__")
+    sys.exit(0)
+
+
+def run_preloaded(script: str) -> None:
+    """In a worker forked from the zygote: run `script` as ``__main__``,
+    as `runpy.run_path` would, with the code the zygote compiled when the
+    script is the worker it preloaded.  The zygote's import path is cut to
+    what `site` finds in this root (an editable install's folders, say, are
+    gone), and the import caches, filled on the host's disk, are dropped."""
+    import builtins
+    import importlib
+    import types
+
+    import site
+
+    sys.path[:] = PRELOADED["base_path"]  # as the interpreter set it, before site-packages
+    sys.path_importer_cache.clear()
+    importlib.invalidate_caches()
+    site.main()  # site-packages and .pth files as this root has them: the exec path's sys.path
+    with open(script, "rb") as handle:
+        text = handle.read()
+    code = PRELOADED["code"] if text == PRELOADED["source"] else compile(text, script, "exec")
+    module = types.ModuleType("__main__")
+    module.__dict__.update({"__file__": script, "__cached__": None, "__loader__": None, "__package__": None,
+                            "__spec__": None, "__builtins__": builtins})
+    sys.modules["__main__"] = module
+    exec(code, module.__dict__)
     sys.exit(0)
 
 
@@ -435,8 +523,10 @@ def read_config() -> dict:
     return marshal.loads(data)
 
 
-def main() -> None:
-    cfg = read_config()
+def main(cfg: dict | None = None) -> None:
+    cfg = read_config() if cfg is None else cfg
+    if cfg.get("zygote"):
+        serve(cfg["zygote"])
     status_fd = cfg.get("status_fd")
     if status_fd is not None:
         status_fd = int(status_fd)
@@ -468,6 +558,234 @@ def main() -> None:
         except OSError:
             pass
     os._exit(supervise(child, status_fd))
+
+
+# --------------------------------------------------------------------------
+# the zygote
+# --------------------------------------------------------------------------
+
+#: what the zygote prepared for its workers: {"source": worker bytes, "code": compiled}
+PRELOADED: dict = {}
+
+
+def serve(zcfg: dict) -> None:
+    """The zygote's loop (never returns).  One request per message on the
+    socket (descriptor ``zcfg["socket"]``, a SOCK_SEQPACKET pair with the
+    grader): a marshal dump of a launcher config plus, as SCM_RIGHTS, the
+    worker's output file, its status descriptor and its channel.  Reply:
+    the child's pid as text plus a pidfd of it (the grader is not its
+    parent).  End of file on the socket (the grader is gone) ends the
+    zygote, and with it, through PR_SET_PDEATHSIG, every worker it started."""
+    import array
+    import gc
+    import select
+    import site
+    import socket
+
+    sock = socket.socket(fileno=int(zcfg["socket"]))
+    PRELOADED["base_path"] = list(sys.path)
+    templates = zcfg.get("templates")
+    if templates:  # templates live in a mount namespace of the zygote's own, never on the host
+        try:
+            _check(libc().unshare(CLONE_FLAGS["--mount"]), "unshare(mount)")
+            mount(None, "/", None, MS_REC | MS_PRIVATE)
+        except OSError:
+            templates = None
+    site.main()
+    for name in zcfg.get("preload", ()):
+        __import__(name)
+    source = zcfg["worker_source"]
+    code = compile(source, zcfg["worker_path"], "exec")
+    exec(code, {"__name__": "nngrade_preload", "__file__": zcfg["worker_path"]})  # its imports, once
+    PRELOADED.update(source=source, code=code)
+    gc.collect()
+    gc.freeze()  # what is here now is shared by every worker: keep the collector off its pages
+    sock.sendall(b"ready")
+    fd_bytes = array.array("i").itemsize
+    while True:
+        ready, _, _ = select.select([sock], [], [], 1.0)
+        _reap()
+        if not ready:
+            continue
+        try:
+            data, ancdata, _, _ = sock.recvmsg(1 << 22, socket.CMSG_SPACE(8 * fd_bytes))
+        except InterruptedError:
+            continue
+        except OSError:
+            break
+        if not data:
+            break
+        fds = array.array("i")
+        for level, kind, payload in ancdata:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(payload[:len(payload) - len(payload) % fd_bytes])
+        try:
+            cfg = marshal.loads(data)
+            if templates and cfg.get("root"):
+                cfg["root"] = _with_template(cfg["root"], templates)
+            pid = os.fork()
+        except BaseException as exc:  # noqa: BLE001 -- answer, never die on one request
+            for fd in fds:
+                os.close(fd)
+            sock.sendall(f"error {type(exc).__name__}: {exc}".encode())
+            continue
+        if pid == 0:
+            sock.close()
+            spawn(cfg, list(fds))
+        for fd in fds:
+            os.close(fd)
+        pidfd = os.pidfd_open(pid)
+        try:
+            sock.sendmsg([str(pid).encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [pidfd]))])
+        finally:
+            os.close(pidfd)
+    for path in _TEMPLATES.values():  # the host keeps only empty mount points: remove them
+        if path:
+            try:
+                libc().umount2(path.encode(), MNT_DETACH)
+                os.rmdir(path)
+            except OSError:
+                pass
+    if templates:
+        try:
+            os.rmdir(templates)
+        except OSError:
+            pass
+    os._exit(0)
+
+
+_TEMPLATES: dict = {}
+
+
+def _with_template(root: dict, folder: str) -> dict:
+    """`root` with the zygote's template for its plan (built on first use;
+    a plan that cannot have one is remembered as such)."""
+    key = marshal.dumps((root["binds"], root["links"], root["empty"], root["devices"]))
+    if key not in _TEMPLATES:
+        path = os.path.join(folder, str(len(_TEMPLATES)))
+        try:
+            _TEMPLATES[key] = path if build_template(root, path) else None
+        except OSError:
+            _TEMPLATES[key] = None
+    return {**root, "template": _TEMPLATES[key]} if _TEMPLATES[key] else root
+
+
+def exit_like_interpreter(exc: BaseException) -> None:
+    """End a forked worker the way `python script.py` ends on `exc` (the
+    worker's `sys.exit`, or an uncaught exception): atexit handlers,
+    flushed streams, the same exit status; never back into the zygote's
+    code."""
+    import atexit
+
+    if isinstance(exc, SystemExit):
+        code = exc.code
+        if code is None:
+            status = 0
+        elif isinstance(code, int):
+            status = code & 0xFF
+        else:
+            try:
+                print(code, file=sys.stderr)
+            except BaseException:  # noqa: BLE001
+                pass
+            status = 1
+    else:
+        try:
+            sys.excepthook(type(exc), exc, exc.__traceback__)
+        except BaseException:  # noqa: BLE001
+            pass
+        status = 1
+    try:
+        atexit._run_exitfuncs()
+    except BaseException:  # noqa: BLE001
+        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001
+            pass
+    os._exit(status)
+
+
+def _reap() -> None:
+    """Collect the zygote's ended children (they are not the grader's)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def adopt_fds(cfg: dict, fds: list[int]) -> dict:
+    """The config with the grader's descriptor numbers replaced by the ones
+    these descriptors got here: ``fds`` is [output, status, *keep_fds]."""
+    out = dict(cfg)
+    keep = [int(fd) for fd in cfg["keep_fds"]]
+    mapping = dict(zip(keep, fds[2:]))
+    out["keep_fds"] = [mapping[fd] for fd in keep]
+    out["status_fd"] = fds[1]
+    tail = len(cfg["argv"]) - len(keep)
+    out["argv"] = list(cfg["argv"][:tail]) + [str(mapping.get(int(a), a)) for a in cfg["argv"][tail:]]
+    return out
+
+
+def spawn(cfg: dict, fds: list[int]) -> None:
+    """In the zygote's child (never returns): what ``unshare --net --pid
+    --mount --ipc --uts --fork --kill-child`` does, then the launcher.  This
+    process starts its own session (the grader kills the group), gets the
+    output file as stdout/stderr, enters the namespaces the config's
+    ``unshare`` names and forks the namespace's PID 1, which runs `main`
+    and dies with this process; this one waits and exits as it did."""
+    status_fd = fds[1] if len(fds) > 1 else None
+    try:
+        # no PR_SET_PDEATHSIG here: a worker outlives a zygote that dies (the
+        # grader holds its pidfd and channel); it ends when the grader does
+        os.setsid()
+        cfg = adopt_fds(cfg, fds)
+        os.dup2(fds[0], 1)
+        os.dup2(fds[0], 2)
+        os.close(fds[0])
+        flags = 0
+        for name in cfg.get("unshare", ()):
+            flags |= CLONE_FLAGS.get(name, 0)
+        _check(libc().unshare(flags), "unshare")
+        child = os.fork()
+    except BaseException as exc:  # noqa: BLE001
+        try:
+            os.write(2, f"nngrade sandbox: cannot start the worker: {exc}\n".encode())
+            if status_fd is not None:
+                os.write(status_fd, b"setup ")
+        finally:
+            os._exit(SETUP_FAILED)
+    if child == 0:
+        try:
+            libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # --kill-child
+            main(cfg)  # returns only in the worker, by an exception: its way out
+        except SystemExit as exc:
+            exit_like_interpreter(exc)
+        except BaseException as exc:  # noqa: BLE001 -- what an uncaught exception does to an interpreter
+            exit_like_interpreter(exc)
+        os._exit(SETUP_FAILED)
+    for fd in [int(f) for f in cfg["keep_fds"]] + [cfg["status_fd"]]:
+        try:  # the channel and the status are the namespace's alone: EOF when it ends
+            os.close(fd)
+        except OSError:
+            pass
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    while True:
+        try:
+            _, raw = os.waitpid(child, 0)
+            break
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            os._exit(70)
+    if os.WIFSIGNALED(raw):
+        os._exit(128 + os.WTERMSIG(raw))
+    os._exit(os.WEXITSTATUS(raw) if os.WIFEXITED(raw) else 70)
 
 
 if __name__ == "__main__":

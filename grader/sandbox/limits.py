@@ -201,6 +201,10 @@ def _probe(level: Isolation) -> bool:
                 "s = socket.socket()\n"
                 "s.settimeout(2)\n"
                 "try:\n    s.connect(('127.0.0.1', 9))\nexcept OSError:\n    pass\n")
+        if level.root:
+            forked = _probe_forked(level, stage, code, lease.uid if lease else None)
+            if forked is not None:
+                return forked
         argv = [sys.executable, "-I", "-B", "-c", code]
         command, cfg = launch_command(level, WorkerLimits(), argv=argv, stage=stage,
                                       inner=_inner_dir(level, stage), uid=lease.uid if lease else None,
@@ -220,7 +224,75 @@ def _probe(level: Isolation) -> bool:
         shutil.rmtree(stage, ignore_errors=True)
 
 
+def _probe_forked(level: Isolation, stage: Path, code: str, uid: int | None) -> bool | None:
+    """The probe through this process's zygote (milliseconds instead of an
+    interpreter start): True when a worker forked there runs `code`; None
+    when there is no zygote, or it failed -- then it is marked broken, so
+    that workers are never forked by a zygote the probe did not see work,
+    and the caller probes the exec path."""
+    from .zygote import ZygoteUnavailable, zygote
+
+    z = zygote()
+    if z is None:
+        return None
+    script = stage / "probe.py"
+    script.write_text(code, encoding="utf-8")
+    os.chmod(script, 0o644)
+    argv = [sys.executable, "-I", "-B", str(INNER_DIR / "probe.py")]
+    _, cfg = launch_command(level, WorkerLimits(), argv=argv, stage=stage, inner=INNER_DIR, uid=uid,
+                            keep_fds=(), status_fd=None, run_here=True)
+    status_r, status_w = os.pipe()
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        proc = z.spawn({**cfg, "unshare": list(level.unshare)}, null, status_w, ())
+    except ZygoteUnavailable:
+        return None
+    finally:
+        os.close(null)
+        os.close(status_w)
+    try:
+        proc.wait(timeout=60)
+        status = os.read(status_r, 64)
+    except (OSError, subprocess.TimeoutExpired):
+        proc.kill()
+        status = b""
+    finally:
+        proc.close()
+        os.close(status_r)
+    if status == b"exit 0":
+        return True
+    z.broken = f"the probe failed ({status.decode('ascii', 'replace') or 'no status'})"
+    return None
+
+
 INNER_DIR = Path("/tmp/nngrade-work")
+
+
+def scrubbed_environment(home: str | os.PathLike | None = None) -> dict[str, str]:
+    """A minimal environment: no credentials, no grader paths, one BLAS
+    thread (determinism, and no oversubscription in a parallel batch).
+    `home`: the worker's own writable folder, made its HOME and the home of
+    matplotlib's and other caches (else matplotlib warns, naming a random
+    temporary folder, in the student's output)."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(home) if home else "/nonexistent",
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    if home:
+        env["MPLCONFIGDIR"] = os.path.join(str(home), ".config", "matplotlib")
+        env["XDG_CACHE_HOME"] = os.path.join(str(home), ".cache")
+        env["XDG_CONFIG_HOME"] = os.path.join(str(home), ".config")
+    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        if key in os.environ:  # machine-specific BLAS fixes must reach the worker
+            env[key] = os.environ[key]
+    return env
 
 
 def _inner_dir(level: Isolation, stage: Path) -> Path:

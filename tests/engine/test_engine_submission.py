@@ -50,7 +50,7 @@ def test_unreadable_notebook_is_a_clear_error(tmp_path):
     path.write_text("{not json")
     with pytest.raises(SubmissionError) as err:
         prepare(path, tmp_path / "scratch")
-    assert "not a readable notebook" in err.value.message
+    assert "not a readable notebook" in err.value.message and err.value.kind == "notebook-unreadable"
 
 
 def test_zip_and_folder_submissions_grade_like_the_file(tmp_path, silu_rubric):

@@ -19,6 +19,7 @@ EXPECTED_IDS = {
     "init-not-normal", "nag-missing", "no-progress", "diverged", "timeout", "crash",
     "syntax-error", "import-error", "api-missing", "bad-output",
     "penalty-missing", "penalty-on-biases", "penalty-l2-factor", "missing", "bad-archive", "symlink",
+    "notebook-unreadable", "not-utf8", "no-code-file", "empty-file",
     "momentum-hard-coded", "train-broken", "trajectory-mismatch",
     # written answers (records in grader/answers/mistakes.py)
     "answer-missing-layer-biases", "answer-missing-all-biases", "answer-missing-layer-weights",
