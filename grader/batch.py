@@ -24,10 +24,11 @@ from .outputs import criteria_summary, write_atomic, write_submission_outputs
 from .rubric import Rubric, parse_rubric
 from .secret import CourseSecret
 from .store import GradeStore
+from .intake.plan import Intake, apply_intake, build as build_intake
 from .names import display
 from .release import (RELEASE_DIR, release_folder, rendered_release, set_release, set_rendered, stored_release,
                       write_release_index, write_student_report)
-from .submission import SubmissionError, digest_of, discover, submission_id, submission_name
+from .submission import SubmissionError, digest_of, submission_name
 
 STORE_NAME = "nngrade.sqlite"
 
@@ -51,6 +52,8 @@ class Task:
     release: bool = False
     hidden_folders: tuple[str, ...] = ()   # classmates' files and results: never visible to a worker
     secret_hex: str = ""                   # the course secret, shipped by the batch's parent
+    name: str = ""                         # the name intake gave it ("" = the engine's: the file's)
+    intake_json: str = ""                  # its intake record (grader/intake/plan.py), JSON; "" = none
 
 
 @dataclass
@@ -74,6 +77,8 @@ def grade_and_write(task: Task) -> TaskDone:
     rubric = _parsed(task.rubric_yaml)   # once per process: every task of a batch carries the same text
     secret = CourseSecret.from_hex(task.secret_hex) if task.secret_hex else None
     outcome = grade(Path(task.path), rubric, secret=secret)
+    apply_intake(outcome.result, task.submission, task.name or outcome.result["name"],
+                 json.loads(task.intake_json) if task.intake_json else None)
     write_submission_outputs(outcome, Path(task.out), release=task.release)
     return TaskDone(task.submission, task.digest, outcome.result, outcome.run)
 
@@ -90,33 +95,54 @@ class BatchReport:
 
 def plan(submissions_dir: Path, rubric: Rubric, rubric_text: str, out: Path, store: GradeStore, *,
          only: list[str] | None = None, force: bool = False, release: bool = False,
-         secret: CourseSecret | None = None) -> tuple[list[Task], list[str]]:
-    """Tasks for new or changed submissions; ids that are already current."""
+         secret: CourseSecret | None = None, intake: Intake | None = None) -> tuple[list[Task], list[str]]:
+    """Tasks for new or changed submissions; ids that are already current.
+    `intake` (grader/intake/plan.py) says what to grade under which id; by
+    default the folder is scanned without a roster or due date."""
     rdigest = rubric_digest(rubric, secret)
-    paths = discover(submissions_dir, answers=rubric.answers_only)
-    ids = [submission_id(p) for p in paths]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise SubmissionError("duplicate", f"two submissions share the id(s) {', '.join(dupes)} "
-                              "(e.g. alice.py and alice.ipynb): rename one")
-    if only:
-        only = resolve_only(only, paths, ids, submissions_dir)
+    if intake is None:
+        intake = build_intake(submissions_dir, answers=rubric.answers_only,
+                              class_name=None if rubric.answers_only else rubric.interface.class_name)
+    entries = intake.entries
+    if not entries:
+        raise SubmissionError("missing", empty_batch_message(submissions_dir, intake))
+    ids = [e.sid for e in entries]
+    if only:   # an id, the name as handed in (or intake's), or the file name
+        named = {e.name: e.sid for e in entries}
+        only = [named.get(o, o) for o in only]
+        only = resolve_only(only, [e.path for e in entries], ids, submissions_dir)
     tasks, skipped = [], []
     # the secret's folder is hidden from workers like the batch's own folders
     secret_folders = (str(Path(secret.source).resolve().parent),) if secret is not None and secret.source else ()
-    for path, sid in zip(paths, ids):
+    root = submissions_dir.resolve()
+    for entry in entries:
+        sid = entry.sid
         if only and sid not in only:
             continue
-        digest = digest_of(path)
+        digest = digest_of(entry.path)
+        if entry.intake is not None:   # a changed roster, due date or penalty re-stamps the grade
+            digest = hashlib.sha256((digest + entry.fingerprint()).encode()).hexdigest()
         if not force and not only and store.is_current(sid, digest, rdigest) \
                 and (out / sid / "result.json").exists():
             skipped.append(sid)
             continue
         # the entry itself, never what a symbolic link points to (it is refused, unread)
-        tasks.append(Task(str(submissions_dir.resolve() / path.name), sid, digest, rubric_text, str(out), release,
-                          hidden_folders=(str(submissions_dir.resolve()), str(out.resolve()), *secret_folders),
-                          secret_hex=secret.hex if secret is not None else ""))
+        path = root / entry.path.relative_to(submissions_dir)
+        tasks.append(Task(str(path), sid, digest, rubric_text, str(out), release,
+                          hidden_folders=(str(root), str(out.resolve()), *secret_folders),
+                          secret_hex=secret.hex if secret is not None else "",
+                          name=entry.name, intake_json=json.dumps(entry.intake, sort_keys=True)
+                          if entry.intake is not None else ""))
     return tasks, skipped
+
+
+def empty_batch_message(folder: Path, intake: Intake) -> str:
+    """Why nothing can be graded, and what to do (an empty batch is a usage error)."""
+    seen = intake.ignored + [a.name for a in intake.absent if a.status == "not-gradable"]
+    found = f"it holds only {', '.join(seen[:5])}{' ...' if len(seen) > 5 else ''}" if seen else "it is empty"
+    return (f"no submission to grade in {display(folder)}: {found}. A submission is a .py, .ipynb or .zip file "
+            "or a folder holding one; give the folder that holds the students' submissions (or an LMS download, "
+            "unzipped).")
 
 
 def resolve_only(only: list[str], paths: list[Path], ids: list[str], submissions_dir: Path) -> list[str]:
@@ -149,7 +175,7 @@ def rubric_wire_text(rubric: Rubric) -> str:
 def run_batch(submissions_dir: Path, rubric: Rubric, out: Path, *, executor: Any,
               only: list[str] | None = None, force: bool = False, release: bool | None = None,
               on_event: Callable[[str, Any], None] | None = None,
-              secret: CourseSecret | None = None) -> BatchReport:
+              secret: CourseSecret | None = None, intake: Intake | None = None) -> BatchReport:
     """Grade what needs grading, then rebuild the class outputs.  Final
     grading passes the course `secret` (see grader/secret.py); without one the
     public questions are asked, which a kit can answer.
@@ -174,7 +200,8 @@ def run_batch(submissions_dir: Path, rubric: Rubric, out: Path, *, executor: Any
         set_release(store, released)        # first: tasks below and later runs follow it
         report.released = released
         tasks, report.skipped = plan(Path(submissions_dir), rubric, rubric_text, out, store,
-                                     only=only, force=force, release=released, secret=secret)
+                                     only=only, force=force, release=released, secret=secret,
+                                     intake=intake)
         # released (or withdrawn) without regrading, or a batch from before the release tree
         missing = [sid for sid in report.skipped if not (release_folder(out) / sid / "report.html").exists()]
         stale = report.skipped if released != before else missing
@@ -193,7 +220,7 @@ def run_batch(submissions_dir: Path, rubric: Rubric, out: Path, *, executor: Any
             report.graded.append(done.submission)
             event("graded", done)
         results = [g.result for g in store.all(rdigest)]
-    write_class_outputs(results, rubric, out, released=released)
+    write_class_outputs(results, rubric, out, released=released, intake=intake)
     report.seconds = time.monotonic() - started
     return report
 
@@ -238,16 +265,25 @@ def rerender_reports(store: GradeStore, ids: list[str], out: Path, released: boo
             on_done(sid)
 
 
-def write_class_outputs(results: list[dict], rubric: Rubric, out: Path, *, released: bool = False) -> list[Path]:
+def write_class_outputs(results: list[dict], rubric: Rubric, out: Path, *, released: bool = False,
+                        intake: Intake | None = None) -> list[Path]:
     """gradebook.csv, gradebook_canvas.csv, summary.html and the release
-    tree's index from all grades."""
+    tree's index from all grades; with an intake, the gradebooks also get a
+    row for every student with nothing graded (missing, not gradable) and
+    the summary says so."""
     from .render.gradebook import write_gradebook
     from .render.summary import render_summary
 
     results = sorted(results, key=lambda r: r["submission"])
-    written = write_gradebook(results, [c.id for c in rubric.criteria], out)
+    if intake is not None and intake.active:   # ids follow the roster: grades stored under old ids are not rows
+        current = {e.sid for e in intake.entries}
+        results = [r for r in results if r["submission"] in current]
+    rows = intake.class_rows(results, float(rubric.total_points)) if intake is not None and intake.active else results
+    absent = [r for r in rows if (r.get("intake") or {}).get("status") in ("missing", "not-gradable")]
+    written = write_gradebook(rows, [c.id for c in rubric.criteria], out)
     summary = out / "summary.html"
     write_atomic(summary, render_summary(results, rubric_title=rubric.title, criteria=criteria_summary(rubric),
-                                         released=released))
+                                         released=released, absent=absent,
+                                         ignored=intake.ignored if intake is not None else ()))
     index = write_release_index(results, out, released=released, rubric_title=rubric.title)
     return [*written, summary, index]

@@ -1,6 +1,6 @@
 """`nngrade`: the command line.
 
-    nngrade batch SUBMISSIONS --rubric R --out OUT   grade a class
+    nngrade batch SUBMISSIONS --rubric R --out OUT   grade a class (or an LMS download; --roster, --due)
     nngrade grade SUBMISSION --rubric R --out OUT    grade one student
     nngrade check SUBMISSION [--rubric R]            student self-check (public criteria)
     nngrade kit --rubric R --out DIR                 build the student kit
@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "(OUT/release.students/); stored, so it sticks for regrades and late submissions")
     shown.add_argument("--unrelease", dest="release", action="store_false",
                        help="withdraw a release: hidden criteria withheld again in the students' reports")
+    intake_options(b)
     b.add_argument("--executor", choices=("local", "dask"), default="local")
     b.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
     secret_option(b)
@@ -121,6 +122,87 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("rubric", nargs="?", help="rubric id or path (a path ends in .yaml/.yml, holds a '/' or is a "
                                              "file; anything else is a bundled id)")
     return parser
+
+
+def intake_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("intake (README: From your LMS)")
+    g.add_argument("--roster", type=Path, metavar="CSV",
+                   help="class list (student_id,name,email,login[,lms_id]; a Canvas gradebook export works): "
+                        "every student gets a gradebook row, missing and not gradable included")
+    g.add_argument("--due", metavar="WHEN", help="due date, ISO 8601 with its UTC offset, e.g. 2026-11-27T23:59+01:00")
+    g.add_argument("--late-penalty", metavar="P", help="percent of the score deducted when late: once (10) "
+                   "or per started day (10/day); capped at 100")
+
+
+def build_intake_for(args: argparse.Namespace, rubric: Rubric) -> Any:
+    """The batch's intake from --roster, --due and --late-penalty (bad values are usage errors)."""
+    from .intake.late import LateError, LatePolicy, parse_due, parse_penalty
+    from .intake.plan import build
+    from .intake.roster import read_roster
+
+    try:
+        due = parse_due(args.due) if args.due else None
+        percent, per_day = parse_penalty(args.late_penalty) if args.late_penalty else (0.0, False)
+    except LateError as exc:
+        raise UsageError(str(exc)) from exc
+    if percent and due is None:
+        raise UsageError("--late-penalty needs --due (Canvas's own LATE marker is used where the download has one)")
+    roster = read_roster(args.roster) if args.roster else None
+    return build(args.submissions, answers=rubric.answers_only, roster=roster,
+                 class_name=None if rubric.answers_only else rubric.interface.class_name,
+                 policy=LatePolicy(due, percent, per_day))
+
+
+def print_intake(console: Console, intake: Any) -> None:
+    """What intake found, before grading: the layout, and everyone who gets no grade or a flag."""
+    if intake.layout != "folder" or intake.roster is not None:
+        console.print(text(f"{intake.layout} layout: {len(intake.entries)} submissions to grade"
+                           + (f", roster of {len(intake.roster.students)} ({intake.roster.source})"
+                              if intake.roster is not None else "")))
+    for absent in intake.absent:
+        console.print(text(f"{absent.status.replace('-', ' ')}: {absent.name} ({absent.sid}): {absent.message}",
+                           style="yellow"))
+    if intake.unmatched:
+        console.print(text("not on the roster (graded under their own names): " + ", ".join(intake.unmatched),
+                           style="yellow"))
+    if intake.ignored:
+        console.print(text("not a submission (ignored): " + ", ".join(intake.ignored), style="dim"))
+
+
+def refuse_class_folder(path: Path, rubric: Rubric) -> None:
+    """`grade` grades one student: a folder that holds a class is a usage error."""
+    from .intake.layouts import scan
+
+    if not path.is_dir() or path.is_symlink():
+        return
+    found = scan(path, answers=rubric.answers_only,
+                 class_name=None if rubric.answers_only else rubric.interface.class_name)
+    if found.layout != "folder":
+        raise UsageError(f"{path} is a {found.layout} download of {len(found.handins)} submissions: "
+                         f"grade it with nngrade batch {path} --out OUT")
+    from .intake.choose import PREFERRED_NAMES
+
+    if any((path / name).is_file() for name in PREFERRED_NAMES):
+        return
+    defining = _defining_files(path, rubric)
+    # sub-folders that hold the class themselves (a helper package does not count), and zips
+    units = [h for h in found.handins if h.path is not None and not h.path.is_symlink()
+             and (h.path.suffix == ".zip" or (h.path.is_dir() and any(
+                 _defining_files(d, rubric) for d in [h.path, *sorted(q for q in h.path.rglob("*") if q.is_dir())])))]
+    if len(units) >= 2 or len(defining) >= 3 or (units and defining):
+        shown = ", ".join(sorted(h.key for h in found.handins)[:6])
+        raise UsageError(f"{path} looks like a folder of {len(found.handins)} submissions ({shown}, ...): grade it "
+                         f"with nngrade batch {path} --out OUT. If it is one student's folder, keep only the files "
+                         "to grade in it or name the main one nn.py.")
+
+
+def _defining_files(path: Path, rubric: Rubric) -> list[Path]:
+    import re
+
+    name = re.escape(rubric.interface.class_name)
+    pattern = re.compile(rf"^[ \t]*class[ \t]+{name}\b", re.MULTILINE)
+    return [p for p in sorted(path.iterdir()) if p.is_file() and p.suffix in (".py", ".ipynb")
+            and pattern.search(p.read_text(encoding="utf-8", errors="replace"))]
 
 
 def secret_option(p: argparse.ArgumentParser) -> None:
@@ -191,7 +273,9 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
     if args.executor == "dask" and not args.scheduler:
         raise UsageError("--executor dask needs --scheduler ADDRESS")
     rubric = with_limits(load_rubric(args.rubric), args)
+    intake = build_intake_for(args, rubric)
     secret = course_secret(args, console, args.submissions, args.out)
+    print_intake(console, intake)
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: give at least 1 parallel grader, or leave it out to use "
                          "every core")
@@ -199,7 +283,8 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
     progress = _BatchProgress(console)
     try:
         report = run_batch(args.submissions, rubric, args.out, executor=executor, only=args.only,
-                           force=args.force, release=args.release, on_event=progress.event, secret=secret)
+                           force=args.force, release=args.release, on_event=progress.event, secret=secret,
+                           intake=intake)
     finally:
         progress.stop()
         if hasattr(executor, "close"):
@@ -248,6 +333,13 @@ class _BatchProgress:
             line = f"{res['submission']}: {res['score']:g}/{res['max_score']:g}"
             if res.get("error"):
                 line += f" ({res['error']['kind']})"
+            from .intake.notes import is_ambiguous
+
+            record = res.get("intake") if isinstance(res.get("intake"), dict) else {}
+            if record.get("late"):
+                line += f" late, final {record.get('final_score', res['score']):g}"
+            if is_ambiguous(res):
+                line += " (several code files: check which was graded)"
         else:
             line = f"{payload[0]}: grader failure"
         line = for_terminal(line)
@@ -285,11 +377,16 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     if not args.submission.exists():
         raise UsageError(f"{args.submission} does not exist")
     rubric = with_limits(load_rubric(args.rubric), args)
+    refuse_class_folder(args.submission, rubric)
     secret = course_secret(args, console, args.submission, args.out)
     hide_neighbours(args.submission, args.out, Path(secret.source).parent)
     outcome = grade(args.submission, rubric, secret=secret)
     folder = write_submission_outputs(outcome, args.out, release=args.release)
     print_result(console, outcome.result, reveal=True)
+    from .intake.notes import notes
+
+    for note in notes(outcome.result):
+        console.print(text(note, style="yellow"))
     console.print(text(f"report: {folder.resolve() / 'report.html'} (instructor's view)"))
     console.print(text(release_line(args.out.resolve(), args.release)))
     return EXIT_OK

@@ -93,7 +93,7 @@ def _grade(path: Path, rubric: Rubric, *, public_only: bool, secret: CourseSecre
         return _grade_answers_only(path, sid, rubric, criteria, started, public_only)
     with tempfile.TemporaryDirectory(prefix="nngrade-sub-") as scratch:
         try:
-            prepared = prepare(path, Path(scratch))
+            prepared = prepare(path, Path(scratch), class_name=rubric.interface.class_name)
         except SubmissionError as exc:
             return _failed_outcome(sid, rubric, criteria, exc.kind, exc.message, started, public_only)
         client = WorkerClient(LoadSpec(prepared.source, prepared.directory, prepared.filename,
@@ -102,10 +102,13 @@ def _grade(path: Path, rubric: Rubric, *, public_only: bool, secret: CourseSecre
                                                               {"wall_factor": wall_factor})),
                               load_timeout=rubric.limits.load_seconds)
         try:
-            return _grade_loaded(prepared, rubric, criteria, client, started, public_only,
-                                 oracle_for(rubric, secret), root=Path(scratch) / "submission")
+            outcome = _grade_loaded(prepared, rubric, criteria, client, started, public_only,
+                                    oracle_for(rubric, secret), root=Path(scratch) / "submission")
         finally:
             client.close()
+        if prepared.choice is not None:   # several code files: which one was graded, and why (never silent)
+            outcome.result["graded_file"] = prepared.choice.as_dict()
+        return outcome
 
 
 def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[Criterion],

@@ -18,6 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .intake.choose import Choice, choose_code_file
 from .names import display, slug
 
 SUFFIXES = (".py", ".ipynb", ".zip")
@@ -49,6 +50,7 @@ class PreparedSubmission:
     filename: str       # shown in error messages ("nn.py", "nn.ipynb")
     digest: str         # sha256 of everything handed in: resumable batches
     name: str = ""      # the name as handed in (display form), e.g. "José.py" -> "José"
+    choice: Choice | None = None   # how the graded file was chosen among several (folders, zips)
 
 
 def _base_name(path: Path) -> str:
@@ -190,20 +192,19 @@ def _found(folder: Path) -> str:
     return f" (found: {shown}{more})"
 
 
-def _pick_code_file(folder: Path, where: str) -> Path:
-    """The student's main file inside a folder (`where`: the folder or zip
-    as handed in, for messages)."""
+def _pick_code_file(folder: Path, where: str, class_name: str | None = None) -> tuple[Path, Choice]:
+    """The student's main file inside a folder (`where`: the folder or zip as
+    handed in, for messages), by the rule of grader/intake/choose.py (also
+    what intake reports for LMS downloads)."""
     candidates = [p for p in sorted(folder.rglob("*"))
                   if p.is_file() and p.suffix in (".py", ".ipynb")
                   and not IGNORED_PARTS.intersection(p.relative_to(folder).parts)]
-    if not candidates:
+    files = {p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8", errors="replace")
+             for p in candidates}
+    choice = choose_code_file(files, class_name)
+    if choice is None:
         raise SubmissionError("no-code-file", f"no .py or .ipynb file in {where}{_found(folder)}")
-    for name in PREFERRED_NAMES:
-        named = [p for p in candidates if p.name == name]
-        if named:
-            return min(named, key=lambda p: len(p.parts))
-    defining = [p for p in candidates if "class " in p.read_text(encoding="utf-8", errors="replace")]
-    return (defining or candidates)[0]
+    return folder / choice.graded, choice
 
 
 _COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
@@ -284,8 +285,10 @@ def _utf8_path(path: Path) -> bool:
         return False
 
 
-def prepare(path: Path, scratch: Path) -> PreparedSubmission:
-    """Copy the submission into `scratch` and produce the source to run."""
+def prepare(path: Path, scratch: Path, class_name: str | None = None) -> PreparedSubmission:
+    """Copy the submission into `scratch` and produce the source to run.
+    `class_name` (the rubric's) guides the choice of the graded file in a
+    folder or zip (grader/intake/choose.py)."""
     path = Path(path)
     refuse_link(path)
     if not path.exists():
@@ -310,10 +313,11 @@ def prepare(path: Path, scratch: Path) -> PreparedSubmission:
     else:
         raise SubmissionError("no-code-file", f"{display(path.name)} is {_file_kind(path)}, not Python code: "
                               "expected a .py, .ipynb, .zip or a folder")
+    choice = None
     if path.is_file() and path.suffix != ".zip":
         code_file, filename = folder / local, display(path.name)
     else:
-        code_file = _pick_code_file(folder, display(path.name))
+        code_file, choice = _pick_code_file(folder, display(path.name), class_name)
         filename = display(code_file.name)
         if not _utf8_path(code_file.parent):
             raise SubmissionError("bad-archive", f"{display(code_file.parent.relative_to(folder))}: a folder name "
@@ -332,4 +336,5 @@ def prepare(path: Path, scratch: Path) -> PreparedSubmission:
         refuse_unreadable(source, filename)
         source_as_utf8(source)
     return PreparedSubmission(id=sid, source=source, directory=code_file.parent,
-                              filename=filename, digest=digest, name=submission_name(path))
+                              filename=filename, digest=digest, name=submission_name(path),
+                              choice=choice if choice is not None and choice.others else None)

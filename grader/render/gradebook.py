@@ -12,6 +12,16 @@ and ``Section`` stay blank.
 The assignment header is ``nngrade <rubric> (<max> pts)``: a header ending in a
 bare ``(<digits>)`` would be read by Canvas as an assignment *id*.
 
+With an intake (a roster, an LMS download, a due date: grader/intake/), the
+plain gradebook gets the columns ``student_id, email, status, submitted_at,
+late_days, penalty, final_score`` (status: graded, late, missing, not
+gradable) and a row for every roster student, and the Canvas file fills
+``Student`` (the roster's name), ``ID`` (the roster's ``lms_id``, the Canvas
+user id), ``SIS User ID`` (``student_id``) and ``SIS Login ID`` (``login``)
+and takes the final score, after the late penalty; a missing student's cell
+is left empty (Canvas then applies its own missing-submission policy).
+Without one, both files are as before.
+
 Names are data: every text cell (submission id, name, error) that a
 spreadsheet would read as a formula (a leading ``= + - @``, tab or CR) gets a
 leading apostrophe, in both files (``grader/names.py``).  ``name`` is the
@@ -31,6 +41,7 @@ from typing import Any
 
 import pandas as pd
 
+from grader.intake.plan import STATUS, final_score
 from grader.names import csv_cell
 from grader.render.common import fmt_points, is_number
 
@@ -70,10 +81,27 @@ def gradebook_frame(results: list[dict[str, Any]], criteria_ids: list[str]) -> p
         row["error"] = _error_text(r)
         rows.append(row)
     columns = ["submission", "name", "score", "max_score", *criteria_ids, "error"]
+    numeric = ["score", "max_score", *criteria_ids]
+    text = ["submission", "name", "error"]
+    if any(isinstance(r.get("intake"), dict) for r in results):
+        for r, row in zip(results, rows):
+            record = r.get("intake") if isinstance(r.get("intake"), dict) else {}
+            student = record.get("student") if isinstance(record.get("student"), dict) else {}
+            row.update({"student_id": str(student.get("student_id") or ""), "email": str(student.get("email") or ""),
+                        "status": STATUS.get(str(record.get("status") or "graded"), "graded"),
+                        "submitted_at": str(record.get("submitted_at") or ""),
+                        "late_days": _float(record.get("late_days")),
+                        "penalty": _float(record.get("penalty_points")),
+                        "final_score": _float(final_score(r))})
+            if record.get("message") and not row["error"]:
+                row["error"] = str(record["message"])
+        columns += ["student_id", "email", "status", "submitted_at", "late_days", "penalty", "final_score"]
+        numeric += ["late_days", "penalty", "final_score"]
+        text += ["student_id", "email", "status", "submitted_at"]
     frame = pd.DataFrame(rows, columns=columns)
-    for col in ["score", "max_score", *criteria_ids]:
+    for col in numeric:
         frame[col] = frame[col].astype("float64")
-    for col in ("submission", "name", "error"):
+    for col in text:
         frame[col] = frame[col].astype(str)
     return frame.sort_values("submission", kind="mergesort").reset_index(drop=True)
 
@@ -91,9 +119,17 @@ def canvas_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
     ]
     for r in ordered:
         sid = str(r.get("submission", ""))
+        record = r.get("intake") if isinstance(r.get("intake"), dict) else {}
+        student = record.get("student") if isinstance(record.get("student"), dict) else None
+        if student:   # a roster student: the columns Canvas matches on
+            rows.append({"Student": str(student.get("name") or r.get("name") or sid), "ID": str(student.get("lms_id") or ""),
+                         "SIS User ID": str(student.get("student_id") or ""),
+                         "SIS Login ID": str(student.get("login") or ""), "Section": "",
+                         column: _float(final_score(r))})
+            continue
         rows.append({"Student": str(r.get("name") or sid), "ID": "", "SIS User ID": "", "SIS Login ID": sid,
                      "Section": "",
-                     column: _float(r.get("score"))})
+                     column: _float(final_score(r))})
     frame = pd.DataFrame(rows, columns=[*CANVAS_ID_COLUMNS, column])
     frame[column] = frame[column].astype("float64")
     return frame

@@ -236,6 +236,12 @@ def _sum(values: list[Any]) -> float:
     return float(sum(float(v) for v in values if is_number(v)))
 
 
+def _intake_notes(result: dict[str, Any]) -> list[str]:
+    from grader.intake.notes import notes
+
+    return notes(result)
+
+
 def render_report(result: dict[str, Any], *, audience: str = "student",
                   reveal_hidden: bool = False) -> str:
     """Render one result document as a self-contained HTML page.
@@ -296,6 +302,7 @@ def render_report(result: dict[str, Any], *, audience: str = "student",
         "total": total,
         "criteria": criteria,
         "error": error_view,
+        "intake_notes": _intake_notes(result),
         "stdout": stdout,
         "stdout_withheld": audience == "student" and stdout != str(result.get("stdout") or ""),
         # the instructor sees which output the students' view leaves out

@@ -114,8 +114,27 @@ def wrong_answers(results: list[dict[str, Any]], criteria: list[dict[str, Any]],
     return out
 
 
+def intake_view(results: list[dict[str, Any]], absent: list[dict[str, Any]], ignored: Any,
+                report_href: Callable[[str], str] = _default_href) -> dict[str, Any]:
+    """The summary's intake section: students with nothing graded (missing,
+    not gradable), graded submissions to check (ambiguous graded file, late),
+    and files that belong to no submission."""
+    from grader.intake.notes import notes
+    from grader.intake.plan import STATUS
+
+    flagged = [{"id": _name(r, str(r.get("submission", "?"))), "href": report_href(str(r.get("submission", "?"))),
+                "notes": notes(r)} for r in results]
+    view = {"absent": [{"id": _name(a, str(a.get("submission", "?"))),
+                        "status": str(a["intake"]["status"]), "label": STATUS.get(str(a["intake"]["status"]), ""),
+                        "message": str(a["intake"].get("message") or "")} for a in absent],
+            "flagged": [f for f in flagged if f["notes"]], "ignored": [str(i) for i in ignored or ()]}
+    view["any"] = bool(view["absent"] or view["flagged"] or view["ignored"])
+    return view
+
+
 def render_summary(results: list[dict[str, Any]], *, rubric_title: str, criteria: list[dict[str, Any]],
-                   report_href: Callable[[str], str] = _default_href, released: bool | None = None) -> str:
+                   report_href: Callable[[str], str] = _default_href, released: bool | None = None,
+                   absent: list[dict[str, Any]] | None = None, ignored: Any = ()) -> str:
     """Render the class summary page.
 
     Links go to the instructor's view of each report (OUT/<id>/report.html:
@@ -207,6 +226,7 @@ def render_summary(results: list[dict[str, Any]], *, rubric_title: str, criteria
                          "students": [{"id": names.get(s, s), "href": report_href(s)} for s in students]})
 
     context = {
+        "intake": intake_view(results, list(absent or []), ignored, report_href),
         "wrong_answers": wrong_answers(results, criteria, report_href),
         "rubric_title": rubric_title,
         "released": released,
