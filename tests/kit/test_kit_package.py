@@ -157,3 +157,14 @@ def test_the_full_wheel_carries_the_bundled_rubrics(tmp_path):
     shown = subprocess.run([str(python), "-c", "import grader.rubric as r; print(r.BUNDLED)"], capture_output=True,
                            text=True, env=env, check=True, cwd=elsewhere).stdout.strip()
     assert shown == str(tmp_path / "installed" / "grader" / "rubrics")
+
+
+def test_the_wheel_lists_every_grader_package():
+    """pyproject.toml lists its packages explicitly (rubrics/ is mapped into
+    grader/): a new subpackage missing there is missing from every install."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "grader").rglob("__init__.py")
+             if "__pycache__" not in p.parts}
+    assert found <= listed, sorted(found - listed)
