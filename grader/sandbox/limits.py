@@ -445,7 +445,7 @@ def launch_command(level: Isolation, limits: WorkerLimits, *, argv: list[str], s
         "run_here": run_here,
         **(extra or {}),
     }
-    if level.mounts:
+    if level.mounts and not level.root:   # (an allow-list root needs no deny-list)
         keep, hide = _mount_plan_base()
         if level.uid and uid is not None:
             hide = sorted(set(hide) | set(blocked_ancestors(keep, uid)))
