@@ -423,12 +423,7 @@ def become_worker(cfg: dict, status_fd: int | None) -> None:
         if status_fd is not None:
             os.close(status_fd)
     except BaseException as exc:  # noqa: BLE001 -- report and leave, never fall through
-        try:
-            os.write(2, f"nngrade sandbox: cannot start the worker: {exc}\n".encode())
-            if status_fd is not None:
-                os.write(status_fd, b"setup ")
-        finally:
-            os._exit(SETUP_FAILED)
+        fail_setup("cannot start the worker", exc, status_fd)
     # Run the worker script in this very process: the same as exec'ing
     # `python -I -B script args` (isolated, no bytecode, the script's folder
     # not on sys.path) minus one interpreter start-up.
@@ -467,6 +462,18 @@ def run_preloaded(script: str) -> None:
     sys.modules["__main__"] = module
     exec(code, module.__dict__)
     sys.exit(0)
+
+
+def fail_setup(what: str, exc: BaseException, status_fd: int | None) -> None:
+    """Report a failure before the worker runs (on stderr: the student's
+    output file; ``setup`` on the status descriptor) and leave with status
+    71: never fall through into code meant for a set-up sandbox."""
+    try:
+        os.write(2, f"nngrade sandbox: {what}: {exc}\n".encode())
+        if status_fd is not None:
+            os.write(status_fd, b"setup ")
+    finally:
+        os._exit(SETUP_FAILED)
 
 
 def join_cgroup(procs: str) -> None:
@@ -545,10 +552,7 @@ def main(cfg: dict | None = None) -> None:
         elif cfg.get("mounts"):
             setup_mounts(cfg["mounts"])
     except BaseException as exc:  # noqa: BLE001
-        os.write(2, f"nngrade sandbox: cannot set up the sandbox: {exc}\n".encode())
-        if status_fd is not None:
-            os.write(status_fd, b"setup ")
-        os._exit(SETUP_FAILED)
+        fail_setup("cannot set up the sandbox", exc, status_fd)
     child = os.fork()
     if child == 0:
         become_worker(cfg, status_fd)
@@ -753,12 +757,7 @@ def spawn(cfg: dict, fds: list[int]) -> None:
         _check(libc().unshare(flags), "unshare")
         child = os.fork()
     except BaseException as exc:  # noqa: BLE001
-        try:
-            os.write(2, f"nngrade sandbox: cannot start the worker: {exc}\n".encode())
-            if status_fd is not None:
-                os.write(status_fd, b"setup ")
-        finally:
-            os._exit(SETUP_FAILED)
+        fail_setup("cannot start the worker", exc, status_fd)
     if child == 0:
         try:
             libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # --kill-child
