@@ -43,8 +43,9 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +53,10 @@ import numpy as np
 
 from ..textsafe import clean, clean_tree
 from . import worker as wire
-from .cpuclock import CpuClock, new_clock
+from .cpuclock import NONE as NO_CPU_CLOCK
+from .cpuclock import CpuClock, backend, new_clock
 from .limits import (INNER_DIR, UidLease, WorkerLimits, inner_dir, isolation, isolation_level, launch_command,
-                     launcher_input, scrubbed_environment)
+                     launcher_input, plain_command, scrubbed_environment)
 from .zygote import ZygoteUnavailable, zygote
 
 WORKER_SOURCE = Path(wire.__file__)
@@ -77,6 +79,10 @@ NAME_CHARS = 100                      # an exception's type name
 EFBIG_TEXT = "[Errno 27]"
 POLL_SECONDS = 0.05  # how often a running request's CPU time is read
 RUN_HERE = os.environ.get("NNGRADE_WORKER_EXEC", "") != "1"  # the launcher runs the worker in its own process
+#: How a plain-subprocess worker's channel is obtained (`worker_channel`):
+#: descriptors passed to it (POSIX), or its stdin/stdout (Windows), waited
+#: on with select() (POSIX) or with a helper thread (Windows, `ThreadedPipes`).
+FDS, STDIO, STDIO_THREADS = "fds", "stdio", "stdio-threads"
 
 __all__ = ["Budget", "DEFAULT_REPLY_BYTES", "LoadSpec", "ReplyTooComplex", "WorkerClient", "WorkerFailure",
            "WorkerLimits", "guarded_loads", "isolation_level", "reply_allowance", "scrubbed_environment"]
@@ -131,6 +137,12 @@ class Budget:
     def of(cls, seconds: float, wall_factor: float, scope: str = "the time limit") -> "Budget":
         return cls(seconds, seconds * wall_factor, seconds, seconds * wall_factor, scope)
 
+    def wall_only_message(self) -> str:
+        """Where there is no CPU clock (`cpuclock.NoCpuClock`): the limit was
+        enforced in wall-clock seconds."""
+        return (f"ran past {self.scope} of {seconds_text(self.wall_limit)} s and was stopped (measured in "
+                "wall-clock time: this system gives the check no CPU clock)")
+
     def cpu_message(self) -> str:
         return f"ran past {self.scope} of {seconds_text(self.cpu_limit)} s of CPU time and was stopped"
 
@@ -184,6 +196,15 @@ class WorkerClient:
     max_request_bytes: int = 0         # the largest request sent (a student may keep copies of what it got)
     _clock: CpuClock | None = None     # CPU time of the current worker's processes
     _cpu_done: float = 0.0             # CPU seconds of the workers that have ended
+    _pump: "ThreadedPipes | None" = None  # the channel's waits by thread (Windows), else select()
+    _plain: bool = False               # the current worker is a plain subprocess (no launcher)
+
+    def __post_init__(self) -> None:
+        # Without a CPU clock (no /proc: macOS, Windows) only the backstop
+        # stops a request: it then enforces each limit in wall-clock seconds,
+        # not `wall_factor` times them (a hang is stopped after its limit).
+        if backend() == NO_CPU_CLOCK and self.limits.wall_factor != 1.0:
+            self.limits = replace(self.limits, wall_factor=1.0)
 
     # -- staging ---------------------------------------------------------------
     def _stage(self) -> None:
@@ -238,37 +259,14 @@ class WorkerClient:
             self.restarts += 1  # after a hang, a crash or a protocol failure
         self._starts += 1
         self._out = open(self._io / f"output-{self._starts}.txt", "wb")
-        req_r, req_w = os.pipe()
-        resp_r, resp_w = os.pipe()
-        status_r, status_w = os.pipe()
-        argv = [sys.executable, "-I", "-B", str(self._inner / WORKER_NAME), str(req_r), str(resp_w)]
-        self._clock = new_clock(self.limits)
-        command, cfg = launch_command(level, self.limits, argv=argv, stage=self.workdir, inner=self._inner,
-                                    uid=self._uid.uid if self._uid else None, keep_fds=(req_r, resp_w),
-                                    status_fd=status_w, run_here=RUN_HERE, extra=self._clock.launcher_config())
+        self._plain = level.plain
+        self._clock = new_clock(self.limits, launcher=not level.plain)
         try:
-            self.proc = self._forked(level, cfg, status_w, (req_r, resp_w))
-            if self.proc is None:
-                config = launcher_input(cfg)  # the launcher's source and config: never on a command line
-                try:
-                    self.proc = subprocess.Popen(
-                        command, stdin=config, stdout=self._out, stderr=self._out, cwd="/",
-                        env=scrubbed_environment(home=self._inner), pass_fds=(req_r, resp_w, status_w),
-                        close_fds=True, start_new_session=True)
-                finally:
-                    os.close(config)
+            self.proc = self._start_plain() if level.plain else self._start_launched(level)
         except BaseException:
             self._stop_clock()
             raise
-        finally:
-            for fd in (req_r, resp_w, status_w):
-                os.close(fd)
         self._clock.attach(self.proc.pid)
-        self._req = req_w
-        os.set_blocking(req_w, False)   # writes have deadlines too (`_write`)
-        self._resp = resp_r
-        self._status = status_r
-        os.set_blocking(status_r, False)
         self.load_result = None
         self.load_error = None
         inner = self._inner / SUBMISSION_DIR
@@ -281,6 +279,83 @@ class WorkerClient:
                                              load=True)
         except WorkerFailure as failure:
             self.load_error = failure
+
+    def _start_launched(self, level: Any) -> Any:
+        """The worker through the launcher (or forked by the zygote), under
+        `level`'s namespaces, uid and rlimits; the channel: two pipes whose
+        descriptors are passed to it, and a status pipe the launcher writes."""
+        assert self._inner is not None and self._clock is not None
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        status_r, status_w = os.pipe()
+        argv = [sys.executable, "-I", "-B", str(self._inner / WORKER_NAME), str(req_r), str(resp_w)]
+        command, cfg = launch_command(level, self.limits, argv=argv, stage=self.workdir, inner=self._inner,
+                                    uid=self._uid.uid if self._uid else None, keep_fds=(req_r, resp_w),
+                                    status_fd=status_w, run_here=RUN_HERE, extra=self._clock.launcher_config())
+        try:
+            proc = self._forked(level, cfg, status_w, (req_r, resp_w))
+            if proc is None:
+                config = launcher_input(cfg)  # the launcher's source and config: never on a command line
+                try:
+                    proc = subprocess.Popen(
+                        command, stdin=config, stdout=self._out, stderr=self._out, cwd="/",
+                        env=scrubbed_environment(home=self._inner), pass_fds=(req_r, resp_w, status_w),
+                        close_fds=True, start_new_session=True)
+                finally:
+                    os.close(config)
+        except BaseException:
+            for fd in (req_w, resp_r, status_r):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (req_r, resp_w, status_w):
+                os.close(fd)
+        self._req = req_w
+        os.set_blocking(req_w, False)   # writes have deadlines too (`_write`)
+        self._resp = resp_r
+        self._status = status_r
+        os.set_blocking(status_r, False)
+        self._pump = None
+        return proc
+
+    def _start_plain(self) -> subprocess.Popen:
+        """The worker as a plain ``python -I -B`` child (the
+        ``plain-subprocess`` level: no launcher, no namespaces), in the
+        staged folder, with the scrubbed environment and the rlimits it sets
+        on itself; its channel per `worker_channel`."""
+        assert self._inner is not None and self.workdir is not None
+        channel = worker_channel()
+        script = [sys.executable, "-I", "-B", str(self._inner / WORKER_NAME)]
+        env = scrubbed_environment(home=self._inner)
+        if channel == FDS:
+            req_r, req_w = os.pipe()
+            resp_r, resp_w = os.pipe()
+            options = plain_popen_options(sys.platform, channel, cwd=self.workdir, env=env, output=self._out,
+                                          pass_fds=(req_r, resp_w))
+            try:
+                proc = subprocess.Popen(plain_command([*script, str(req_r), str(resp_w)], self.limits), **options)
+            except BaseException:
+                os.close(req_w)
+                os.close(resp_r)
+                raise
+            finally:
+                os.close(req_r)
+                os.close(resp_w)
+        else:
+            options = plain_popen_options(sys.platform, channel, cwd=self.workdir, env=env, output=self._out)
+            proc = subprocess.Popen(plain_command([*script, "--stdio"], self.limits), **options)
+            assert proc.stdin is not None and proc.stdout is not None
+            req_w, resp_r = os.dup(proc.stdin.fileno()), os.dup(proc.stdout.fileno())  # plain descriptors, as above
+            proc.stdin.close()
+            proc.stdout.close()
+            proc.stdin = proc.stdout = None
+        self._req, self._resp, self._status = req_w, resp_r, None
+        if channel == STDIO_THREADS:
+            self._pump = ThreadedPipes(req_w, resp_r)
+        else:
+            self._pump = None
+            os.set_blocking(req_w, False)   # writes have deadlines too (`_write`)
+        return proc
 
     def _forked(self, level: Any, cfg: dict, status_w: int, keep: tuple[int, int]) -> Any:
         """The worker forked by this process's zygote (same isolation, NumPy
@@ -306,17 +381,14 @@ class WorkerClient:
             # First the namespace's init alone: unshare reaps it only once
             # the kernel has killed and reaped every process of the
             # namespace, so waiting for unshare means nothing is left.
-            init = _child_pid(self.proc.pid) if self.proc.poll() is None else None
+            init = _child_pid(self.proc.pid) if self.proc.poll() is None and not self._plain else None
             if init is not None:
                 try:
                     os.kill(init, signal.SIGKILL)
                     self.proc.wait(timeout=5)
                 except (OSError, subprocess.TimeoutExpired):
                     pass
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            kill_group(self.proc.pid)
             try:
                 self.proc.kill()
             except OSError:
@@ -333,7 +405,7 @@ class WorkerClient:
                     pass
         if self.proc is not None and hasattr(self.proc, "close"):
             self.proc.close()  # a zygote-forked worker's pidfd
-        self.proc, self._req, self._resp, self._status = None, None, None, None
+        self.proc, self._req, self._resp, self._status, self._pump = None, None, None, None, None
         self._stop_clock()
         self._harvest()
 
@@ -583,7 +655,12 @@ class WorkerClient:
                                     f"still not taken after the wall-clock backstop of "
                                     f"{seconds_text(budget.wall_limit)} s)")
             self.timeouts += 1
-            text = budget.cpu_message() if cause == "cpu" else budget.wall_message()
+            if cause == "cpu":
+                text = budget.cpu_message()
+            elif self._clock is not None and self._clock.name == NO_CPU_CLOCK:
+                text = budget.wall_only_message()
+            else:
+                text = budget.wall_message()
             raise WorkerFailure("timeout", text, cause=cause, budget=budget)
         # poll often enough that a spinning worker overshoots its CPU budget by little
         return max(0.005, min(POLL_SECONDS, cpu_left / 2, wall_left))
@@ -595,15 +672,22 @@ class WorkerClient:
         view = memoryview(data)
         while view:
             wait = self._deadline(limits, writing=True)
-            _, ready, _ = select.select([], [self._req], [], wait)
-            if not ready:
-                continue
             try:
-                view = view[os.write(self._req, view[:1 << 20]):]
-            except BlockingIOError:
-                continue
+                view = view[self._send(view[:1 << 20], wait):]
             except OSError:   # EPIPE: the worker closed its end
                 raise self._died("the program ended before it could be asked anything")
+
+    def _send(self, chunk: memoryview, wait: float) -> int:
+        """Write what the request pipe takes within `wait` seconds (0: none)."""
+        if self._pump is not None:
+            return self._pump.write(chunk, wait) or 0
+        _, ready, _ = select.select([], [self._req], [], wait)
+        if not ready:
+            return 0
+        try:
+            return os.write(self._req, chunk)
+        except BlockingIOError:
+            return 0
 
     def _read(self, size: int, limits: tuple[float, float, Budget]) -> bytes:
         """Read `size` bytes of the answer, polling the worker's CPU clock
@@ -612,18 +696,30 @@ class WorkerClient:
         chunks: list[bytes] = []
         while size:
             wait = self._deadline(limits)
-            ready, _, _ = select.select([self._resp], [], [], wait)
-            if not ready:
+            chunk = self._receive(size, wait)
+            if chunk is None:
                 continue
-            try:
-                chunk = os.read(self._resp, min(size, 1 << 20))
-            except OSError:
-                chunk = b""
             if not chunk:
                 raise self._died("the program stopped")
             chunks.append(chunk)
             size -= len(chunk)
         return b"".join(chunks)
+
+    def _receive(self, size: int, wait: float) -> bytes | None:
+        """At most `size` bytes of the answer pipe within `wait` seconds:
+        None when nothing came yet, b"" when the worker closed it."""
+        if self._pump is not None:
+            try:
+                return self._pump.read(min(size, 1 << 20), wait)
+            except OSError:
+                return b""
+        ready, _, _ = select.select([self._resp], [], [], wait)
+        if not ready:
+            return None
+        try:
+            return os.read(self._resp, min(size, 1 << 20))
+        except OSError:
+            return b""
 
     def _protocol(self, message: str) -> WorkerFailure:
         """The channel can no longer be trusted: stop this worker."""
@@ -679,6 +775,101 @@ class WorkerClient:
         else:
             detail = f"{what} (exit status {number}; e.g. sys.exit/os._exit in your code)"
         return WorkerFailure("crash", detail)
+
+
+def worker_channel(platform: str | None = None) -> str:
+    """How a plain-subprocess worker talks to the grader: `FDS` (two pipes
+    whose descriptors it gets in argv, as under the launcher) on POSIX;
+    `STDIO_THREADS` on Windows (no descriptor can be passed, and select()
+    takes only sockets there).  ``NNGRADE_WORKER_CHANNEL`` = ``stdio`` or
+    ``stdio-threads`` forces those on POSIX (to test them here)."""
+    if (platform or sys.platform) == "win32":
+        return STDIO_THREADS
+    wanted = os.environ.get("NNGRADE_WORKER_CHANNEL", "").strip()
+    return wanted if wanted in (STDIO, STDIO_THREADS) else FDS
+
+
+def plain_popen_options(platform: str, channel: str, *, cwd: Path, env: dict[str, str], output: Any,
+                        pass_fds: tuple[int, ...] = ()) -> dict[str, Any]:
+    """`subprocess.Popen` keywords for a plain-subprocess worker on
+    `platform`: cwd the staged folder; the student's output into `output`;
+    on POSIX its own session (so `kill_group` takes everything it started)
+    and the channel's descriptors passed; on Windows a new process group
+    (no sessions, no descriptors to pass: the channel is stdin/stdout)."""
+    stdio = channel != FDS
+    options: dict[str, Any] = {"stdin": subprocess.PIPE if stdio else subprocess.DEVNULL,
+                               "stdout": subprocess.PIPE if stdio else output, "stderr": output,
+                               "cwd": str(cwd), "env": env, "close_fds": True}
+    if platform == "win32":
+        options["creationflags"] = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0x200)
+    else:
+        options["start_new_session"] = True
+        options["pass_fds"] = tuple(pass_fds)
+    return options
+
+
+def kill_group(pid: int, platform: str | None = None) -> None:
+    """Kill the worker's process group (POSIX: its session leader's group,
+    every process the student started that did not leave it); on Windows,
+    which has no groups to signal, its process tree (``taskkill /T``)."""
+    if (platform or sys.platform) == "win32":
+        try:
+            subprocess.run(["taskkill", "/F", "/T", "/PID", str(pid)], stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            pass
+        return
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class ThreadedPipes:
+    """The channel's waits where select() cannot wait on pipes (Windows):
+    one blocking read and one blocking write at a time run in a helper
+    thread, and the grader waits for each at most the deadline's `wait`
+    seconds, so every deadline holds as with select().  An operation still
+    running is waited for again by the next call (the client's loops retry
+    with the same size or chunk) or ends when `kill()` ends the worker
+    (its end of the pipe closes)."""
+
+    def __init__(self, write_fd: int, read_fd: int) -> None:
+        self.write_fd = write_fd
+        self.read_fd = read_fd
+        self._pending: dict[str, tuple[threading.Event, list]] = {}
+
+    def write(self, chunk: memoryview, wait: float) -> int | None:
+        """Bytes written, or None when the write is still blocked."""
+        data = bytes(chunk)
+        return self._run("write", lambda: os.write(self.write_fd, data), wait)
+
+    def read(self, size: int, wait: float) -> bytes | None:
+        """Up to `size` bytes (b"": closed), or None when nothing came yet."""
+        return self._run("read", lambda: os.read(self.read_fd, size), wait)
+
+    def _run(self, key: str, call: Any, wait: float) -> Any:
+        job = self._pending.get(key)
+        if job is None:
+            done, box = threading.Event(), []
+
+            def work() -> None:
+                try:
+                    box.append((True, call()))
+                except OSError as exc:
+                    box.append((False, exc))
+                finally:
+                    done.set()
+
+            job = self._pending[key] = (done, box)
+            threading.Thread(target=work, name=f"nngrade-pipe-{key}", daemon=True).start()
+        if not job[0].wait(wait):
+            return None
+        del self._pending[key]
+        ok, value = job[1][0]
+        if not ok:
+            raise value
+        return value
 
 
 class ReplyTooComplex(ValueError):

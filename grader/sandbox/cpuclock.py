@@ -23,6 +23,12 @@ One `CpuClock` per started worker; `read()` gives its CPU seconds so far
   worker's top process (walking ``/proc/<pid>/task/*/children``); cutime and
   cstime cover the children that ended and were reaped.  Sampled, so it can
   miss the last moments of a process that ends between two samples.
+* ``none`` (no ``/proc``: macOS, Windows; or ``NNGRADE_CPU_CLOCK=none``):
+  no CPU clock at all; `read()` is always 0.0, so no CPU budget ever runs
+  out and every time limit is enforced by the wall-clock backstop alone.
+  `WorkerClient` then uses a wall factor of 1.0: the CPU limits become
+  wall-clock limits of the same number of seconds (a check that hangs is
+  stopped after its limit, not three times its limit).
 """
 
 from __future__ import annotations
@@ -38,11 +44,12 @@ CGROUP_ROOT = "/sys/fs/cgroup/cpuacct"
 GROUP_PARENT = "nngrade"
 CGROUP = "cgroup-v1-cpuacct"
 PROC = "proc"
+NONE = "none"
 STALE_SECONDS = 600  # a dead grader's empty group older than this is removed
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _counter = itertools.count()
 
-__all__ = ["CpuClock", "CgroupCpuClock", "ProcCpuClock", "backend", "new_clock", "tree_cpu_seconds"]
+__all__ = ["CpuClock", "CgroupCpuClock", "NoCpuClock", "ProcCpuClock", "backend", "new_clock", "tree_cpu_seconds"]
 
 
 class CpuClock:
@@ -348,6 +355,16 @@ def _cgroup2_works(root: str) -> bool:
         clock.close()
 
 
+class NoCpuClock(CpuClock):
+    """No CPU clock on this platform (no /proc): always 0.0 CPU seconds, so
+    only the wall-clock backstop stops a request."""
+
+    name = NONE
+
+    def read(self) -> float:
+        return 0.0
+
+
 class ProcCpuClock(CpuClock):
     name = PROC
 
@@ -452,8 +469,15 @@ def _cgroup_works(root: str) -> bool:
         clock.close()
 
 
+def proc_available() -> bool:
+    """Whether this system has Linux's /proc (per-process CPU ticks)."""
+    return os.path.isfile("/proc/self/stat")
+
+
 @lru_cache(maxsize=4)
 def _backend(wanted: str) -> str:
+    if wanted == NONE or not proc_available():
+        return NONE
     if wanted == PROC:
         return PROC
     if _cgroup_works(CGROUP_ROOT):
@@ -463,13 +487,20 @@ def _backend(wanted: str) -> str:
 
 def backend() -> str:
     """The backend used in this process: ``NNGRADE_CPU_CLOCK`` = ``proc``
-    forces the /proc fallback; otherwise the cgroup when it works here."""
+    forces the /proc fallback, ``none`` no clock (what a system without
+    /proc gets); otherwise the cgroup when it works here."""
     return _backend(os.environ.get("NNGRADE_CPU_CLOCK", "auto").strip() or "auto")
 
 
-def new_clock(limits: object = None) -> CpuClock:
+def new_clock(limits: object = None, *, launcher: bool = True) -> CpuClock:
     """A fresh clock for one worker start; with `limits` (WorkerLimits), its
-    cgroups also limit the submission's memory, processes and CPU weight."""
+    cgroups also limit the submission's memory, processes and CPU weight.
+    `launcher` False (a plain-subprocess worker): no launcher joins a
+    cgroup, so the clock is /proc's, or none."""
+    if backend() == NONE:
+        return NoCpuClock()
+    if not launcher:
+        return ProcCpuClock()
     if backend() == CGROUP2:
         try:
             return CgroupV2CpuClock(limits=limits)

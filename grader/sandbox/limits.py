@@ -32,6 +32,18 @@ submission's processes are also limited together by cgroups, see
 ``namespaces(net,pid)+uid+rlimits``, ``uid+rlimits``, ``rlimits``
     fallbacks when mounts, or ``unshare`` itself, are not available.
 
+``plain-subprocess`` (``plain-subprocess+rlimits`` where the ``resource``
+module exists)
+    not a sandbox: the worker is a plain ``python -I -B`` child process
+    (`plain_command`, no launcher, no namespaces, no zygote, the grader's
+    own uid), with the scrubbed environment, the staged folder as its
+    working directory, its own session (POSIX) and the rlimits the worker
+    sets on itself before any student code runs (`plain_rlimits`; none on
+    Windows).  The level of every platform but Linux, where the kit's
+    student runs their own code on their own machine; never probed.  On
+    Linux only when asked for (``NNGRADE_ISOLATION=plain-subprocess``, e.g.
+    to test it).
+
 ``NNGRADE_ISOLATION`` (one of the level names above, or ``auto``) caps the
 level, e.g. to test a fallback.  ``NNGRADE_SANDBOX_HIDE`` adds
 ``os.pathsep``-separated folders to hide from workers (e.g. a folder of
@@ -43,8 +55,8 @@ worker then reads whatever its uid may read.
 from __future__ import annotations
 
 import errno
-import fcntl
 import importlib.util
+import json
 import marshal
 import os
 import random
@@ -126,6 +138,7 @@ class Isolation:
     uid: bool = False
     pid: bool = False
     root: bool = False              # an allow-list root (`allowlist_plan`) instead of hiding a deny-list
+    plain: bool = False             # a plain child process: no launcher at all (`plain_command`)
 
 
 FULL_NS = ("--net", "--pid", "--mount", "--ipc", "--uts", "--fork", "--kill-child")
@@ -141,6 +154,17 @@ LEVELS = (
     Isolation("uid+rlimits", (), uid=True),
     Isolation("rlimits", ()),
 )
+
+
+#: Not in LEVELS (never probed, never a Linux fallback): the level of the
+#: platforms without Linux's namespaces, or asked for by name.
+PLAIN = Isolation("plain-subprocess", plain=True)
+
+
+def is_linux(platform: str | None = None) -> bool:
+    """Linux (`sys.platform`, overridable for tests): the only platform
+    with the launcher's namespaces, prctl and /proc."""
+    return (platform or sys.platform).startswith("linux")
 
 
 def _candidates() -> list[Isolation]:
@@ -168,9 +192,14 @@ def _chosen(wanted: str) -> Isolation:
     return LEVELS[-1]
 
 
-def isolation() -> Isolation:
-    """The strongest level that works here (probed once per process)."""
-    return _chosen(os.environ.get("NNGRADE_ISOLATION", "auto"))
+def isolation(platform: str | None = None) -> Isolation:
+    """The strongest level that works here (probed once per process); the
+    plain subprocess off Linux (`platform`: `sys.platform`, overridable for
+    tests) or when ``NNGRADE_ISOLATION`` names it."""
+    wanted = os.environ.get("NNGRADE_ISOLATION", "auto")
+    if wanted.strip() == PLAIN.name or not is_linux(platform):
+        return PLAIN
+    return _chosen(wanted)
 
 
 def isolation_level() -> str:
@@ -179,7 +208,10 @@ def isolation_level() -> str:
     'namespaces(net,pid,mount,ipc,uts,cgroup)+allowlist-root+cgroup(memory,pids,cpu)+uid+rlimits'."""
     from .cpuclock import limit_controllers
 
-    name = isolation().name
+    level = isolation()
+    if level.plain:   # no launcher joins a cgroup: the controllers never apply
+        return PLAIN.name + ("+rlimits" if rlimits_available() else "")
+    name = level.name
     controllers = limit_controllers()
     if not controllers:
         return name
@@ -188,6 +220,45 @@ def isolation_level() -> str:
         if anchor in name:
             return name.replace(anchor, part + anchor, 1)
     return name + part
+
+
+def rlimits_available() -> bool:
+    """Whether this platform has the `resource` module (every POSIX system;
+    not Windows), i.e. whether a plain worker can limit itself."""
+    try:
+        import resource  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+#: rlimits a plain worker does not set: NPROC counts every process of the
+#: user's own account (the student's browser too, not just the submission's);
+#: AS is not enforced by macOS's kernel (and would only break its start-up).
+PLAIN_SKIPPED = {"darwin": ("NPROC", "AS")}
+
+
+def plain_rlimits(limits: WorkerLimits, platform: str | None = None) -> dict[str, Any]:
+    """The rlimits a plain-subprocess worker sets on itself (before any
+    student code runs; `worker.py --rlimits`): the launcher's, without
+    NPROC everywhere and without AS on macOS; {} without `resource`."""
+    if not rlimits_available():
+        return {}
+    platform = platform or sys.platform
+    skipped = {"NPROC", *PLAIN_SKIPPED.get(platform, ())}
+    return {name: value for name, value in limits.rlimits().items() if name not in skipped}
+
+
+def plain_command(argv: list[str], limits: WorkerLimits, platform: str | None = None) -> list[str]:
+    """The plain-subprocess level's command: the worker's own `argv`
+    (``python -I -B worker.py ...``) plus the rlimits it sets on itself.
+    Why the worker sets them, not a `preexec_fn`: the grader has threads
+    (the judge), and a preexec_fn may deadlock a forking multi-threaded
+    process; nor a ``-c`` wrapper: it would cost a second interpreter start."""
+    wanted = plain_rlimits(limits, platform)
+    if not wanted:
+        return list(argv)
+    return [*argv, "--rlimits", json.dumps(wanted, separators=(",", ":"))]
 
 
 def _probe(level: Isolation) -> bool:
@@ -292,7 +363,15 @@ def scrubbed_environment(home: str | os.PathLike | None = None) -> dict[str, str
     for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if key in os.environ:  # machine-specific BLAS fixes must reach the worker
             env[key] = os.environ[key]
+    if sys.platform == "win32":
+        env.update(windows_environment(os.environ))
     return env
+
+
+def windows_environment(environ: Any) -> dict[str, str]:
+    """What a Windows interpreter cannot start without (its system folder:
+    DLLs, the random seed for sockets), taken from the grader's own."""
+    return {key: environ[key] for key in ("SYSTEMROOT", "WINDIR") if key in environ}
 
 
 def _inner_dir(level: Isolation, stage: Path) -> Path:
@@ -484,6 +563,8 @@ def _launcher_source() -> str:
 def launcher_input(cfg: dict) -> int:
     """A pipe's read end holding the launcher's source and `cfg` (for the
     launcher's stdin; the caller closes it after starting the process)."""
+    import fcntl   # (Linux only, as the launcher is: not imported at module level, for other platforms)
+
     data = marshal.dumps((_launcher_source(), cfg))
     read, write = os.pipe()
     try:
@@ -712,6 +793,8 @@ class UidLease:
 
     @classmethod
     def acquire(cls) -> "UidLease":
+        import fcntl   # (Linux only, as the uid levels are)
+
         folder = Path(tempfile.gettempdir()) / "nngrade-uids"
         folder.mkdir(mode=0o700, exist_ok=True)
         with cls._lock:

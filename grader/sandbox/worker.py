@@ -550,8 +550,68 @@ def _flush_output() -> None:
             pass
 
 
+def apply_rlimits(wanted: dict) -> list[str]:
+    """Set `wanted` (name -> limit or [soft, hard], as `WorkerLimits.rlimits`)
+    on this process, before any student code runs: how a plain-subprocess
+    worker is limited (no launcher sets them).  Best effort: returns the
+    names this platform has and accepted; none without `resource`."""
+    try:
+        import resource
+    except ImportError:   # Windows
+        return []
+    done = []
+    for name, value in wanted.items():
+        number = getattr(resource, "RLIMIT_" + name, None)
+        soft, hard = (value, value) if isinstance(value, int) else value
+        if number is None:
+            continue
+        try:
+            resource.setrlimit(number, (soft, hard))
+        except (ValueError, OSError):
+            continue
+        done.append(name)
+    return done
+
+
+def stdio_channel() -> tuple[int, int]:
+    """The grader's channel on this process's stdin and stdout (where no
+    descriptor can be passed: Windows), made safe from the student's code:
+    the protocol keeps private duplicates of descriptors 0 and 1; then 0
+    reads nothing (a student's input() or os.read(0) never eats a request)
+    and 1 is pointed at 2, the grader's capture file, so every print,
+    sys.stdout.write or os.write(1, ...) lands in the student's output and
+    never in the channel."""
+    requests, replies = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(2, 1)
+    if hasattr(os, "O_BINARY"):   # Windows: no newline translation on the channel
+        import msvcrt
+        for fd in (requests, replies):
+            msvcrt.setmode(fd, os.O_BINARY)
+    return requests, replies
+
+
+def parse_arguments(args: list) -> tuple[int | None, int | None, dict]:
+    """``REQ_FD RESP_FD`` (descriptors passed by the grader) or ``--stdio``
+    (None, None), then optionally ``--rlimits JSON``."""
+    rlimits: dict = {}
+    if "--rlimits" in args:
+        at = args.index("--rlimits")
+        rlimits = json.loads(args[at + 1])
+        args = args[:at] + args[at + 2:]
+    if args[:1] == ["--stdio"]:
+        return None, None, rlimits
+    return int(args[0]), int(args[1]), rlimits
+
+
 def main() -> int:
-    req_fd, resp_fd = int(sys.argv[1]), int(sys.argv[2])
+    req_fd, resp_fd, rlimits = parse_arguments(sys.argv[1:])
+    if rlimits:
+        apply_rlimits(rlimits)
+    if req_fd is None or resp_fd is None:
+        req_fd, resp_fd = stdio_channel()
     for fd in (req_fd, resp_fd):  # not inherited by anything the student runs
         os.set_inheritable(fd, False)
     requests = os.fdopen(req_fd, "rb", buffering=0)
