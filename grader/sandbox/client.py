@@ -649,6 +649,7 @@ class WorkerClient:
         cpu_left = cpu_end - (self._clock.read() if self._clock is not None else 0.0)
         if cpu_left <= 0 or wall_left <= 0:
             cause = "cpu" if cpu_left <= 0 else "wall"
+            clockless = self._clock is not None and self._clock.name == NO_CPU_CLOCK   # (kill() drops the clock)
             self.kill()
             if writing and cause == "wall":
                 raise WorkerFailure("protocol", "the program stopped reading the grader's requests (a request was "
@@ -657,7 +658,7 @@ class WorkerClient:
             self.timeouts += 1
             if cause == "cpu":
                 text = budget.cpu_message()
-            elif self._clock is not None and self._clock.name == NO_CPU_CLOCK:
+            elif clockless:
                 text = budget.wall_only_message()
             else:
                 text = budget.wall_message()

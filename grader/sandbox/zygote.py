@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .limits import BOOT, INNER_DIR, launcher_input, scrubbed_environment
+from .limits import BOOT, INNER_DIR, PLAIN, launcher_input, scrubbed_environment
 
 WORKER = Path(__file__).resolve().with_name("worker.py")
 #: the worker's path inside its root (the client stages it there under this name)
@@ -48,9 +48,11 @@ class ZygoteUnavailable(RuntimeError):
 
 def enabled() -> bool:
     """Whether this process may use a zygote: Linux, root (the zygote must
-    create namespaces and mounts), pidfd support, not turned off."""
+    create namespaces and mounts), pidfd support, not turned off, and not
+    the plain-subprocess level (which never uses the launcher)."""
     return (sys.platform.startswith("linux") and os.geteuid() == 0 and hasattr(os, "pidfd_open")
-            and os.environ.get("NNGRADE_ZYGOTE", "1").strip() != "0")
+            and os.environ.get("NNGRADE_ZYGOTE", "1").strip() != "0"
+            and os.environ.get("NNGRADE_ISOLATION", "").strip() != PLAIN.name)
 
 
 class ZygoteProcess:
