@@ -423,10 +423,14 @@ class WorkerClient:
 
     @property
     def cpu_clock(self) -> str:
-        """The CPU clock's backend: 'cgroup-v1-cpuacct' or 'proc'."""
-        from .cpuclock import backend
-
-        return self._clock.name if self._clock is not None else backend()
+        """The CPU clock's backend: 'cgroup-v1-cpuacct', 'cgroup-v2', 'proc'
+        or 'none' (a plain-subprocess worker is never in a cgroup: 'proc'
+        or 'none')."""
+        if self._clock is not None:
+            return self._clock.name
+        if backend() != NO_CPU_CLOCK and isolation().plain:
+            return "proc"
+        return backend()
 
     def _harvest(self) -> None:
         """Keep the head of a finished worker's output; drop its file."""
