@@ -12,6 +12,11 @@ limit) for code that waits instead of computing.
 After a hang, a death or a protocol violation the next request starts a
 fresh worker and replays the load, so one bad method spoils only the
 criteria that call it.
+At the ``plain-subprocess`` level (macOS, Windows; `limits.PLAIN`) the
+worker is a plain child process (`_start_plain`), its channel two passed
+pipes (POSIX) or its own stdin/stdout (Windows; `worker_channel`), waited
+on by select() or, where select() cannot wait on pipes, by `ThreadedPipes`:
+everything below holds the same for every channel.
 
 No reply can hurt the grader (the student's code can take the worker over
 entirely and write anything into the reply pipe):
