@@ -665,8 +665,10 @@ def _with_template(root: dict, folder: str) -> dict:
     """`root` with the zygote's template for its plan (built on first use;
     a plan that cannot have one is remembered as such)."""
     key = marshal.dumps((root["binds"], root["links"], root["empty"], root["devices"]))
+    if _TEMPLATES.get(key) and not os.path.isdir(_TEMPLATES[key] + "/proc"):
+        del _TEMPLATES[key]  # its mount point was removed from outside: build it again
     if key not in _TEMPLATES:
-        path = os.path.join(folder, str(len(_TEMPLATES)))
+        path = os.path.join(folder, f"{len(_TEMPLATES)}-{os.urandom(4).hex()}")
         try:
             _TEMPLATES[key] = path if build_template(root, path) else None
         except OSError:

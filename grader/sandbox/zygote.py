@@ -206,6 +206,11 @@ class Zygote:
         raise ZygoteUnavailable(why)
 
     def close(self) -> None:
+        """Stop the zygote -- only from the process that started it: a
+        forked copy of the grader running its exit handlers must not end
+        (or remove the templates of) its parent's zygote."""
+        if os.getpid() != self.pid_owner:
+            return
         with self._lock:
             self._close_locked()
 

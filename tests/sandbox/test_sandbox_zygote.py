@@ -148,6 +148,9 @@ def test_exit_like_interpreter_statuses():
     for exc, expected in cases:
         pid = os.fork()
         if pid == 0:
+            import atexit
+
+            atexit._clear()  # this is a copy of the test process: its exit handlers are not ours to run
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 2)
             launcher.exit_like_interpreter(exc)
@@ -222,3 +225,27 @@ def test_a_forked_worker_inherits_nothing_of_the_grader(tmp_path, course_secret,
     assert scanned > 10_000_000  # NumPy and the interpreter were scanned
     assert found == set(), doc["stdout"]
     assert doc["score"] == 100.0
+
+
+@needs_zygote
+def test_a_forked_copy_of_the_grader_leaves_the_zygote_alone(tmp_path):
+    """A fork of the grader process that runs its exit handlers (as a
+    careless library might) must not stop its parent's zygote or remove
+    its templates; and a template removed from outside is rebuilt."""
+    rubric = small_rubric()
+    assert grade(CORRECT, rubric).result["score"] == 100.0
+    z = zygote_mod.zygote()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child only runs the exit handlers
+        import atexit
+
+        atexit._run_exitfuncs()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert z._proc is not None and z._proc.poll() is None
+    import shutil
+
+    shutil.rmtree(z._templates, ignore_errors=True)  # the template's mount point, from outside
+    os.makedirs(z._templates, exist_ok=True)
+    assert grade(CORRECT, rubric).result["score"] == 100.0
+
