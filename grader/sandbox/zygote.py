@@ -22,6 +22,7 @@ import marshal
 import os
 import select
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -31,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .limits import BOOT, INNER_DIR, PLAIN, launcher_input, scrubbed_environment
+from .limits import BOOT, INNER_DIR, LEVELS, launcher_input, scrubbed_environment
 
 WORKER = Path(__file__).resolve().with_name("worker.py")
 #: the worker's path inside its root (the client stages it there under this name)
@@ -48,11 +49,14 @@ class ZygoteUnavailable(RuntimeError):
 
 def enabled() -> bool:
     """Whether this process may use a zygote: Linux, root (the zygote must
-    create namespaces and mounts), pidfd support, not turned off, and not
-    the plain-subprocess level (which never uses the launcher)."""
+    create namespaces and mounts), pidfd support, not turned off, and the
+    strongest level not capped away (``NNGRADE_ISOLATION`` naming a lower
+    level or the plain subprocess: only the strongest level forks workers
+    from a zygote, so starting one would be wasted work)."""
+    wanted = os.environ.get("NNGRADE_ISOLATION", "auto").strip() or "auto"
     return (sys.platform.startswith("linux") and os.geteuid() == 0 and hasattr(os, "pidfd_open")
             and os.environ.get("NNGRADE_ZYGOTE", "1").strip() != "0"
-            and os.environ.get("NNGRADE_ISOLATION", "").strip() != PLAIN.name)
+            and wanted in ("auto", LEVELS[0].name))
 
 
 class ZygoteProcess:
@@ -91,8 +95,6 @@ class ZygoteProcess:
     def kill(self) -> None:
         if self._pidfd is not None and self.returncode is None:
             try:
-                import signal
-
                 signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
             except (ProcessLookupError, OSError):
                 pass

@@ -163,6 +163,12 @@ def test_disabled_without_root_or_when_turned_off(monkeypatch):
     monkeypatch.setenv("NNGRADE_ZYGOTE", "0")
     assert zygote_mod.zygote() is None
     monkeypatch.setenv("NNGRADE_ZYGOTE", "1")
+    from grader.sandbox.limits import LEVELS
+
+    monkeypatch.setenv("NNGRADE_ISOLATION", LEVELS[1].name)  # a capped level never forks from a zygote
+    assert not zygote_mod.enabled()
+    monkeypatch.delenv("NNGRADE_ISOLATION")
+    monkeypatch.setenv("NNGRADE_ZYGOTE", "1")
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     assert not zygote_mod.enabled()
 
