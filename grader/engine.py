@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +25,13 @@ from typing import Any
 
 from . import __version__
 from .checks import REGISTRY
-from .checks.base import Context, Verdict
+from .checks.base import GRADER_ERROR, Context, Verdict
+from .checks.contract import ContractError, StudentValueError
 from .oracle import Oracle
-from .probe import ApiError, Probe
+from .operations import describe_needs
+from .probe import ApiError, Probe, describe_value
 from .rubric import Criterion, Rubric
+from .diagnoses import catalogue_for
 from .secret import CourseSecret
 from .sandbox.client import LoadSpec, WorkerClient, WorkerFailure
 from .sandbox.limits import WorkerLimits, isolation_level
@@ -222,12 +226,16 @@ def observe_criterion(rubric: Rubric, oracle: Oracle | None, crit: Criterion, pr
     except WorkerFailure as failure:
         return _failure_verdict(failure)
     except ApiError as exc:
-        return Verdict(0.0, f"{exc}. The rubric's interface expects: {_interface_summary(rubric)}.",
+        return Verdict(0.0, f"{exc}. This criterion needs {describe_needs(check.operations, rubric.interface)}.",
                        diagnoses=["api-missing"], status="error")
-    except Exception as exc:  # odd values from the student broke an assumption: this criterion only
-        return Verdict(0.0, f"The grader could not observe this criterion ({type(exc).__name__}: {exc}). "
-                       "This usually means an unexpected type or shape was returned.",
-                       diagnoses=["bad-output"], status="error")
+    except StudentValueError as exc:
+        return _bad_output(exc)
+    except Exception as exc:  # after validation nothing is the student's: the grader failed
+        if getattr(check, "legacy", False):   # TRANSITIONAL: undeclared checks keep the old blame
+            return Verdict(0.0, f"The grader could not observe this criterion ({type(exc).__name__}: {exc}). "
+                           "This usually means an unexpected type or shape was returned.",
+                           diagnoses=["bad-output"], status="error")
+        return grader_error(crit, "observing", exc)
     return Observed(check, ctx, params, observation)
 
 
@@ -237,14 +245,38 @@ def judge_criterion(observed: Observed) -> Verdict:
     check, ctx, params, observation = observed.check, observed.ctx, observed.params, observed.observation
     try:
         verdict = check.judge(ctx, observation, params)
-        notes = getattr(check, "instructor_notes", None)
-        if notes is not None:
-            verdict.notes.update(notes(observation))
-        return verdict
-    except Exception as exc:  # the student's values broke an assumption: say so, never crash the batch
-        return Verdict(0.0, f"The grader could not judge your output ({type(exc).__name__}: {exc}). "
-                       "This usually means an unexpected type or shape was returned.",
-                       diagnoses=["bad-output"], status="error")
+        if check.instructor_notes is not None:
+            verdict.notes.update(check.instructor_notes(observation))
+    except StudentValueError as exc:
+        return _bad_output(exc)
+    except Exception as exc:  # the observation was validated: a failure here is the grader's
+        if getattr(check, "legacy", False):   # TRANSITIONAL: undeclared checks keep the old blame
+            return Verdict(0.0, f"The grader could not judge your output ({type(exc).__name__}: {exc}). "
+                           "This usually means an unexpected type or shape was returned.",
+                           diagnoses=["bad-output"], status="error")
+        return grader_error(ctx.criterion, "judging", exc)
+    undeclared = [d for d in verdict.diagnoses if not check.declares(d)]
+    if undeclared:
+        return grader_error(ctx.criterion, "judging", ContractError(
+            f"check {check.name!r} named mistakes it does not declare: {', '.join(undeclared)}"))
+    return verdict
+
+
+def _bad_output(exc: StudentValueError) -> Verdict:
+    shown = f" (got {describe_value(exc.value)})" if exc.value is not None else ""
+    return Verdict(0.0, f"Your code returned a value the grader cannot use: {exc.what}{shown}.",
+                   diagnoses=["bad-output"], status="error")
+
+
+def grader_error(crit: Criterion, stage: str, exc: BaseException) -> Verdict:
+    """A failure of the grader's own (a check, a rubric, the reference): the
+    criterion is left out of the student's total and the batch reports it;
+    the traceback goes to the instructor (run.json), never to the student."""
+    where = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-6))
+    return Verdict(0.0, f"The grader failed while {stage} this criterion ({type(exc).__name__}). This is the "
+                   "grader's fault, not yours: the criterion is left out of your total until the course staff "
+                   "fix it and grade again.", diagnoses=["grader-error"], status=GRADER_ERROR,
+                   notes={"grader-error": f"{stage} {crit.id} ({crit.check}): {type(exc).__name__}: {exc}\n{where}"})
 
 
 def _answers_from_worker(root: Path, probe: Probe) -> Any:
@@ -324,12 +356,6 @@ def _failure_verdict(failure: WorkerFailure) -> Verdict:
     return Verdict(0.0, f"Your code raised {failure.describe()}{where}{hint}", diagnoses=diag, status="error")
 
 
-def _interface_summary(rubric: Rubric) -> str:
-    iface = rubric.interface
-    methods = ", ".join(f"{n}()" for n in iface.methods.values())
-    return f"class {iface.class_name} with {methods} and self.{iface.parameters_attribute}"
-
-
 def _load_failure(failure: WorkerFailure, filename: str) -> tuple[str, str]:
     if failure.kind == "exception" and failure.error_type in ("SyntaxError", "IndentationError", "TabError"):
         return "syntax-error", f"{filename} does not compile: {failure.describe()}"
@@ -374,6 +400,7 @@ def _document(sid: str, rubric: Rubric, results: list[dict], *, error: dict | No
               for c in rubric.criteria if c.id not in graded]
     ordered = {c.id: i for i, c in enumerate(rubric.criteria)}
     criteria = sorted(results + hidden, key=lambda r: ordered[r["id"]])
+    counted = [r for r in results if r["status"] != GRADER_ERROR]   # a grader failure never costs a student
     # every text is already capped and cleaned where it left the worker (the client); this pass
     # makes sure no lone surrogate or control character reaches result.json whatever the path
     return clean_tree({
@@ -381,8 +408,10 @@ def _document(sid: str, rubric: Rubric, results: list[dict], *, error: dict | No
         "rubric": rubric.id,
         "rubric_title": rubric.title,
         "grader_version": __version__,
-        "score": round(sum(r["score"] for r in results), 2),
-        "max_score": float(sum(r["max_score"] for r in results)),
+        "score": round(sum(r["score"] for r in counted), 2),
+        "max_score": float(sum(r["max_score"] for r in counted)),
+        "grader_errors": [r["id"] for r in results if r["status"] == GRADER_ERROR],
+        "catalogue": catalogue_for(rubric, (d for r in criteria for d in r["diagnoses"])),
         "scope": "public" if public_only else "all",
         "error": error,
         "isolation": isolation_level(),

@@ -33,14 +33,14 @@ from . import __version__
 #: instructor's modules, e.g. batch, store, render, kit, never ship).
 CHECKER_MODULES: tuple[str, ...] = (
     "__init__.py", "adapter.py", "blas.py", "cli.py", "diagnoses.py", "engine.py", "executors.py", "kitcli.py",
-    "names.py", "notebook.py", "oracle.py", "probe.py", "rubric.py", "secret.py", "submission.py",
-    "textsafe.py",
+    "names.py", "notebook.py", "operations.py", "oracle.py", "probe.py", "rubric.py", "schema.py", "secret.py",
+    "submission.py", "textsafe.py",
     # the terminal table (not the HTML renderers) and the graded-file rule (not the rest of intake)
     "render/__init__.py", "render/common.py", "render/terminal.py", "intake/__init__.py", "intake/choose.py",
 )
 #: Subpackages the check path needs whole: every check kind, the written
 #: answers, and the sandbox (which runs the student's code however it is built).
-CHECKER_PACKAGES: tuple[str, ...] = ("answers", "checks", "sandbox")
+CHECKER_PACKAGES: tuple[str, ...] = ("answers", "checks", "mistakes", "sandbox")
 
 
 def checker_files(source: Path | None = None) -> list[str]:

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .rubric import ACTIVATIONS, Rubric
+from .schema import ACTIVATIONS, Rubric
 from .secret import CourseSecret
 
 Params = dict[str, np.ndarray]

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .adapter import Layout, canonical_keys, learn_layout, probabilities_to_canonical
-from .rubric import Rubric
+from .schema import Rubric
 from .sandbox.client import Budget, WorkerClient, WorkerFailure, reply_allowance
 
 #: a timed-out operation is remembered only when it had at least this share of

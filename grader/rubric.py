@@ -10,196 +10,14 @@ rubric error found after grading 400 students is a disaster.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ValidationError
 
-def _bundled_folder() -> Path:
-    """The bundled rubrics: inside the package in an installed wheel
-    (pyproject maps rubrics/ to grader/rubrics/), at the checkout's top
-    level in a source tree or an editable install."""
-    here = Path(__file__).resolve().parent
-    return here / "rubrics" if (here / "rubrics").is_dir() else here.parent / "rubrics"
-
-
-BUNDLED = _bundled_folder()
-ACTIVATIONS = ("silu", "softplus", "relu", "leaky_relu", "sigmoid", "tanh")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ArchitectureSpec(Strict):
-    inputs: int = Field(gt=0)
-    hidden: list[int] = Field(min_length=1)
-    outputs: int = Field(gt=1)
-    activation: Literal["silu", "softplus", "relu", "leaky_relu", "sigmoid", "tanh"] = "silu"
-    alpha: float = Field(default=0.01, ge=0)
-
-    @field_validator("hidden")
-    @classmethod
-    def _positive(cls, value: list[int]) -> list[int]:
-        if any(n <= 0 for n in value):
-            raise ValueError("hidden layer sizes must be positive")
-        return value
-
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        return (self.inputs, *self.hidden, self.outputs)
-
-
-class Regularization(Strict):
-    """Elastic net per weight matrix, e.g. {l1: {W0: 0.001}, l2: {W0: 0.01, W1: 0.01}}."""
-
-    l1: dict[str, float] = {}
-    l2: dict[str, float] = {}
-
-
-class InitSpec(Strict):
-    mean: float = 0.0
-    std: float = Field(default=0.05, gt=0)
-
-
-class OptimizerSpec(Strict):
-    lr: float = Field(default=0.01, gt=0)
-    momentum: float = Field(default=0.9, ge=0, lt=1)
-    schedule: Literal["constant", "fista"] = "constant"
-
-
-class DataSpec(Strict):
-    name: Literal["penguins", "synthetic"] = "penguins"
-    seed: int = 0
-    n_train: int | None = Field(default=None, gt=0)
-    n_test: int | None = Field(default=None, gt=0)
-
-    @model_validator(mode="after")
-    def _synthetic_sizes(self) -> "DataSpec":
-        if self.name == "synthetic" and (self.n_train is None or self.n_test is None):
-            raise ValueError("synthetic data needs n_train and n_test")
-        return self
-
-
-class Assignment(Strict):
-    architecture: ArchitectureSpec
-    loss: Literal["cross_entropy", "squared_error"] = "cross_entropy"
-    regularization: Regularization = Regularization()
-    init: InitSpec = InitSpec()
-    optimizer: OptimizerSpec = OptimizerSpec()
-    data: DataSpec = DataSpec()
-
-
-class Interface(Strict):
-    """How this assignment's students spell things; a submission is never
-    edited to fit the grader."""
-
-    class_name: str = "NN"
-    constructor: dict[Literal["num_input", "num_hidden", "num_output", "gradient_method", "lr", "momentum"], str] = {
-        "num_input": "num_input", "num_hidden": "num_hidden", "num_output": "num_output",
-        "gradient_method": "gradient_method", "lr": "lr", "momentum": "momentum"}
-    constructor_extra: dict[str, Any] = {}
-    methods: dict[Literal["init_params", "feed_forward", "loss", "back_propagate", "step", "train"], str] = {
-        "init_params": "init_params", "feed_forward": "feed_forward", "loss": "loss",
-        "back_propagate": "back_propagate", "step": "step", "train": "train"}
-    parameters_attribute: str = "theta"
-    weight_key: str = "W{i}"
-    bias_key: str = "b{i}"
-    gradient_methods: dict[Literal["gd", "nag"], str] = {"gd": "GD", "nag": "NAG"}
-    output_layouts: list[Literal["CS", "SC"]] = ["CS", "SC"]
-    bias_layouts: list[Literal["column", "flat"]] = ["column", "flat"]
-
-    def method(self, role: str) -> str:
-        return self.methods.get(role, role)  # type: ignore[call-overload]
-
-    def kwarg(self, role: str) -> str:
-        return self.constructor.get(role, role)  # type: ignore[call-overload]
-
-
-class Tolerances(Strict):
-    grad_abs: float = Field(default=1e-7, gt=0)
-    grad_rel: float = Field(default=1e-5, gt=0)
-    kink_factor: float = Field(default=100.0, ge=1, description="looser gradient tolerance for ReLU-like activations")
-    value_rel: float = Field(default=1e-6, gt=0)
-    value_abs: float = Field(default=1e-9, gt=0)
-    float32_rel: float = Field(default=2e-3, gt=0, description="comparisons when the student keeps float32")
-
-
-class Limits(Strict):
-    criterion_seconds: float = Field(default=60.0, gt=0)
-    submission_seconds: float = Field(default=600.0, gt=0)
-    load_seconds: float = Field(default=30.0, gt=0)
-    memory_mb: int = Field(default=2048, ge=256)
-    cpu_seconds: int = Field(default=900, gt=0)
-    processes: int = Field(default=64, gt=0)
-    output_kb: int = Field(default=64, gt=0)
-    file_mb: int = Field(default=64, gt=0)
-
-
-class Sandbox(Strict):
-    packages: list[str] = Field(default=[], description=(
-        "third-party distributions (pip names) the student's code may import besides the defaults "
-        "(numpy, matplotlib), each with its dependencies; bound read-only into the worker's root"))
-
-
-class Criterion(Strict):
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-    title: str
-    points: float = Field(gt=0)
-    visibility: Literal["public", "hidden"] = "public"
-    check: str
-    params: dict[str, Any] = {}
-    hint: str = ""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _answers_hidden_by_default(cls, data: Any) -> Any:
-        """A written question's expected value is its answer: hidden unless the rubric says public."""
-        if isinstance(data, dict) and data.get("check") == "answers" and "visibility" not in data:
-            data = {**data, "visibility": "hidden"}
-        return data
-
-    def check_params(self) -> Any:
-        from .checks import REGISTRY
-
-        return REGISTRY[self.check].Params(**self.params)
-
-
-class Rubric(Strict):
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-    title: str
-    description: str = ""
-    seed: int = 0
-    total_points: float = Field(gt=0)
-    assignment: Assignment | None = Field(default=None, description=(
-        "the network students implement; a rubric of written questions only (check `answers`) needs none"))
-    interface: Interface = Interface()
-    tolerances: Tolerances = Tolerances()
-    limits: Limits = Limits()
-    sandbox: Sandbox = Sandbox()
-    criteria: list[Criterion] = Field(min_length=1)
-    answers: str | None = Field(default=None, description=(
-        "student kits only: a file of recorded reference answers (relative to the rubric), "
-        "used instead of the reference solution"))
-    hidden_summary: list[dict[str, Any]] = Field(default=[], description=(
-        "student kits only: titles and points of the criteria graded after release"))
-
-    # convenience -----------------------------------------------------------
-    def criterion(self, criterion_id: str) -> Criterion:
-        for crit in self.criteria:
-            if crit.id == criterion_id:
-                return crit
-        raise KeyError(criterion_id)
-
-    @property
-    def public_criteria(self) -> list[Criterion]:
-        return [c for c in self.criteria if c.visibility == "public"]
-
-    @property
-    def answers_only(self) -> bool:
-        """Written questions only: no student class, no worker, no reference network."""
-        return all(c.check == "answers" for c in self.criteria)
-
+from .checks import REGISTRY
+from .schema import (ACTIVATIONS, BUNDLED, ArchitectureSpec, Assignment, Criterion, DataSpec, InitSpec,  # noqa: F401
+                     Interface, Limits, OptimizerSpec, Regularization, Rubric, Sandbox, Strict, Tolerances)
 
 class RubricError(Exception):
     """A rubric that cannot be used, with where and why."""
@@ -207,8 +25,6 @@ class RubricError(Exception):
 
 def consistency_problems(rubric: Rubric) -> list[tuple[tuple, str]]:
     """Rules that span fields, each with the path of the field to blame."""
-    from .checks import REGISTRY
-
     problems: list[tuple[tuple, str]] = []
     seen: dict[str, int] = {}
     for index, crit in enumerate(rubric.criteria):
@@ -295,15 +111,38 @@ def parse_rubric(text: str, filename: str = "<rubric>") -> Rubric:
     except ValidationError as exc:
         raise RubricError(_format_errors(exc, filename, node)) from exc
     problems = consistency_problems(rubric)
+    _refuse(problems, filename, node)
+    for index, crit in enumerate(rubric.criteria):
+        try:
+            crit._params = REGISTRY[crit.check].params(crit.params)
+        except ValidationError as exc:
+            raise RubricError(_format_errors(exc, filename, node, prefix=("criteria", index, "params"))) from exc
+    problems = check_problems(rubric)
+    _refuse(problems, filename, node)
+    return rubric
+
+
+def _refuse(problems: list[tuple[tuple, str]], filename: str, node: Any) -> None:
     if problems:
         raise RubricError("\n".join(f"{filename}:{_line_of(node, loc)}: {'.'.join(str(p) for p in loc)}: {msg}"
                                     for loc, msg in problems))
+
+
+def check_problems(rubric: Rubric) -> list[tuple[tuple, str]]:
+    """What each criterion's check declares it needs from the rubric: a
+    public criterion's check must be judgeable from recorded answers, and
+    the check's own `validate` hook (blocks exist, probe depth follows the
+    architecture, the reference reaches the training bar) must find nothing."""
+    problems: list[tuple[tuple, str]] = []
     for index, crit in enumerate(rubric.criteria):
-        try:
-            crit.check_params()
-        except ValidationError as exc:
-            raise RubricError(_format_errors(exc, filename, node, prefix=("criteria", index, "params"))) from exc
-    return rubric
+        check = REGISTRY[crit.check]
+        if crit.visibility == "public" and check.reference and check.prefetch is None:
+            problems.append((("criteria", index, "visibility"), f"check {crit.check!r} cannot be public: "
+                             "a student kit could not judge it"))
+        if check.validate is not None:
+            for message in check.validate(rubric, crit, crit.check_params()):
+                problems.append((("criteria", index, "params"), message))
+    return problems
 
 
 def _compose_and_construct(text: str) -> tuple[Any, Any]:

@@ -48,3 +48,22 @@ def make_ctx(silu_rubric):
         return Context(rubric, oracle_for(rubric), rubric.criterion(criterion_id))
 
     return make
+
+
+@pytest.fixture
+def patch_check(monkeypatch):
+    """Replace fields of a registered check's declaration for one test
+    (declarations are frozen: the registry's entry is swapped, then restored)."""
+    import dataclasses
+
+    from grader.checks import REGISTRY
+
+    def patch(name: str, **changes):
+        changed = dataclasses.replace(REGISTRY[name], **changes)
+        for key in ("legacy",):   # TRANSITIONAL: attributes set outside the dataclass fields
+            if hasattr(REGISTRY[name], key):
+                object.__setattr__(changed, key, getattr(REGISTRY[name], key))
+        monkeypatch.setitem(REGISTRY._names, name, changed)
+        return changed
+
+    return patch

@@ -1,7 +1,8 @@
 """Check kinds a rubric criterion can name, plugin style.
 
-Each entry is a module with ``Params``, ``observe`` and ``judge`` (see
-``base``).  Adding a kind of check is adding a module and a line here.
+Each entry is a module ending in a declaration ``CHECK = Check(...)`` (the
+contract: ``contract.Check``), validated when the module is first looked
+up.  Adding a kind of check is adding a module and a line here.
 
 The registry maps names to module *names* and imports a module the first
 time its check is looked up: `nngrade check` on a network rubric never pays
@@ -16,24 +17,29 @@ import importlib
 from collections.abc import Iterator, Mapping
 from types import ModuleType
 
+from .contract import Check, ContractError
+
 #: the check kinds, each the name of a module in this package
 CHECKS: tuple[str, ...] = ("param_shapes", "param_count", "init", "forward", "loss", "gradient", "gd_step",
                            "nag_step", "training", "answers")
 
 
-class LazyRegistry(Mapping[str, ModuleType]):
-    """A read-only mapping of check names to their modules (submodules of
-    `package` of the same name), each imported on first access and then
-    cached by `sys.modules`."""
+class LazyRegistry(Mapping[str, Check]):
+    """A read-only mapping of check names to their declarations (`CHECK` of
+    the submodule of `package` of the same name), each imported and
+    validated on first access, then cached."""
 
     def __init__(self, package: str, names: tuple[str, ...]) -> None:
         self._package = package
-        self._names = dict.fromkeys(names)   # ordered, O(1) membership
+        self._names: dict[str, Check | None] = dict.fromkeys(names)   # ordered, O(1) membership
 
-    def __getitem__(self, name: str) -> ModuleType:
+    def __getitem__(self, name: str) -> Check:
         if name not in self._names:
             raise KeyError(name)
-        return importlib.import_module(f"{self._package}.{name}")
+        check = self._names[name]
+        if check is None:
+            check = self._names[name] = declaration(importlib.import_module(f"{self._package}.{name}"), name)
+        return check
 
     def __contains__(self, name: object) -> bool:
         return name in self._names
@@ -48,4 +54,17 @@ class LazyRegistry(Mapping[str, ModuleType]):
         return f"LazyRegistry({list(self._names)})"
 
 
-REGISTRY: Mapping[str, ModuleType] = LazyRegistry(__name__, CHECKS)
+def declaration(module: ModuleType, name: str) -> Check:
+    """The module's `CHECK`, which must be a `Check` of the same name."""
+    check = getattr(module, "CHECK", None)
+    if check is None and hasattr(module, "observe"):   # TRANSITIONAL: removed once every check declares CHECK
+        from .contract import legacy_check
+        return legacy_check(module, name)
+    if not isinstance(check, Check):
+        raise ContractError(f"check module {module.__name__} declares no CHECK = Check(...)")
+    if check.name != name:
+        raise ContractError(f"check module {module.__name__} declares the name {check.name!r}, not {name!r}")
+    return check
+
+
+REGISTRY: Mapping[str, Check] = LazyRegistry(__name__, CHECKS)

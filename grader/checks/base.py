@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from typing import TYPE_CHECKING
 
-from ..oracle import Oracle
-from ..rubric import Criterion, Rubric
+from ..schema import Criterion, Rubric
+from .contract import CheckParams  # noqa: F401  (checks import it from here with the rest)
 
-
-class CheckParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+if TYPE_CHECKING:
+    from ..oracle import Oracle
 
 
 @dataclass
@@ -32,7 +31,7 @@ class Context:
     """What a check may know: the rubric, the oracle, its criterion."""
 
     rubric: Rubric
-    oracle: Oracle | None   # None for a rubric of written questions only
+    oracle: "Oracle | None"  # None for a rubric of written questions only
     criterion: Criterion
     answers: Any = None     # () -> AnswerSheet: the submission's written answers (check `answers`)
 
@@ -42,6 +41,10 @@ class Context:
     @property
     def tol(self):
         return self.rubric.tolerances
+
+
+#: the status of a criterion the grader failed on (its bug, never the student's): left out of totals
+GRADER_ERROR = "grader-error"
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..rubric import ACTIVATIONS
+from ..schema import ACTIVATIONS
 from ..probe import FLOAT64_EPS, WorkerFailure, describe_value, float_eps
 from .base import CheckParams, Context, Verdict, close, fmt, rel_error, sig
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..probe import FLOAT64_EPS, float_eps, scalar
-from ..rubric import ACTIVATIONS
+from ..schema import ACTIVATIONS
 from .base import CheckParams, Context, Verdict, close, failed, fmt, passed, sig
 
 

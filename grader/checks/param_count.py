@@ -5,25 +5,21 @@ from the shapes alone, so a 1.7-million-parameter network costs nothing."""
 from __future__ import annotations
 
 from .base import Context, Verdict, failed, passed, table
-from .param_shapes import Params, observe  # the same observation: keys, shapes and sizes per hidden size
+from .contract import Check
+from .param_shapes import Observation, Params, observe, validate  # the same observation and probe sizes
 
-__all__ = ["Params", "observe", "judge"]
 
-
-def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
+def judge(ctx: Context, obs: Observation, params: Params) -> Verdict:
     rows, problems = [], []
-    for variant in obs["variants"]:
-        hidden = variant["hidden"]
-        expected = ctx.oracle.architecture(hidden).param_count()
-        entries = variant["raw"]["entries"]
-        counted = sum(int(e["size"]) for e in entries.values())
-        label = f"N_H={hidden[0]}" if len(hidden) == 1 else f"hidden={hidden}"
-        rows.append([label, counted, expected])
-        if variant["raw"]["type"] != "dict":
-            problems.append(f"{label}: the parameters are not a dict of arrays")
+    for variant in obs.variants:
+        expected = ctx.oracle.architecture(list(variant.hidden)).param_count()
+        counted = sum(e.size for e in variant.parameters.entries.values())
+        rows.append([variant.label, counted, expected])
+        if not variant.parameters.is_mapping:
+            problems.append(f"{variant.label}: the parameters are not a dict of arrays")
         elif counted != expected:
             more = "more" if counted > expected else "fewer"
-            problems.append(f"{label}: {counted:,} learnable scalars, {more} than the {expected:,} the "
+            problems.append(f"{variant.label}: {counted:,} learnable scalars, {more} than the {expected:,} the "
                             f"architecture has")
     evidence = {"counts": table(["network", "your count", "expected"], rows)}
     if problems:
@@ -32,3 +28,11 @@ def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
                       evidence=evidence)
     return passed(f"The parameter count matches the architecture for {len(rows)} hidden sizes "
                   f"(e.g. {rows[0][2]:,}).", evidence=evidence)
+
+
+CHECK = Check(
+    name="param_count",
+    summary="theta holds as many learnable scalars as the architecture implies, at several hidden sizes",
+    Params=Params, Observation=Observation, operations=("construct", "get_parameters"),
+    observe=observe, judge=judge, reference=False, validate=validate,
+)

@@ -3,88 +3,125 @@ for several hidden sizes (a hard-coded 16 must not pass)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..adapter import canonical_keys, classify_shape
+from ..schema import Criterion, Rubric
 from .base import CheckParams, Context, Verdict, failed, passed, table
+from .contract import Check
+from .observe import ParameterDescription, parameter_description
 
 
 class Params(CheckParams):
     hidden: list[list[int]] = [[16], [5], [7]]
 
 
-def observe(ctx: Context, probe: Any, params: Params) -> dict:
+@dataclass(frozen=True)
+class Variant:
+    hidden: tuple[int, ...]
+    parameters: ParameterDescription
+
+    @property
+    def label(self) -> str:
+        return f"N_H={self.hidden[0]}" if len(self.hidden) == 1 else f"hidden={list(self.hidden)}"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The student's parameter container, described, for each probed hidden size."""
+
+    variants: tuple[Variant, ...]
+
+
+def observe(ctx: Context, probe: Any, params: Params) -> Observation:
     variants = []
     for hidden in params.hidden:
         net = probe.new(hidden, seed=ctx.seed(*hidden))
-        variants.append({"hidden": list(hidden), "raw": net.describe_parameters()})
-    return {"variants": variants}
+        variants.append(Variant(tuple(hidden), parameter_description(net.describe_parameters())))
+    return Observation(tuple(variants))
 
 
-def expected_shapes(sizes: tuple[int, ...]) -> dict[str, tuple[int, int]]:
-    out = {}
-    for i in range(len(sizes) - 1):
-        out[f"W{i}"] = (sizes[i + 1], sizes[i])
-        out[f"b{i}"] = (sizes[i + 1], 1)
-    return out
+def validate(rubric: Rubric, crit: Criterion, params: Params) -> list[str]:
+    """Probe networks as deep as the rubric's: a 2-hidden-layer assignment
+    probed with 1-hidden-layer nets would vouch for blocks it never saw."""
+    depth = len(rubric.assignment.architecture.hidden)
+    wrong = [h for h in params.hidden if len(h) != depth]
+    if wrong:
+        return [f"hidden sizes {wrong} do not have the architecture's {depth} hidden layer(s) "
+                f"(e.g. {[list(rubric.assignment.architecture.hidden)]})"]
+    return []
 
 
-def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
+def _block_problem(label: str, canon: str, student: str, entry: Any, expected: tuple[int, ...],
+                   flat_biases: bool) -> tuple[list[Any], str | None, str | None]:
+    """One block's table row, problem sentence and diagnosis (None when right)."""
+    shape = entry.shape
+    form = classify_shape(shape, expected) if shape is not None else "mismatch"
+    ok = form == "canonical" or (form == "flat" and flat_biases and canon.startswith("b"))
+    row = [label, student, str(shape), str(expected), "ok" if ok else form]
+    if ok:
+        return row, None, None
+    if form == "transposed":
+        return row, (f"{label}: {student} has shape {shape}, the transpose of the expected {expected}; the "
+                     f"assignment writes z1 = W0 x + b0, so {student} must be (out, in)"), "transposed-weights"
+    if shape is None:
+        return row, f"{label}: {student} is a {entry.dtype}, not an array", "bad-output"
+    return row, f"{label}: {student} has shape {shape}, expected {expected}", "bad-output"
+
+
+def _variant_problems(ctx: Context, variant: Variant) -> tuple[list[list[Any]], list[str], list[str]]:
     iface = ctx.rubric.interface
-    arch = ctx.rubric.assignment.architecture
-    problems: list[str] = []
-    diagnoses: list[str] = []
-    rows = []
-    for variant in obs["variants"]:
-        hidden = variant["hidden"]
-        desc = variant["raw"]
-        sizes = (arch.inputs, *hidden, arch.outputs)
-        label = f"N_H={hidden[0]}" if len(hidden) == 1 else f"hidden={hidden}"
-        if desc["type"] != "dict":
-            problems.append(f"{label}: self.{iface.parameters_attribute} is a {desc['type']}, not a dict")
-            diagnoses.append("api-missing")
+    if not variant.parameters.is_mapping:
+        return [], [f"{variant.label}: self.{iface.parameters_attribute} is a {variant.parameters.container}, "
+                    "not a dict"], ["api-missing"]
+    shapes = ctx.oracle.architecture(list(variant.hidden)).shapes()
+    pairs = canonical_keys(len(variant.hidden) + 1, iface.weight_key, iface.bias_key)
+    entries = variant.parameters.entries
+    rows, problems, diagnoses = [], [], []
+    for canon, student in pairs:
+        entry = entries.get(student)
+        if entry is None:
+            near = [k for k in entries if k.lower() == student.lower()]
+            problems.append(f"{variant.label}: key {student!r} is missing"
+                            + (f" (found {near[0]!r}: keys are case-sensitive)" if near else ""))
+            diagnoses += ["key-typo"] if near else []
+            rows.append([variant.label, student, "missing", str(shapes[canon]), "missing"])
             continue
-        entries = desc["entries"]
-        shapes = expected_shapes(sizes)
-        pairs = canonical_keys(len(sizes) - 1, iface.weight_key, iface.bias_key)
-        wanted = {student for _, student in pairs}
-        for canon, student in pairs:
-            expected = shapes[canon]
-            entry = entries.get(student)
-            if entry is None:
-                near = [k for k in entries if k.lower() == student.lower()]
-                hint = f" (found {near[0]!r}: keys are case-sensitive)" if near else ""
-                problems.append(f"{label}: key {student!r} is missing{hint}")
-                if near:
-                    diagnoses.append("key-typo")
-                rows.append([label, student, "missing", str(expected), "missing"])
-                continue
-            shape = tuple(entry["shape"]) if entry["shape"] is not None else None
-            form = classify_shape(shape, expected) if shape is not None else "mismatch"
-            ok = form == "canonical" or (form == "flat" and "flat" in iface.bias_layouts and canon.startswith("b"))
-            verdict = "ok" if ok else form
-            rows.append([label, student, str(shape), str(expected), verdict])
-            if ok:
-                continue
-            if form == "transposed":
-                problems.append(f"{label}: {student} has shape {shape}, the transpose of the expected {expected}; "
-                                f"the assignment writes z1 = W0 x + b0, so {student} must be (out, in)")
-                diagnoses.append("transposed-weights")
-            elif shape is None:
-                problems.append(f"{label}: {student} is a {entry['dtype']}, not an array")
-                diagnoses.append("bad-output")
-            else:
-                problems.append(f"{label}: {student} has shape {shape}, expected {expected}")
-                diagnoses.append("bad-output")
-        extra = sorted(set(entries) - wanted)
-        if extra:
-            problems.append(f"{label}: unexpected extra keys {extra} in self.{iface.parameters_attribute}")
+        row, problem, diagnosis = _block_problem(variant.label, canon, student, entry, shapes[canon],
+                                                 "flat" in iface.bias_layouts)
+        rows.append(row)
+        problems += [problem] if problem else []
+        diagnoses += [diagnosis] if diagnosis else []
+    extra = sorted(set(entries) - {student for _, student in pairs})
+    if extra:
+        problems.append(f"{variant.label}: unexpected extra keys {extra} in self.{iface.parameters_attribute}")
+    return rows, problems, diagnoses
+
+
+def judge(ctx: Context, obs: Observation, params: Params) -> Verdict:
+    rows, problems, diagnoses = [], [], []
+    for variant in obs.variants:
+        r, p, d = _variant_problems(ctx, variant)
+        rows, problems, diagnoses = rows + r, problems + p, diagnoses + d
     evidence = {"shapes": table(["network", "key", "your shape", "expected", "verdict"], rows)}
     if not problems:
-        return passed(f"theta holds exactly {', '.join(w for _, w in canonical_keys(len(arch.hidden) + 1, iface.weight_key, iface.bias_key))} "
-                      f"with the right shapes for {len(obs['variants'])} hidden sizes.", evidence=evidence)
+        iface = ctx.rubric.interface
+        keys = ", ".join(s for _, s in canonical_keys(len(ctx.rubric.assignment.architecture.hidden) + 1,
+                                                      iface.weight_key, iface.bias_key))
+        return passed(f"theta holds exactly {keys} with the right shapes for {len(obs.variants)} hidden sizes.",
+                      evidence=evidence)
     unique = list(dict.fromkeys(problems))
     return failed("Parameter shapes are not as specified:\n- " + "\n- ".join(unique[:8])
                   + ("\n(The other criteria are graded through an adapter that undoes this layout.)"
                      if "transposed-weights" in diagnoses else ""),
                   diagnoses=sorted(set(diagnoses)), evidence=evidence)
+
+
+CHECK = Check(
+    name="param_shapes",
+    summary="theta holds exactly the blocks of the architecture, each with its shape, at several hidden sizes",
+    Params=Params, Observation=Observation, operations=("construct", "get_parameters"),
+    observe=observe, judge=judge, mistakes=("key-typo", "transposed-weights"),
+    reference=False, validate=validate,
+)

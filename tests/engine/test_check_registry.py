@@ -1,23 +1,54 @@
-"""The check registry imports a check's module only when it is looked up."""
+"""The check registry imports a check's module only when it is looked up,
+and a declaration that breaks the contract is refused at registration."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
 import pytest
 
 from grader.checks import CHECKS, REGISTRY, LazyRegistry
+from grader.checks.base import CheckParams
+from grader.checks.contract import Check, ContractError
+from grader.mistakes import MISTAKES
+from grader.operations import OPERATIONS
+
+MODULE = '''
+from dataclasses import dataclass
+from grader.checks.base import CheckParams, passed
+from grader.checks.contract import Check
+
+class Params(CheckParams):
+    pass
+
+@dataclass
+class Observation:
+    value: int
+
+def observe(ctx, probe, params):
+    return Observation(1)
+
+def judge(ctx, obs, params):
+    return passed("ok")
+
+NAME = {name!r}
+CHECK = Check(name={declared!r}, summary="s", Params=Params, Observation=Observation, operations=("loss",),
+              observe=observe, judge=judge, reference=False)
+'''
 
 
 @pytest.fixture
 def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A throwaway package `lazyreg_pkg` with modules `one` and `two`."""
+    """A throwaway package `lazyreg_pkg` with checks `one` and `two` and a
+    module `liar` whose declaration names another check."""
     root = tmp_path / "lazyreg_pkg"
     root.mkdir()
     (root / "__init__.py").write_text("")
-    for name in ("one", "two"):
-        (root / f"{name}.py").write_text(f"NAME = {name!r}\n")
+    for name, declared in (("one", "one"), ("two", "two"), ("liar", "one")):
+        (root / f"{name}.py").write_text(MODULE.format(name=name, declared=declared))
+    (root / "bare.py").write_text("NAME = 'bare'\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     yield "lazyreg_pkg"
     for name in [m for m in sys.modules if m == "lazyreg_pkg" or m.startswith("lazyreg_pkg.")]:
@@ -31,12 +62,20 @@ def test_membership_iteration_and_length_import_nothing(package):
     assert f"{package}.one" not in sys.modules and f"{package}.two" not in sys.modules
 
 
-def test_lookup_imports_that_module_only(package):
+def test_lookup_imports_that_module_only_and_gives_its_declaration(package):
     registry = LazyRegistry(package, ("one", "two"))
-    assert registry["one"].NAME == "one"
-    assert f"{package}.one" in sys.modules and f"{package}.two" not in sys.modules
-    assert registry["one"] is sys.modules[f"{package}.one"]   # imported once
-    assert registry.get("two").NAME == "two"
+    check = registry["one"]
+    assert isinstance(check, Check) and check.name == "one"
+    assert check is sys.modules[f"{package}.one"].CHECK
+    assert f"{package}.two" not in sys.modules
+    assert registry["one"] is check   # looked up once
+
+
+def test_a_module_without_a_declaration_or_with_another_name_is_refused(package):
+    with pytest.raises(ContractError, match="declares no CHECK"):
+        LazyRegistry(package, ("bare",))["bare"]
+    with pytest.raises(ContractError, match="declares the name 'one', not 'liar'"):
+        LazyRegistry(package, ("liar",))["liar"]
 
 
 def test_an_unknown_check_is_a_key_error_and_imports_nothing(package):
@@ -47,9 +86,56 @@ def test_an_unknown_check_is_a_key_error_and_imports_nothing(package):
     assert [m for m in sys.modules if m.startswith(f"{package}.")] == []
 
 
-def test_every_check_is_a_module_with_params_observe_and_judge():
+def test_every_bundled_check_is_declared_and_its_declaration_holds():
     assert list(REGISTRY) == list(CHECKS)
-    for name, module in REGISTRY.items():
-        assert module.__name__ == f"grader.checks.{name}"
-        for attribute in ("Params", "observe", "judge"):
-            assert callable(getattr(module, attribute)), f"{name}.{attribute}"
+    for name, check in REGISTRY.items():
+        assert isinstance(check, Check) and check.name == name
+        assert not getattr(check, "legacy", False), f"{name} is not declared yet"
+        assert set(check.operations) <= set(OPERATIONS)
+        assert set(check.mistakes) <= set(MISTAKES)
+        if check.reference:
+            assert check.prefetch is not None, name
+
+
+# -- the contract refuses what does not hold together ------------------------------------
+
+class _Params(CheckParams):
+    pass
+
+
+@dataclasses.dataclass
+class _Obs:
+    x: int
+
+
+def _observe(ctx, probe, params):
+    return _Obs(1)
+
+
+def _judge(ctx, obs, params):
+    return None
+
+
+GOOD = dict(name="demo", summary="s", Params=_Params, Observation=_Obs, operations=("loss",),
+            observe=_observe, judge=_judge, reference=False)
+
+
+def test_a_good_declaration_is_accepted():
+    assert Check(**GOOD).declares("timeout") and not Check(**GOOD).declares("sum-not-mean")
+    assert Check(**{**GOOD, "mistakes": ("sum-not-mean",)}).declares("sum-not-mean")
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"Params": dict}, "Params must be a subclass of CheckParams"),
+    ({"Observation": dict}, "Observation must be a dataclass"),
+    ({"operations": ("loss", "predict")}, "unknown operations \\['predict'\\]"),
+    ({"mistakes": ("no-such-mistake",)}, "have no record"),
+    ({"observe": lambda ctx, probe: None}, "observe takes 2 positional arguments"),
+    ({"judge": lambda ctx, obs, params, extra: None}, "judge takes 4"),
+    ({"reference": True}, "must declare prefetch"),
+    ({"validate": lambda rubric: []}, "validate takes 1"),
+    ({"audit": lambda rubric, crit: []}, "audit takes 2"),
+])
+def test_a_broken_declaration_is_refused(change, message):
+    with pytest.raises(ContractError, match=message):
+        Check(**{**GOOD, **change})

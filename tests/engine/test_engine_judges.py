@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from grader.checks.loss import loss_from_probabilities
+from grader.checks.observe import parameter_description
 from grader.checks import forward, gd_step, gradient, init, loss, nag_step, param_count, param_shapes, training
 from reference import optimizers as ref_opt
 
@@ -269,13 +270,15 @@ def test_loss_correct_and_sum(make_ctx):
 # -- parameters and init ------------------------------------------------------------------
 
 def shapes_obs(entries_for):
+    """A typed observation, built the way observe builds it: from worker replies."""
     variants = []
     for hidden in ([16], [5], [7]):
         h = hidden[0]
         entries = {k: {"shape": list(s), "size": int(np.prod(s)), "dtype": "float64"}
                    for k, s in entries_for(h).items()}
-        variants.append({"hidden": hidden, "raw": {"type": "dict", "entries": entries}})
-    return {"variants": variants}
+        reply = {"type": "dict", "entries": entries}
+        variants.append(param_shapes.Variant(tuple(hidden), parameter_description(reply)))
+    return param_shapes.Observation(tuple(variants))
 
 
 def test_param_shapes_and_count(make_ctx):

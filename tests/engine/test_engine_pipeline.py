@@ -46,7 +46,7 @@ def test_pipelined_equals_sequential(sample, silu_rubric, monkeypatch):
     assert pipelined == sequential
 
 
-def test_judges_run_in_the_judge_thread_and_never_use_the_worker(silu_rubric, monkeypatch):
+def test_judges_run_in_the_judge_thread_and_never_use_the_worker(silu_rubric, monkeypatch, patch_check):
     """Every judge runs in the judge thread; while it runs, the worker's
     client is not entered from that thread (a judge asking the worker would
     race the observations on one channel)."""
@@ -68,22 +68,27 @@ def test_judges_run_in_the_judge_thread_and_never_use_the_worker(silu_rubric, mo
             judge_threads.add(threading.current_thread().name)
             return _original(ctx, obs, params)
 
-        monkeypatch.setattr(check, "judge", judge)
+        patch_check(kind, judge=judge)
     doc = grade(ROOT / "submissions" / "correct_vectorized.py", silu_rubric).result
     assert doc["score"] == 100.0
     assert judge_threads and all(name.startswith("nngrade-judge") for name in judge_threads)
     assert not any(name.startswith("nngrade-judge") for name in requests_from)
 
 
-def test_a_failing_judge_costs_only_its_criterion(silu_rubric, monkeypatch):
-    check = REGISTRY["loss"]
-
+def test_a_failing_judge_costs_only_its_criterion(silu_rubric, patch_check):
+    """A check that raises is the grader's failure: the criterion gets the
+    grader-error status and is left out of the total, never charged to the
+    student (score 75/75 instead of 75/80)."""
     def broken(ctx, obs, params):
         raise KeyError("W9")
 
-    monkeypatch.setattr(check, "judge", broken)
+    patch_check("param_count", judge=broken)
     doc = grade(ROOT / "submissions" / "correct_vectorized.py", silu_rubric).result
     by_id = {c["id"]: c for c in doc["criteria"]}
-    assert by_id["loss"]["status"] == "error" and "could not judge" in by_id["loss"]["feedback"]
-    others = [c for c in doc["criteria"] if c["id"] != "loss"]
+    assert by_id["param-count"]["status"] == "grader-error" and "grader's fault" in by_id["param-count"]["feedback"]
+    assert by_id["param-count"]["diagnoses"] == ["grader-error"]
+    assert doc["grader_errors"] == ["param-count"]
+    assert doc["max_score"] == 100.0 - by_id["param-count"]["max_score"] and doc["score"] == doc["max_score"]
+    assert "grader-error" in doc["catalogue"]
+    others = [c for c in doc["criteria"] if c["id"] != "param-count"]
     assert others and all(c["score"] == c["max_score"] for c in others)

@@ -1,4 +1,5 @@
-"""The catalogue of known mistakes: exact id set, complete texts, safe lookup."""
+"""The catalogue of known mistakes: built from the records, complete texts in
+every rubric's words, safe lookup."""
 
 from __future__ import annotations
 
@@ -8,54 +9,66 @@ import re
 import pytest
 
 from grader import diagnoses
-from grader.diagnoses import CATALOGUE, Diagnosis, get
-
-EXPECTED_IDS = {
-    "sum-not-mean", "mean-twice", "sign-flip", "activation-derivative-sigmoid",
-    "activation-derivative-at-activation", "bias-one-sample", "softmax-overflow",
-    "transposed-weights", "heavy-ball", "zero-momentum", "wrong-momentum", "key-typo",
-    "wrong-activation", "wrong-step-size", "gradient-transposed", "gradient-shape",
-    "loss-sum-not-mean", "init-constant", "init-symmetric", "init-wrong-scale",
-    "init-not-normal", "nag-missing", "no-progress", "diverged", "timeout", "crash",
-    "syntax-error", "import-error", "api-missing", "bad-output",
-    "penalty-missing", "penalty-on-biases", "penalty-l2-factor", "missing", "bad-archive", "symlink",
-    "notebook-unreadable", "not-utf8", "no-code-file", "empty-file",
-    "momentum-hard-coded", "train-broken", "trajectory-mismatch",
-    # written answers (records in grader/answers/mistakes.py)
-    "answer-missing-layer-biases", "answer-missing-all-biases", "answer-missing-layer-weights",
-    "answer-layer-twice", "answer-biases-twice", "answer-input-dimension", "answer-arithmetic-slip",
-    "answer-transposed", "answer-rounded-down", "answer-rounded-up", "answer-derivative-at-activation",
-    "answer-no-softmax-jacobian", "answer-loss-without-half", "answer-step-sign", "answer-weight-layout",
-    "answer-missing", "answer-format", "answers-unreadable",
-}
+from grader.diagnoses import CATALOGUE, Diagnosis, catalogue_for, get, lookup
+from grader.mistakes import MISTAKES
+from grader.rubric import bundled_ids, find_rubric, load_rubric, parse_rubric
 
 
-def _emitted_ids() -> set[str]:
-    """Every diagnosis id the grader's code can attach to a verdict."""
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[2] / "grader"
-    found: set[str] = set()
-    for path in [*root.glob("checks/*.py"), root / "engine.py", root / "submission.py"]:
-        text = path.read_text()
-        found |= set(re.findall(r'diagnoses\.append\("([a-z0-9-]+)"\)', text))
-        found |= set(re.findall(r'diagnoses=\["([a-z0-9-]+)"\]', text))
-        found |= set(re.findall(r'return \(\s*"([a-z0-9-]+)",', text))
-        found |= set(re.findall(r'SubmissionError\("([a-z0-9-]+)"', text))
-    return found
+def test_the_catalogue_is_the_records() -> None:
+    assert set(CATALOGUE) == set(MISTAKES) and len(CATALOGUE) > 50
 
 
-def test_every_diagnosis_the_grader_emits_is_in_the_catalogue() -> None:
-    emitted = _emitted_ids()
-    assert len(emitted) > 15
-    assert emitted - set(CATALOGUE) <= {"duplicate"}, emitted - set(CATALOGUE)   # a batch usage error
+def test_every_record_is_named_by_a_declared_check_or_by_the_engine() -> None:
+    """No orphan record: a mathematical mistake is declared by the check that
+    names it (registration refuses an unknown one, and the engine turns a
+    verdict naming an undeclared id into a grader error); runtime, intake and
+    written-answer records are named by the engine, the intake and the answers check."""
+    from grader.checks import REGISTRY
+
+    declared = {m for check in REGISTRY.values() for m in check.mistakes}
+    orphans = [r.id for r in MISTAKES.values() if r.family not in ("runtime", "intake", "answers")
+               and r.id not in declared]
+    assert orphans == []
 
 
-def test_catalogue_has_exactly_the_agreed_ids() -> None:
-    assert set(CATALOGUE) == EXPECTED_IDS
+def test_every_mutant_a_record_names_exists() -> None:
+    from grader import mutants
+
+    for record in MISTAKES.values():
+        if record.mutant is not None:
+            assert callable(getattr(mutants, record.mutant, None)), record.id
 
 
-@pytest.mark.parametrize("did", sorted(EXPECTED_IDS))
+@pytest.mark.parametrize("rubric_id", bundled_ids())
+def test_every_record_renders_in_every_bundled_rubric_s_words(rubric_id: str) -> None:
+    entries = catalogue_for(load_rubric(rubric_id), MISTAKES)
+    assert set(entries) == set(MISTAKES)
+    for entry in entries.values():
+        assert all(entry[k] for k in ("title", "explanation", "fix"))
+
+
+def test_the_texts_use_the_rubric_s_words_not_the_handout_s() -> None:
+    silu = catalogue_for(load_rubric("penguins-silu"), ["activation-derivative-at-activation"])
+    assert "SiLU" in silu["activation-derivative-at-activation"]["explanation"]
+    source = find_rubric("penguins-silu").read_text()
+    assert "activation: silu" in source and "std: 0.05" in source
+    tanh = parse_rubric(source.replace("activation: silu", "activation: tanh").replace("std: 0.05", "std: 0.1"))
+    words = catalogue_for(tanh, ["activation-derivative-at-activation", "activation-derivative-sigmoid",
+                                 "init-wrong-scale"])
+    assert "tanh" in words["activation-derivative-at-activation"]["explanation"]
+    assert "SiLU" not in str(words)
+    assert "1 - tanh(z)^2" in words["activation-derivative-sigmoid"]["fix"]
+    assert "0.1" in words["init-wrong-scale"]["explanation"] and "0.05" not in str(words["init-wrong-scale"])
+
+
+def test_a_result_s_embedded_catalogue_wins_over_the_default_words() -> None:
+    result = {"catalogue": {"sum-not-mean": {"title": "T", "explanation": "E", "fix": "F"}}}
+    assert lookup(result, "sum-not-mean").title == "T"
+    assert lookup({}, "sum-not-mean") == get("sum-not-mean")
+    assert lookup(result, "no-such").title == "no-such"
+
+
+@pytest.mark.parametrize("did", sorted(MISTAKES))
 def test_entry_is_complete_plain_text(did: str) -> None:
     d = CATALOGUE[did]
     assert d.id == did

@@ -1,0 +1,37 @@
+"""Mistakes in the parameter initialization.
+
+One record per mistake (see `grader.mistakes`); texts may use the rubric's
+own words (`grader.mistakes.words`)."""
+
+from __future__ import annotations
+
+from .record import Mistake
+
+FAMILY = "init"
+
+RECORDS: tuple[Mistake, ...] = (
+    Mistake(
+        'init-constant', FAMILY,
+        title='Parameters initialized to a constant',
+        explanation='All entries of a parameter start with the same value (for example zeros or ones), which is not a draw from N({mean}, {std}^2).',
+        fix='Draw every entry independently: np.random.normal({mean}, {std}, size=shape) for each of {blocks}.',
+    ),
+    Mistake(
+        'init-symmetric', FAMILY,
+        title='Hidden units initialized symmetrically',
+        explanation='Several hidden units start with identical weights, so they receive identical gradients and stay identical forever: the network cannot use them.',
+        fix='Draw each weight independently from N({mean}, {std}^2), e.g. np.random.normal({mean}, {std}, size=(N_H, 4)); do not copy one row or column.',
+    ),
+    Mistake(
+        'init-wrong-scale', FAMILY,
+        title='Initial values have the wrong spread',
+        explanation='Your initial values do not have standard deviation {std} (or mean {mean}); a common cause is passing the variance 0.0025 where the standard deviation is expected, or forgetting to scale.',
+        fix='Use np.random.normal(loc={mean}, scale={std}, size=shape): scale is the standard deviation {std}, not the variance.',
+    ),
+    Mistake(
+        'init-not-normal', FAMILY,
+        title='Initial values are not normally distributed',
+        explanation='Your initial values do not look like draws from a normal distribution, for example they are uniform (np.random.rand) instead of Gaussian.',
+        fix='Use a normal distribution: np.random.normal({mean}, {std}, size=shape) or {std} * np.random.randn(*shape), not np.random.rand or np.random.uniform.',
+    ),
+)

@@ -1,0 +1,37 @@
+"""Mistakes in the forward pass, the loss and the parameter layout.
+
+One record per mistake (see `grader.mistakes`); texts may use the rubric's
+own words (`grader.mistakes.words`)."""
+
+from __future__ import annotations
+
+from .record import Mistake
+
+FAMILY = "outputs"
+
+RECORDS: tuple[Mistake, ...] = (
+    Mistake(
+        'softmax-overflow', FAMILY,
+        title='Softmax overflows for large inputs',
+        explanation='Your softmax computes exp(z) directly, which overflows to inf (and then NaN) when the scores z are large.',
+        fix='Subtract the column maximum first: softmax(z) = exp(z - max(z)) / sum exp(z - max(z)), with the max taken over the classes of each sample; the result is mathematically unchanged.',
+    ),
+    Mistake(
+        'transposed-weights', FAMILY,
+        title='Weight matrix stored transposed',
+        explanation='A weight matrix is stored with its axes swapped, for example {w_first} of shape {w_first_shape_t} instead of {w_first_shape}.',
+        fix='Store {w_first} with shape {w_first_shape} and {w_last} with shape {w_last_shape}, so that {z_hidden} = {w_first} x + {b_first} for a column x, i.e. x @ {w_first}.T for rows.',
+    ),
+    Mistake(
+        'loss-sum-not-mean', FAMILY,
+        title='Loss summed over samples, not averaged',
+        explanation='Your loss is S times the mean cross-entropy: you add the per-sample losses but do not divide by the number of samples S.',
+        fix='Return L = -(1/S) sum_s log y~_{{y_s}}, e.g. -np.mean(np.log(p[y, np.arange(S)])) for probabilities p of shape (3, S).',
+    ),
+    Mistake(
+        'key-typo', FAMILY,
+        title='Parameter written under another key',
+        explanation="A parameter is updated under a different dict key (for example a lower-case key instead of {w_first}), so the real parameter in self.theta never changes.",
+        fix="Use exactly the keys {blocks} everywhere, e.g. loop over self.theta.keys() in step() instead of typing the names again.",
+    ),
+)
