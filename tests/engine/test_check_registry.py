@@ -139,3 +139,16 @@ def test_a_good_declaration_is_accepted():
 def test_a_broken_declaration_is_refused(change, message):
     with pytest.raises(ContractError, match=message):
         Check(**{**GOOD, **change})
+
+
+def test_the_schema_and_the_checks_import_one_way():
+    """rubric (loading) -> checks -> schema: the schema never imports a
+    check, the checks never import the loader (no cycle to break by moving
+    an import)."""
+    import subprocess
+
+    code = ("import sys, grader.schema; a = 'grader.checks' in sys.modules; "
+            "import grader.checks.param_shapes, grader.checks.gradient; b = 'grader.rubric' in sys.modules; "
+            "print(a, b)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]

@@ -94,3 +94,14 @@ def test_get_unknown_id_never_raises() -> None:
 def test_diagnosis_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         diagnoses.get("crash").title = "x"  # type: ignore[misc]
+
+
+def test_docs_mistakes_md_is_generated_from_the_records() -> None:
+    from pathlib import Path
+
+    from grader.mistakes.doc import markdown
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "MISTAKES.md"
+    assert page.read_text(encoding="utf-8") == markdown(), \
+        "docs/MISTAKES.md is stale: python -m grader.mistakes > docs/MISTAKES.md"
+    assert all(f"`{i}`" in markdown() for i in MISTAKES)
