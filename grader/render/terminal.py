@@ -128,6 +128,8 @@ def print_details(console: Console, result: dict[str, Any], *, reveal: bool) -> 
             console.print(text(f"The same failure as {criteria[same[i]]['title']} (above)."))
             continue
         console.print(text(crit["feedback"]))
+        if crit["status"] == GRADER_ERROR:   # its feedback says it all; `grader_failure_line` sums them up
+            continue
         for diag_id in crit["diagnoses"]:
             d = diagnoses.lookup(result, diag_id)
             if diag_id in explained:
