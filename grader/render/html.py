@@ -275,8 +275,8 @@ def _total(result: dict[str, Any], raw_criteria: list[dict[str, Any]], reveal: b
         "pct": f"{max(0.0, min(100.0, pct)):.1f}",
         "public_only": public_only,
         "hidden_points": fmt_points(_sum([c.get("max_score") for c in hidden_raw])),
-        "hidden_points_revealed": (fmt_points(_sum([c.get("max_score") for c in hidden_raw]))
-                                   if hidden_raw and reveal else ""),
+        "hidden_points_revealed": (fmt_points(_sum([c.get("max_score") for c in counted(hidden_raw)]))
+                                   if counted(hidden_raw) and reveal else ""),
     }
 
 
