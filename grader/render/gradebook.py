@@ -74,7 +74,7 @@ def _error_text(result: dict[str, Any]) -> str:
 
 
 def gradebook_frame(results: list[dict[str, Any]], criteria_ids: list[str]) -> pd.DataFrame:
-    """One row per submission: ``submission, name, score, max_score, <criterion ids...>, error, grader_errors``.
+    """One row per submission: ``submission, name, score, max_score, <criterion ids...>, grader_errors, error``.
 
     Criterion columns hold the points earned (NaN when the criterion is missing
     from a result, or the grader failed on it: nothing was earned or lost);
@@ -89,12 +89,12 @@ def gradebook_frame(results: list[dict[str, Any]], criteria_ids: list[str]) -> p
                                "score": _float(r.get("score")), "max_score": _float(r.get("max_score"))}
         for cid in criteria_ids:
             row[cid] = points.get(cid, math.nan)
-        row["error"] = _error_text(r)
         row["grader_errors"] = " ".join(grader_error_ids(r))
+        row["error"] = _error_text(r)
         rows.append(row)
-    columns = ["submission", "name", "score", "max_score", *criteria_ids, "error", "grader_errors"]
+    columns = ["submission", "name", "score", "max_score", *criteria_ids, "grader_errors", "error"]
     numeric = ["score", "max_score", *criteria_ids]
-    text = ["submission", "name", "error", "grader_errors"]
+    text = ["submission", "name", "grader_errors", "error"]
     if any(isinstance(r.get("intake"), dict) for r in results):
         for r, row in zip(results, rows):
             record = r.get("intake") if isinstance(r.get("intake"), dict) else {}
