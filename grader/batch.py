@@ -88,6 +88,9 @@ class BatchReport:
     graded: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)   # grader-side failures (never the student's)
+    #: submission -> criteria the grader failed on, over every grade in the class outputs (not counted
+    #: in any total; the batch exits non-zero until they are fixed and regraded)
+    grader_errors: dict[str, list[str]] = field(default_factory=dict)
     seconds: float = 0.0
     out: Path | None = None
     released: bool = False
@@ -220,6 +223,7 @@ def run_batch(submissions_dir: Path, rubric: Rubric, out: Path, *, executor: Any
             report.graded.append(done.submission)
             event("graded", done)
         results = [g.result for g in store.all(rdigest)]
+    report.grader_errors = {r["submission"]: list(r["grader_errors"]) for r in results if r.get("grader_errors")}
     write_class_outputs(results, rubric, out, released=released, intake=intake)
     report.seconds = time.monotonic() - started
     return report

@@ -8,7 +8,8 @@
     nngrade gradescope build --rubric R --out Z.zip  the Gradescope autograder bundle
 
 Exit codes: 0 success (for `check`: every public check passed), 1 a failed
-check or a batch with grader-side failures, 2 usage or input errors.
+check (or one the grader failed on) or a batch with grader-side failures (a submission
+not graded, or a criterion the grader failed on), 2 usage or input errors.
 """
 
 from __future__ import annotations
@@ -289,15 +290,32 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
         progress.stop()
         if hasattr(executor, "close"):
             executor.close()
+    criteria_failed = sum(len(ids) for ids in report.grader_errors.values())
     console.print(f"graded {len(report.graded)}, unchanged {len(report.skipped)}, "
-                  f"grader failures {len(report.failed)} in {report.seconds:.1f} s")
+                  f"grader failures {len(report.failed) + criteria_failed} in {report.seconds:.1f} s")
     for sid, error in sorted(report.failed.items()):
         console.print(Text.assemble(("grader failure", "red"), " ", text(f"{sid}: {(error.splitlines() or [''])[0]}")))
     out = args.out.resolve()
+    print_grader_errors(console, report.grader_errors, out)
     console.print(text(f"reports:   {out}/<id>/report.html (instructor's view)\nsummary:   {out / 'summary.html'}\n"
                        f"gradebook: {out / 'gradebook.csv'} (Canvas: {out / 'gradebook_canvas.csv'})"))
     console.print(text(release_line(out, report.released)))
-    return EXIT_FAILED if report.failed else EXIT_OK
+    return EXIT_FAILED if report.failed or report.grader_errors else EXIT_OK
+
+
+def print_grader_errors(console: Console, grader_errors: dict[str, list[str]], out: Path) -> None:
+    """The criteria the grader failed on, and where to look: they are not
+    counted in any total, and a re-run of the batch regrades them."""
+    if not grader_errors:
+        return
+    n = sum(len(ids) for ids in grader_errors.values())
+    console.print(Text(f"the grader failed on {n} criteri{'on' if n == 1 else 'a'} in {len(grader_errors)} "
+                       f"submission{'' if len(grader_errors) == 1 else 's'} (not counted in their totals; "
+                       "gradebook column grader_errors):", style="bold red"))
+    for sid, ids in sorted(grader_errors.items()):
+        console.print(Text.assemble(("grader failure", "red"), " ", text(f"{sid}: {', '.join(ids)}")))
+    console.print(text(f"tracebacks: {out}/<id>/run.json (instructor_notes, key grader-error); fix the grader, "
+                       "then run the same batch again: it regrades these submissions"))
 
 
 class _BatchProgress:
@@ -340,6 +358,8 @@ class _BatchProgress:
                 line += f" late, final {record.get('final_score', res['score']):g}"
             if is_ambiguous(res):
                 line += " (several code files: check which was graded)"
+            if res.get("grader_errors"):
+                line += f" (grader failure, not counted: {', '.join(res['grader_errors'])})"
         else:
             line = f"{payload[0]}: grader failure"
         line = for_terminal(line)
@@ -421,15 +441,20 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     hidden = [{"title": c["title"], "max_score": c["max_score"]} for c in result["criteria"]
               if c["visibility"] != "public"]
     hidden += [{"title": h.get("title", "?"), "max_score": float(h.get("points", 0))} for h in rubric.hidden_summary]
-    failures = [c for c in public if c["status"] != "passed"]
-    score = sum(c["score"] for c in public)
-    top = sum(c["max_score"] for c in public)
+    counted = [c for c in public if c["status"] != "grader-error"]   # the grader's failures are not the student's
+    failures = [c for c in counted if c["status"] != "passed"]
+    score = sum(c["score"] for c in counted)
+    top = sum(c["max_score"] for c in counted)
     console.print(f"\npublic score {score:g}/{top:g} in {time.monotonic() - started:.1f} s")
     if hidden:
         console.print(text(f"{len(hidden)} hidden criteria ({sum(c['max_score'] for c in hidden):g} points) are "
                            "graded after the deadline: " + ", ".join(c["title"] for c in hidden), style="dim"))
     if failures or result.get("error"):
-        console.print(Text(f"{len(failures)} of {len(public)} public checks need work.", style="bold red"))
+        console.print(Text(f"{len(failures)} of {len(counted)} public checks need work.", style="bold red"))
+        return EXIT_FAILED
+    if len(counted) < len(public):   # not all checked: no "all passed"
+        console.print(Text(f"the other {len(counted)} public checks passed; tell the course staff that the grader "
+                           "failed (see above)", style="bold cyan"))
         return EXIT_FAILED
     console.print(Text("all public checks passed" + (" (hidden criteria are graded later)" if hidden else ""),
                        style="bold green"))

@@ -118,20 +118,21 @@ def write_release_index(results: Iterable[dict[str, Any]], out: Path, *, release
                         rubric_title: str) -> Path:
     """OUT/release.students/index.html: every report of the release tree,
     with the score each student's own report shows (public criteria only
-    until release)."""
+    until release; criteria the grader failed on left out, as in the
+    report, and counted in the row's "not counted" column)."""
     from .names import href
     from .outputs import write_atomic
-    from .render.common import environment, fmt_points, is_number
+    from .render.common import counted, environment, fmt_points, is_grader_error, is_number
 
     rows = []
     for r in sorted(results, key=lambda r: str(r.get("submission", ""))):
         shown = [c for c in r.get("criteria") or [] if isinstance(c, dict)
                  and (released or c.get("visibility") != "hidden") and c.get("status") != "hidden"]
-        score = sum(float(c["score"]) for c in shown if is_number(c.get("score")))
-        top = sum(float(c["max_score"]) for c in shown if is_number(c.get("max_score")))
+        score = sum(float(c["score"]) for c in counted(shown) if is_number(c.get("score")))
+        top = sum(float(c["max_score"]) for c in counted(shown) if is_number(c.get("max_score")))
         sid = str(r.get("submission", "?"))
         rows.append({"name": str(r.get("name") or sid), "href": href(sid), "score": fmt_points(score),
-                     "max": fmt_points(top)})
+                     "max": fmt_points(top), "not_counted": sum(1 for c in shown if is_grader_error(c))})
     html = environment().get_template("release_index.html.j2").render(
         rows=rows, released=released, rubric_title=rubric_title)
     path = release_folder(out) / INDEX_NAME

@@ -60,9 +60,28 @@ class GradeStore:
         self.close()
 
     def is_current(self, submission: str, digest: str, rubric_digest: str) -> bool:
+        """True when the stored grade can be kept: same submission, same
+        rubric, and complete.  A grade with grader errors (criteria the
+        grader failed on, left out of its total) is never current: the
+        grader may have been fixed since, so a resumed batch grades it again."""
         row = self._db.execute("SELECT digest, rubric_digest FROM grades WHERE submission = ?",
                                (submission,)).fetchone()
-        return row is not None and row[0] == digest and row[1] == rubric_digest
+        return row is not None and row[0] == digest and row[1] == rubric_digest \
+            and not self.grader_errors(submission)
+
+    def grader_errors(self, submission: str) -> list[str]:
+        """The criteria the stored grade says the grader failed on (none for
+        a result written before the field existed).  SQLite reads the one
+        field (JSON1, built into every SQLite Python ships with since 3.38),
+        so planning a big class does not parse every stored result."""
+        try:
+            row = self._db.execute("SELECT json_extract(result, '$.grader_errors') FROM grades WHERE submission = ?",
+                                   (submission,)).fetchone()
+            listed = json.loads(row[0]) if row and row[0] else []
+        except (sqlite3.OperationalError, ValueError):   # no JSON1: read the whole result
+            stored = self.get(submission)
+            listed = stored.result.get("grader_errors") if stored is not None else []
+        return [str(i) for i in listed] if isinstance(listed, list) else []
 
     def record(self, submission: str, digest: str, rubric_digest: str, result: dict, run: dict) -> None:
         """Insert or replace one grade atomically (one transaction)."""

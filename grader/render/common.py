@@ -13,14 +13,20 @@ if TYPE_CHECKING:   # jinja2 is imported by environment(): `nngrade check` print
 __all__ = [
     "STATUSES", "STATUS_LABELS", "fmt_points", "fmt_number", "is_number", "is_table",
     "is_hidden", "criterion_status", "environment", "HINT_MARK", "message_of", "repeats",
+    "GRADER_ERROR", "GRADER_ERROR_LABEL", "is_grader_error", "counted", "grader_error_ids",
 ]
 
-STATUSES: tuple[str, ...] = ("passed", "partial", "failed", "error", "hidden")
+#: a criterion whose check failed (a grader bug, grader/engine.py `grader_error`): never the student's failure
+GRADER_ERROR = "grader-error"
+#: what every output calls such a criterion, so the words are the same on every page and sheet
+GRADER_ERROR_LABEL = "grader failure, not counted"
+STATUSES: tuple[str, ...] = ("passed", "partial", "failed", "error", GRADER_ERROR, "hidden")
 STATUS_LABELS: dict[str, str] = {
     "passed": "passed",
     "partial": "partial credit",
     "failed": "failed",
     "error": "error",
+    GRADER_ERROR: GRADER_ERROR_LABEL,
     "hidden": "hidden",
 }
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -65,6 +71,27 @@ def is_table(v: Any) -> bool:
 def is_hidden(criterion: dict[str, Any]) -> bool:
     """True if the criterion's outcome is hidden from students until release."""
     return criterion.get("visibility") == "hidden" or criterion.get("status") == "hidden"
+
+
+def is_grader_error(criterion: dict[str, Any]) -> bool:
+    """True when the grader failed on this criterion: its points are not the
+    student's to lose, so renderers leave them out of every total they show."""
+    return criterion.get("status") == GRADER_ERROR
+
+
+def counted(criteria: list[Any]) -> list[dict[str, Any]]:
+    """The criteria whose points count in a total (grader failures left out,
+    as grader/engine.py `_document` leaves them out of score and max_score)."""
+    return [c for c in criteria if isinstance(c, dict) and not is_grader_error(c)]
+
+
+def grader_error_ids(result: dict[str, Any]) -> list[str]:
+    """Ids of the criteria the grader failed on: the result's own list, or
+    (a result written before that field) the criteria with that status."""
+    listed = result.get("grader_errors")
+    if isinstance(listed, list):
+        return [str(i) for i in listed]
+    return [str(c.get("id")) for c in result.get("criteria") or [] if isinstance(c, dict) and is_grader_error(c)]
 
 
 def criterion_status(criterion: dict[str, Any]) -> str:

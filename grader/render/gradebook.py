@@ -27,6 +27,16 @@ spreadsheet would read as a formula (a leading ``= + - @``, tab or CR) gets a
 leading apostrophe, in both files (``grader/names.py``).  ``name`` is the
 submission's name as handed in; ``submission`` its id (the folder name).
 
+A criterion the grader failed on (status ``grader-error``: a bug in a check or
+the rubric) is never a student's zero: its cell is empty, ``score`` and
+``max_score`` leave it out (as result.json does), and the row's
+``grader_errors`` column lists the criterion ids (space-separated; empty
+when none), so filtering the sheet on that column finds every grade to
+redo.  In the Canvas file such a row's score cell is left empty: Canvas
+would read the lower score out of the full points possible, costing the
+student the points the grader could not check; the batch exits non-zero
+until it is fixed and graded again.
+
 Output is deterministic: rows sorted by submission, fixed float format, ``\\n``
 line endings, UTF-8 without BOM.
 """
@@ -43,7 +53,7 @@ import pandas as pd
 
 from grader.intake.plan import STATUS, final_score
 from grader.names import csv_cell
-from grader.render.common import fmt_points, is_number
+from grader.render.common import fmt_points, grader_error_ids, is_grader_error, is_number
 
 __all__ = ["gradebook_frame", "canvas_frame", "write_gradebook", "FLOAT_FORMAT", "CANVAS_ID_COLUMNS"]
 
@@ -64,25 +74,27 @@ def _error_text(result: dict[str, Any]) -> str:
 
 
 def gradebook_frame(results: list[dict[str, Any]], criteria_ids: list[str]) -> pd.DataFrame:
-    """One row per submission: ``submission, name, score, max_score, <criterion ids...>, error``.
+    """One row per submission: ``submission, name, score, max_score, <criterion ids...>, grader_errors, error``.
 
     Criterion columns hold the points earned (NaN when the criterion is missing
-    from a result); rows are sorted by submission id.
+    from a result, or the grader failed on it: nothing was earned or lost);
+    rows are sorted by submission id.
     """
     rows = []
     for r in results:
-        points = {str(c.get("id")): _float(c.get("score")) for c in (r.get("criteria") or [])
-                  if isinstance(c, dict)}
+        points = {str(c.get("id")): math.nan if is_grader_error(c) else _float(c.get("score"))
+                  for c in (r.get("criteria") or []) if isinstance(c, dict)}
         sid = str(r.get("submission", ""))
         row: dict[str, Any] = {"submission": sid, "name": str(r.get("name") or sid),
                                "score": _float(r.get("score")), "max_score": _float(r.get("max_score"))}
         for cid in criteria_ids:
             row[cid] = points.get(cid, math.nan)
+        row["grader_errors"] = " ".join(grader_error_ids(r))
         row["error"] = _error_text(r)
         rows.append(row)
-    columns = ["submission", "name", "score", "max_score", *criteria_ids, "error"]
+    columns = ["submission", "name", "score", "max_score", *criteria_ids, "grader_errors", "error"]
     numeric = ["score", "max_score", *criteria_ids]
-    text = ["submission", "name", "error"]
+    text = ["submission", "name", "grader_errors", "error"]
     if any(isinstance(r.get("intake"), dict) for r in results):
         for r, row in zip(results, rows):
             record = r.get("intake") if isinstance(r.get("intake"), dict) else {}
@@ -111,7 +123,9 @@ def canvas_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
     total score, and a leading ``Points Possible`` row."""
     ordered = sorted(results, key=lambda r: str(r.get("submission", "")))
     rubric = next((str(r["rubric"]) for r in ordered if r.get("rubric")), "assignment")
-    max_score = next((float(r["max_score"]) for r in ordered if is_number(r.get("max_score"))), math.nan)
+    # points possible: a complete grade's (a result with grader failures has a smaller max_score)
+    complete = [r for r in ordered if not grader_error_ids(r)] or ordered
+    max_score = next((float(r["max_score"]) for r in complete if is_number(r.get("max_score"))), math.nan)
     column = f"nngrade {rubric} ({fmt_points(max_score)} pts)" if math.isfinite(max_score) else f"nngrade {rubric}"
     rows: list[dict[str, Any]] = [
         {"Student": "Points Possible", "ID": "", "SIS User ID": "", "SIS Login ID": "", "Section": "",
@@ -125,14 +139,21 @@ def canvas_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
             rows.append({"Student": str(student.get("name") or r.get("name") or sid), "ID": str(student.get("lms_id") or ""),
                          "SIS User ID": str(student.get("student_id") or ""),
                          "SIS Login ID": str(student.get("login") or ""), "Section": "",
-                         column: _float(final_score(r))})
+                         column: _canvas_score(r)})
             continue
         rows.append({"Student": str(r.get("name") or sid), "ID": "", "SIS User ID": "", "SIS Login ID": sid,
                      "Section": "",
-                     column: _float(final_score(r))})
+                     column: _canvas_score(r)})
     frame = pd.DataFrame(rows, columns=[*CANVAS_ID_COLUMNS, column])
     frame[column] = frame[column].astype("float64")
     return frame
+
+
+def _canvas_score(result: dict[str, Any]) -> float:
+    """The Canvas cell: the final score, or empty (NaN) while the grader's
+    own failures leave part of the grade uncounted -- Canvas has one points
+    possible for everyone, so a partial total would read as points lost."""
+    return math.nan if grader_error_ids(result) else _float(final_score(result))
 
 
 def _csv_bytes(frame: pd.DataFrame) -> bytes:

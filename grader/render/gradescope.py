@@ -10,6 +10,16 @@ Field names and allowed values follow the Gradescope autograder specification
 
 Hidden criteria become tests with visibility ``after_published``, so students
 see them only once the instructor publishes grades.
+
+A criterion the grader failed on (status ``grader-error``: a bug in a check
+or the rubric, never the student's) is a test named "... (grader failure,
+not counted)" with score 0 and max_score 0, so no points show as lost on
+it; the top-level score is the result's, which leaves it out, and the
+top-level output says how many points were not counted and why.
+Gradescope's assignment total is set in Gradescope, not here: until the
+staff fix the grader and regrade, the score shown is out of that total, so
+the output says the points are pending, and ``extra_data.grader_errors``
+lists the criteria for the staff.
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ import math
 from typing import Any
 
 from grader import diagnoses
-from grader.render.common import fmt_points, is_hidden, is_number
+from grader.render.common import GRADER_ERROR_LABEL, fmt_points, grader_error_ids, is_grader_error, is_hidden, is_number
 
 __all__ = ["to_gradescope", "validate_gradescope", "VISIBILITIES", "OUTPUT_FORMATS", "TEST_STATUSES"]
 
@@ -38,13 +48,18 @@ def _num(v: Any) -> float:
     return float(v) if is_number(v) and math.isfinite(float(v)) else 0.0
 
 
-def _test_output(c: dict[str, Any]) -> str:
+def _test_output(c: dict[str, Any], result: dict[str, Any] | None = None) -> str:
+    """The test's text: feedback, then each diagnosis in the words of the
+    rubric the result was graded with (its embedded catalogue)."""
     parts = []
+    if is_grader_error(c):
+        parts.append(f"Not counted: {_num(c.get('max_score')):g} points left out of your score because the "
+                     "grader failed on this criterion (not your mistake).")
     feedback = str(c.get("feedback") or "").strip()
     if feedback:
         parts.append(feedback)
     for did in c.get("diagnoses") or []:
-        d = diagnoses.get(str(did))
+        d = diagnoses.lookup(result, str(did))
         parts.append(f"Diagnosis: {d.title}\n{d.explanation}\nHow to fix: {d.fix}")
     return "\n\n".join(parts)
 
@@ -54,16 +69,18 @@ def to_gradescope(result: dict[str, Any], *, execution_time: float | None = None
     criteria = [c for c in (result.get("criteria") or []) if isinstance(c, dict)]
     tests = []
     for i, c in enumerate(criteria, start=1):
-        score, max_score = _num(c.get("score")), _num(c.get("max_score"))
+        grader_failed = is_grader_error(c)   # out of the total: no points to lose on it
+        score, max_score = (0.0, 0.0) if grader_failed else (_num(c.get("score")), _num(c.get("max_score")))
         passed = c.get("status") == "passed" and score >= max_score
+        name = str(c.get("title") or c.get("id") or f"criterion {i}")
         test: dict[str, Any] = {
-            "name": str(c.get("title") or c.get("id") or f"criterion {i}"),
+            "name": f"{name} ({GRADER_ERROR_LABEL})" if grader_failed else name,
             "number": str(i),
             "score": score,
             "max_score": max_score,
             "status": "passed" if passed else "failed",
             "visibility": "after_published" if is_hidden(c) else "visible",
-            "output": _test_output(c),
+            "output": _test_output(c, result),
             "output_format": "text",
         }
         tags = [str(c["id"])] if c.get("id") else []
@@ -83,9 +100,10 @@ def to_gradescope(result: dict[str, Any], *, execution_time: float | None = None
     if hidden_points:
         lines.append(f"Hidden criteria worth {fmt_points(hidden_points)} of {fmt_points(max_total)} "
                      "points are shown when grades are published.")
+    lines += _grader_failure_lines(result, criteria)
     error = result.get("error")
     if isinstance(error, dict) and (error.get("kind") or error.get("message")):
-        d = diagnoses.get(str(error.get("kind") or "crash"))
+        d = diagnoses.lookup(result, str(error.get("kind") or "crash"))
         lines.append("")
         lines.append(f"Your submission could not be run: {d.title}.")
         if error.get("message"):
@@ -101,7 +119,24 @@ def to_gradescope(result: dict[str, Any], *, execution_time: float | None = None
     }
     if execution_time is not None:
         doc["execution_time"] = float(execution_time)
+    failed = grader_error_ids(result)
+    if failed:   # for the staff (Gradescope's API and exports carry it): which criteria to regrade
+        doc["extra_data"] = {"grader_errors": failed}
     return doc
+
+
+def _grader_failure_lines(result: dict[str, Any], criteria: list[dict[str, Any]]) -> list[str]:
+    """The top-level output's words on criteria the grader failed on (those
+    a student may see now; a hidden one is named once grades are published
+    through its own test)."""
+    failed = [c for c in criteria if is_grader_error(c) and not is_hidden(c)]
+    if not failed:
+        return []
+    points = sum(_num(c.get("max_score")) for c in failed)
+    names = ", ".join(str(c.get("title") or c.get("id")) for c in failed)
+    return ["", f"The grader failed on {len(failed)} criteri{'on' if len(failed) == 1 else 'a'} ({names}): a bug in "
+            f"the grader, not a mistake in your work. {fmt_points(points)} point{'' if points == 1 else 's'} "
+            "are not counted in your score until the course staff fix the grader and grade again."]
 
 
 def _is_finite_number(v: Any) -> bool:

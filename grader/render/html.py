@@ -17,8 +17,8 @@ from markupsafe import Markup
 
 from grader import diagnoses
 from grader.render.common import (
-    HINT_MARK, STATUS_LABELS, criterion_status, environment, fmt_number, fmt_points, is_hidden,
-    is_number, is_table, message_of, repeats,
+    GRADER_ERROR, HINT_MARK, STATUS_LABELS, counted, criterion_status, environment, fmt_number, fmt_points,
+    is_hidden, is_number, is_table, message_of, repeats,
 )
 from grader.render.plots import is_reference, plot_svg
 from grader.release import stdout_pieces, student_stdout
@@ -131,7 +131,10 @@ def _plot_cached(spec_json: str, id_prefix: str) -> str:
     return plot_svg(json.loads(spec_json), id_prefix=id_prefix)
 
 
-def _criterion(c: dict[str, Any], reveal: bool, seen: set[str], student: bool = True) -> dict[str, Any]:
+def _criterion(c: dict[str, Any], reveal: bool, seen: set[str], student: bool = True,
+               result: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One criterion's card.  `result`: the document it belongs to, whose
+    embedded catalogue words the diagnoses in the rubric's terms."""
     cid = str(c.get("id", ""))
     status = criterion_status(c)
     hidden = is_hidden(c)
@@ -146,6 +149,7 @@ def _criterion(c: dict[str, Any], reveal: bool, seen: set[str], student: bool = 
         "title": str(c.get("title") or cid),
         "visibility": "hidden" if hidden else "public",
         "max_text": fmt_points(c.get("max_score")),
+        "max_score": c.get("max_score"),
         "withheld": withheld,
     }
     if withheld:
@@ -168,13 +172,15 @@ def _criterion(c: dict[str, Any], reveal: bool, seen: set[str], student: bool = 
             "svg": Markup(_plot(spec, f"{anchor}-plot{i}")),
             "has_reference": any(is_reference(str(s), spec) for s in (spec.get("series") or {})),
         })
+    not_counted = status == GRADER_ERROR   # the grader's failure: no score of the student's to show
     view.update(
         status=status,
         status_label=STATUS_LABELS[status],
-        score_text=fmt_points(score),
-        pct=f"{pct:.1f}",
+        not_counted=not_counted,
+        score_text="–" if not_counted else fmt_points(score),
+        pct="0.0" if not_counted else f"{pct:.1f}",
         feedback=str(c.get("feedback") or ""),
-        diagnoses=[diagnoses.get(str(d)) for d in (c.get("diagnoses") or [])],
+        diagnoses=[diagnoses.lookup(result, str(d)) for d in (c.get("diagnoses") or [])],
         scalars=_scalar_views(scalars, c.get("evidence")), tables=tables, lists=lists, plots=plots,
     )
     return view
@@ -236,6 +242,44 @@ def _sum(values: list[Any]) -> float:
     return float(sum(float(v) for v in values if is_number(v)))
 
 
+def _grader_failures(views: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The page's notice of criteria the grader failed on (shown ones only:
+    a withheld criterion is not named to a student): they are the grader's
+    fault and left out of the total, and the page says so at the top."""
+    failed = [v for v in views if not v.get("withheld") and v.get("status") == GRADER_ERROR]
+    if not failed:
+        return None
+    points = _sum([v["max_score"] for v in failed])
+    return {"criteria": failed, "points": fmt_points(points), "n": len(failed)}
+
+
+def _total(result: dict[str, Any], raw_criteria: list[dict[str, Any]], reveal: bool) -> dict[str, Any]:
+    """The score line: the document's total (grader failures already left
+    out by the engine), or before release the public criteria's, likewise
+    without the grader's failures."""
+    hidden_raw = [c for c in raw_criteria if is_hidden(c)]
+    public_raw = counted([c for c in raw_criteria if not is_hidden(c)])
+    public_only = bool(hidden_raw) and not reveal
+    if public_only:
+        score = _sum([c.get("score") for c in public_raw])
+        max_score = _sum([c.get("max_score") for c in public_raw])
+    else:
+        score = result.get("score") if is_number(result.get("score")) else _sum(
+            [c.get("score") for c in counted(raw_criteria)])
+        max_score = result.get("max_score") if is_number(result.get("max_score")) else _sum(
+            [c.get("max_score") for c in counted(raw_criteria)])
+    pct = 100.0 * float(score) / float(max_score) if max_score else 0.0
+    return {
+        "score": fmt_points(score),
+        "max": fmt_points(max_score),
+        "pct": f"{max(0.0, min(100.0, pct)):.1f}",
+        "public_only": public_only,
+        "hidden_points": fmt_points(_sum([c.get("max_score") for c in hidden_raw])),
+        "hidden_points_revealed": (fmt_points(_sum([c.get("max_score") for c in counted(hidden_raw)]))
+                                   if counted(hidden_raw) and reveal else ""),
+    }
+
+
 def _intake_notes(result: dict[str, Any]) -> list[str]:
     from grader.intake.notes import notes
 
@@ -257,38 +301,18 @@ def render_report(result: dict[str, Any], *, audience: str = "student",
     reveal = reveal_hidden or audience == "instructor"
     raw_criteria = [c for c in (result.get("criteria") or []) if isinstance(c, dict)]
     seen: set[str] = set()
-    criteria = _share_explanations(_share_failures([_criterion(c, reveal, seen, audience == "student")
+    criteria = _share_explanations(_share_failures([_criterion(c, reveal, seen, audience == "student", result)
                                                     for c in raw_criteria]))
     _not_graded(criteria, raw_criteria, result.get("error") if isinstance(result.get("error"), dict) else None)
 
-    hidden_raw = [c for c in raw_criteria if is_hidden(c)]
-    public_raw = [c for c in raw_criteria if not is_hidden(c)]
-    public_only = bool(hidden_raw) and not reveal
-    if public_only:
-        score = _sum([c.get("score") for c in public_raw])
-        max_score = _sum([c.get("max_score") for c in public_raw])
-    else:
-        score = result.get("score") if is_number(result.get("score")) else _sum(
-            [c.get("score") for c in raw_criteria])
-        max_score = result.get("max_score") if is_number(result.get("max_score")) else _sum(
-            [c.get("max_score") for c in raw_criteria])
-    pct = 100.0 * float(score) / float(max_score) if max_score else 0.0
-    total = {
-        "score": fmt_points(score),
-        "max": fmt_points(max_score),
-        "pct": f"{max(0.0, min(100.0, pct)):.1f}",
-        "public_only": public_only,
-        "hidden_points": fmt_points(_sum([c.get("max_score") for c in hidden_raw])),
-        "hidden_points_revealed": (fmt_points(_sum([c.get("max_score") for c in hidden_raw]))
-                                   if hidden_raw and reveal else ""),
-    }
+    total = _total(result, raw_criteria, reveal)
 
     error = result.get("error")
     error_view = None
     if isinstance(error, dict) and (error.get("kind") or error.get("message")):
         kind = str(error.get("kind") or "crash")
         error_view = {"kind": kind, "message": str(error.get("message") or ""),
-                      "diagnosis": diagnoses.get(kind), "stopped": [c for c in criteria if c.get("not_graded")]}
+                      "diagnosis": diagnoses.lookup(result, kind), "stopped": [c for c in criteria if c.get("not_graded")]}
 
     # the student's view never shows what was printed while a hidden criterion ran (grader/release.py)
     stdout = str(result.get("stdout") or "") if audience == "instructor" else student_stdout(result)
@@ -302,6 +326,7 @@ def render_report(result: dict[str, Any], *, audience: str = "student",
         "total": total,
         "criteria": criteria,
         "error": error_view,
+        "grader_failures": _grader_failures(criteria),
         "intake_notes": _intake_notes(result),
         "stdout": stdout,
         "stdout_withheld": audience == "student" and stdout != str(result.get("stdout") or ""),

@@ -1,6 +1,7 @@
 """Result documents of a whole class -> one self-contained HTML summary page.
 
-Instructor-facing: hidden criteria are included. Shows class statistics, a
+Instructor-facing: hidden criteria are included. Shows, first, the criteria
+the grader itself failed on (if any), then class statistics, a
 score histogram, per-criterion pass rates, the most frequent diagnoses (with
 links to the affected students' reports), submissions that errored or timed
 out, and a table of all submissions. Ordering is deterministic (by id).
@@ -16,13 +17,14 @@ from markupsafe import Markup
 
 from grader import diagnoses
 from grader.render.common import (
-    STATUS_LABELS, criterion_status, environment, fmt_points, is_number,
+    GRADER_ERROR, STATUS_LABELS, counted, criterion_status, environment, fmt_points, grader_error_ids, is_number,
 )
 from grader.names import href
 from grader.release import RELEASE_DIR
 from grader.render.plots import bar_svg
 
-__all__ = ["render_summary", "class_statistics", "histogram"]
+__all__ = ["render_summary", "class_statistics", "histogram", "grader_failures", "criterion_rows",
+           "frequent_diagnoses", "errored", "submission_rows"]
 
 HISTOGRAM_BINS = 10
 
@@ -104,10 +106,12 @@ def wrong_answers(results: list[dict[str, Any]], criteria: list[dict[str, Any]],
                 if str(d) not in entry["diagnoses"]:
                     entry["diagnoses"].append(str(d))
     out = []
+    wording = _wording(results)
     for cid in sorted(seen, key=lambda k: (order.get(k, len(order)), k)):
         q = seen[cid]
         ranked = sorted(q["answers"].values(), key=lambda e: (-e["count"], e["answer"]))
-        q["answers"] = [{**e, "diagnoses": [{"id": d, "title": diagnoses.get(d).title} for d in e["diagnoses"]]}
+        q["answers"] = [{**e, "diagnoses": [{"id": d, "title": diagnoses.lookup(wording, d).title}
+                                              for d in e["diagnoses"]]}
                         for e in ranked[:WRONG_ANSWERS_SHOWN]]
         q["more"] = max(0, len(ranked) - WRONG_ANSWERS_SHOWN)
         out.append(q)
@@ -144,103 +148,153 @@ def render_summary(results: list[dict[str, Any]], *, rubric_title: str, criteria
 
     ``criteria`` is the rubric's list ``[{"id", "title", "points", "visibility"}]``;
     ``report_href(submission_id)`` gives the (relative) link to a student's report.
+    Criteria the grader failed on are listed first ("Grader failures"),
+    never counted as a student's failure or among the diagnosed mistakes.
     """
     results = sorted((r for r in results if isinstance(r, dict)),
                      key=lambda r: str(r.get("submission", "")))
-    crit_ids = [str(c["id"]) for c in criteria]
-    max_total = float(sum(float(c.get("points", 0) or 0) for c in criteria))
-    if not max_total:
-        max_total = max((float(r["max_score"]) for r in results if is_number(r.get("max_score"))), default=0.0)
-
+    max_total = _max_total(results, criteria)
     stats = class_statistics(results)
-    scores = [_score(r) for r in results]
-    labels, counts = histogram(scores, max_total)
-    hist_svg = Markup(bar_svg(labels, counts, xlabel="total score", ylabel="submissions",
-                              id_prefix="hist", rotate=30)) if results else None
-
-    # Per-criterion status counts and mean points.
-    by_crit: dict[str, dict[str, Any]] = {}
-    for c in criteria:
-        cid = str(c["id"])
-        by_crit[cid] = {"id": cid, "title": str(c.get("title") or cid),
-                        "points": fmt_points(c.get("points")), "visibility": str(c.get("visibility") or "public"),
-                        "counts": Counter(), "points_sum": 0.0}
-    names = {str(r.get("submission", "?")): _name(r, str(r.get("submission", "?"))) for r in results}
-    diag_students: dict[str, set[str]] = defaultdict(set)
-    diag_counts: Counter[str] = Counter()
-    rows = []
-    errored = []
-    for r in results:
-        sid = str(r.get("submission", "?"))
-        cells = {}
-        for c in r.get("criteria") or []:
-            if not isinstance(c, dict):
-                continue
-            cid = str(c.get("id"))
-            status = criterion_status(c)
-            cells[cid] = {"status": status, "text": fmt_points(c.get("score"))}
-            if cid in by_crit:
-                by_crit[cid]["counts"][status] += 1
-                if is_number(c.get("score")):
-                    by_crit[cid]["points_sum"] += float(c["score"])
-            for d in c.get("diagnoses") or []:
-                diag_counts[str(d)] += 1
-                diag_students[str(d)].add(sid)
-        err = r.get("error")
-        if isinstance(err, dict) and (err.get("kind") or err.get("message")):
-            kind = str(err.get("kind") or "crash")
-            diag_students[kind].add(sid)
-            errored.append({"id": _name(r, sid), "href": report_href(sid), "kind": kind,
-                            "title": diagnoses.get(kind).title, "message": str(err.get("message") or "")})
-        rows.append({
-            "id": _name(r, sid), "href": report_href(sid), "score": fmt_points(r.get("score")),
-            "pct": f"{(100.0 * _score(r) / max_total) if max_total else 0.0:.1f}",
-            "error": bool(isinstance(err, dict) and err),
-            "cells": [cells.get(cid, {"status": "missing", "text": "–"}) for cid in crit_ids],
-        })
-
-    n = len(results)
-    crit_rows = []
-    for cid in crit_ids:
-        b = by_crit[cid]
-        cnt = b["counts"]
-        share = {s: (100.0 * cnt[s] / n if n else 0.0) for s in ("passed", "partial", "failed", "error", "hidden")}
-        crit_rows.append({
-            **{k: b[k] for k in ("id", "title", "points", "visibility")},
-            "passed": cnt["passed"], "partial": cnt["partial"], "failed": cnt["failed"],
-            "error": cnt["error"], "hidden": cnt["hidden"],
-            "pass_rate": f"{share['passed']:.0f}%",
-            "shares": [(s, f"{share[s]:.1f}") for s in ("passed", "partial", "failed", "error", "hidden") if cnt[s]],
-            "mean_points": fmt_points(b["points_sum"] / n) if n else "–",
-        })
-
-    top_diag = []
-    # Rank by how many submissions are affected, then by how many criteria.
-    ranked = sorted(diag_students, key=lambda d: (-len(diag_students[d]), -diag_counts[d], d))
-    for did in ranked:
-        count = diag_counts[did]
-        d = diagnoses.get(did)
-        students = sorted(diag_students[did])
-        top_diag.append({"id": did, "title": d.title, "fix": d.fix, "count": count,
-                         "n_students": len(students),
-                         "students": [{"id": names.get(s, s), "href": report_href(s)} for s in students]})
-
     context = {
         "intake": intake_view(results, list(absent or []), ignored, report_href),
         "wrong_answers": wrong_answers(results, criteria, report_href),
+        "grader_failures": grader_failures(results, criteria, report_href),
         "rubric_title": rubric_title,
         "released": released,
         "release_index": f"{RELEASE_DIR}/index.html",
-        "n": n,
-        "stats": {"n": str(stats["n"]), "mean": fmt_points(stats["mean"]),
-                  "median": fmt_points(stats["median"]), "min": fmt_points(stats["min"]),
-                  "max": fmt_points(stats["max"])},
+        "n": len(results),
+        "stats": {k: str(stats["n"]) if k == "n" else fmt_points(stats[k]) for k in stats},
         "max_total": fmt_points(max_total),
-        "hist_svg": hist_svg,
-        "criteria": crit_rows,
-        "diagnoses": top_diag,
-        "errored": errored,
-        "rows": rows,
+        "hist_svg": _histogram_svg(results, max_total),
+        "criteria": criterion_rows(results, criteria),
+        "diagnoses": frequent_diagnoses(results, report_href),
+        "errored": errored(results, report_href),
+        "rows": submission_rows(results, criteria, max_total, report_href),
         "status_labels": STATUS_LABELS,
     }
     return environment().get_template("summary.html.j2").render(**context)
+
+
+def _max_total(results: list[dict[str, Any]], criteria: list[dict[str, Any]]) -> float:
+    """The rubric's total points (a result's max_score if the criteria carry none)."""
+    total = float(sum(float(c.get("points", 0) or 0) for c in criteria))
+    return total or max((float(r["max_score"]) for r in results if is_number(r.get("max_score"))), default=0.0)
+
+
+def _histogram_svg(results: list[dict[str, Any]], max_total: float) -> Markup | None:
+    if not results:
+        return None
+    labels, counts = histogram([_score(r) for r in results], max_total)
+    return Markup(bar_svg(labels, counts, xlabel="total score", ylabel="submissions", id_prefix="hist", rotate=30))
+
+
+def _sid(result: dict[str, Any]) -> str:
+    return str(result.get("submission", "?"))
+
+
+def _wording(results: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The result whose embedded catalogue words the diagnoses: the class
+    shares one rubric, so the first result's words are everyone's."""
+    return next((r for r in results if isinstance(r, dict) and isinstance(r.get("catalogue"), dict)), None)
+
+
+def grader_failures(results: list[dict[str, Any]], criteria: list[dict[str, Any]],
+                    report_href: Callable[[str], str] = _default_href) -> dict[str, Any]:
+    """Every criterion the grader failed on, per submission: what the staff
+    must fix and regrade (the tracebacks are in each OUT/<id>/run.json)."""
+    titles = {str(c["id"]): str(c.get("title") or c["id"]) for c in criteria}
+    students = []
+    for r in results:
+        failed = grader_error_ids(r)
+        if failed:
+            students.append({"id": _name(r, _sid(r)), "href": report_href(_sid(r)),
+                             "criteria": [{"id": cid, "title": titles.get(cid, cid)} for cid in failed]})
+    return {"students": students, "n_criteria": sum(len(s["criteria"]) for s in students)}
+
+
+def criterion_rows(results: list[dict[str, Any]], criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per criterion: how many submissions got each status, the pass rate
+    and the mean points (over the submissions the grader did not fail on)."""
+    statuses = ("passed", "partial", "failed", "error", GRADER_ERROR, "hidden")
+    n = len(results)
+    rows = []
+    for c in criteria:
+        cid = str(c["id"])
+        outcomes = [x for r in results for x in r.get("criteria") or [] if isinstance(x, dict) and str(x.get("id")) == cid]
+        cnt: Counter[str] = Counter(criterion_status(x) for x in outcomes)
+        graded = counted(outcomes)
+        share = {s: (100.0 * cnt[s] / n if n else 0.0) for s in statuses}
+        rows.append({
+            "id": cid, "title": str(c.get("title") or cid), "points": fmt_points(c.get("points")),
+            "visibility": str(c.get("visibility") or "public"),
+            **{s: cnt[s] for s in ("passed", "partial", "failed", "error", "hidden")},
+            "grader_error": cnt[GRADER_ERROR],
+            "pass_rate": f"{share['passed']:.0f}%",
+            "shares": [(s, f"{share[s]:.1f}") for s in statuses if cnt[s]],
+            "mean_points": fmt_points(sum(float(x["score"]) for x in graded if is_number(x.get("score")))
+                                      / (n - cnt[GRADER_ERROR])) if n - cnt[GRADER_ERROR] > 0 else "–",
+        })
+    return rows
+
+
+def frequent_diagnoses(results: list[dict[str, Any]],
+                       report_href: Callable[[str], str] = _default_href) -> list[dict[str, Any]]:
+    """The diagnosed mistakes, ranked by how many submissions show them,
+    then by how many criteria; a whole-submission error counts for its
+    submission.  The grader's own failures are not a mistake: they have
+    their own section."""
+    students: dict[str, set[str]] = defaultdict(set)
+    counts: Counter[str] = Counter()
+    for r in results:
+        for c in r.get("criteria") or []:
+            for d in (c.get("diagnoses") or []) if isinstance(c, dict) else []:
+                counts[str(d)] += 1
+                students[str(d)].add(_sid(r))
+        err = r.get("error")
+        if isinstance(err, dict) and (err.get("kind") or err.get("message")):
+            students[str(err.get("kind") or "crash")].add(_sid(r))
+    students.pop(GRADER_ERROR, None)
+    names = {_sid(r): _name(r, _sid(r)) for r in results}
+    wording = _wording(results)
+    out = []
+    for did in sorted(students, key=lambda d: (-len(students[d]), -counts[d], d)):
+        d = diagnoses.lookup(wording, did)
+        who = sorted(students[did])
+        out.append({"id": did, "title": d.title, "fix": d.fix, "count": counts[did], "n_students": len(who),
+                    "students": [{"id": names.get(s, s), "href": report_href(s)} for s in who]})
+    return out
+
+
+def errored(results: list[dict[str, Any]], report_href: Callable[[str], str] = _default_href) -> list[dict[str, Any]]:
+    """Submissions that could not be run at all (syntax error, timeout...)."""
+    wording = _wording(results)
+    out = []
+    for r in results:
+        err = r.get("error")
+        if isinstance(err, dict) and (err.get("kind") or err.get("message")):
+            kind = str(err.get("kind") or "crash")
+            out.append({"id": _name(r, _sid(r)), "href": report_href(_sid(r)), "kind": kind,
+                        "title": diagnoses.lookup(wording, kind).title, "message": str(err.get("message") or "")})
+    return out
+
+
+def submission_rows(results: list[dict[str, Any]], criteria: list[dict[str, Any]], max_total: float,
+                    report_href: Callable[[str], str] = _default_href) -> list[dict[str, Any]]:
+    """The table of all submissions: score and one status cell per criterion
+    (a grader failure's cell says "n/c", not counted, never a 0)."""
+    rows = []
+    for r in results:
+        cells = {}
+        for c in r.get("criteria") or []:
+            if isinstance(c, dict):
+                status = criterion_status(c)
+                cells[str(c.get("id"))] = {"status": status,
+                                           "text": "n/c" if status == GRADER_ERROR else fmt_points(c.get("score"))}
+        err = r.get("error")
+        rows.append({
+            "id": _name(r, _sid(r)), "href": report_href(_sid(r)), "score": fmt_points(r.get("score")),
+            "pct": f"{(100.0 * _score(r) / max_total) if max_total else 0.0:.1f}",
+            "error": bool(isinstance(err, dict) and err), "grader_errors": len(grader_error_ids(r)),
+            "cells": [cells.get(str(c["id"]), {"status": "missing", "text": "–"}) for c in criteria],
+        })
+    return rows

@@ -19,12 +19,13 @@ from rich.text import Text
 
 from grader import diagnoses
 from grader.names import for_terminal
-from grader.render.common import fmt_points, message_of, repeats
+from grader.render.common import GRADER_ERROR, GRADER_ERROR_LABEL, fmt_points, grader_error_ids, message_of, repeats
 
-__all__ = ["STATUS_STYLE", "text", "result_table", "print_details", "print_result", "rubric_table",
+__all__ = ["STATUS_STYLE", "text", "result_table", "print_details", "print_result", "grader_failure_line", "rubric_table",
            "rubric_list_table", "rubric_settings"]
 
-STATUS_STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "bold red", "hidden": "dim"}
+STATUS_STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "bold red", "hidden": "dim",
+                GRADER_ERROR: "bold cyan"}   # the grader's failure: never the red of the student's
 
 
 def text(message: object, style: str = "") -> Text:
@@ -72,6 +73,11 @@ def result_table(result: dict[str, Any], *, reveal: bool) -> Table:
             row(text(crit["title"]), f"-/{crit['max_score']:g}", Text("hidden", style="dim"),
                 Text("graded after release", style="dim"))
             continue
+        if crit["status"] == GRADER_ERROR:   # the grader's failure: out of the total, said in words
+            row(text(crit["title"]), Text(f"-/{crit['max_score']:g}", style="cyan"),
+                Text(GRADER_ERROR_LABEL, style=STATUS_STYLE[GRADER_ERROR]),
+                Text("the grader failed here, not your code (details below)", style="cyan"))
+            continue
         score, top = score + crit["score"], top + crit["max_score"]
         if _not_graded(result, crit):
             cell = Text("not graded (see below)", style="dim")
@@ -92,8 +98,10 @@ def result_table(result: dict[str, Any], *, reveal: bool) -> Table:
     hidden_left = len(shown) < len(criteria)
     if table.rows:
         table.rows[-1].end_section = True
-    row(Text("total" + (" (shown criteria)" if hidden_left else ""), style="bold"),
-        Text(f"{fmt_points(score)}/{fmt_points(top)}", style="bold"), "", "")
+    not_counted = [c for c in shown if c.get("status") == GRADER_ERROR]
+    label = "total" + (" (shown criteria)" if hidden_left else "") + (
+        f" ({len(not_counted)} not counted: grader failure)" if not_counted else "")
+    row(Text(label, style="bold"), Text(f"{fmt_points(score)}/{fmt_points(top)}", style="bold"), "", "")
     return table
 
 
@@ -103,7 +111,7 @@ def print_details(console: Console, result: dict[str, Any], *, reveal: bool) -> 
     a shared message printed once."""
     error = result.get("error")
     if error:
-        diag = diagnoses.get(str(error.get("kind")))
+        diag = diagnoses.lookup(result, str(error.get("kind")))
         console.print(text(f"\n{diag.title} ({error.get('kind')}): every criterion above is not graded",
                            style="bold red"))
         console.print(text(error.get("message", "")))
@@ -114,13 +122,16 @@ def print_details(console: Console, result: dict[str, Any], *, reveal: bool) -> 
     for i, crit in enumerate(criteria):
         if not _shown(crit, reveal) or crit["status"] == "passed" or _not_graded(result, crit):
             continue
-        console.print(text(f"\n{crit['title']} ({crit['id']}): {crit['status']}", style=STATUS_STYLE[crit["status"]]))
+        status = GRADER_ERROR_LABEL if crit["status"] == GRADER_ERROR else crit["status"]
+        console.print(text(f"\n{crit['title']} ({crit['id']}): {status}", style=STATUS_STYLE.get(crit["status"], "")))
         if i in same:
             console.print(text(f"The same failure as {criteria[same[i]]['title']} (above)."))
             continue
         console.print(text(crit["feedback"]))
+        if crit["status"] == GRADER_ERROR:   # its feedback says it all; `grader_failure_line` sums them up
+            continue
         for diag_id in crit["diagnoses"]:
-            d = diagnoses.get(diag_id)
+            d = diagnoses.lookup(result, diag_id)
             if diag_id in explained:
                 console.print(text(f"  likely cause: {d.title} (how to fix: above)", style="cyan"))
             else:
@@ -128,10 +139,28 @@ def print_details(console: Console, result: dict[str, Any], *, reveal: bool) -> 
                 console.print(text(f"  likely cause: {d.title}. How to fix: {d.fix}", style="cyan"))
 
 
+def grader_failure_line(result: dict[str, Any], *, reveal: bool) -> Text | None:
+    """One line under the details when the grader failed on shown
+    criteria: how many points are left out of the total, and that it is
+    not the student's mistake."""
+    shown = {str(c.get("id")): c for c in result.get("criteria") or [] if isinstance(c, dict) and _shown(c, reveal)}
+    failed = [shown[i] for i in grader_error_ids(result) if i in shown]
+    if not failed:
+        return None
+    points = sum(float(c.get("max_score") or 0) for c in failed)
+    return text(f"\nThe grader failed on {len(failed)} criteri{'on' if len(failed) == 1 else 'a'} "
+                f"({', '.join(str(c['title']) for c in failed)}): a bug in the grader, not in your code. "
+                f"{fmt_points(points)} point{'' if points == 1 else 's'} not counted in the total until the "
+                "course staff fix it and grade again.", style="bold cyan")
+
+
 def print_result(console: Console, result: dict[str, Any], *, reveal: bool) -> None:
-    """The table, then the details."""
+    """The table, then the details, then the grader's own failures (if any)."""
     console.print(result_table(result, reveal=reveal))
     print_details(console, result, reveal=reveal)
+    line = grader_failure_line(result, reveal=reveal)
+    if line is not None:
+        console.print(line)
 
 
 def rubric_settings(rubric: Any) -> list[tuple[str, str]]:

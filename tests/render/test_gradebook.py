@@ -14,7 +14,7 @@ from .fixtures import CRITERIA_IDS, make_class, make_result
 
 def test_frame_columns_and_order() -> None:
     frame = gradebook_frame(make_class(), CRITERIA_IDS)
-    assert list(frame.columns) == ["submission", "name", "score", "max_score", *CRITERIA_IDS, "error"]
+    assert list(frame.columns) == ["submission", "name", "score", "max_score", *CRITERIA_IDS, "grader_errors", "error"]
     assert list(frame["name"]) == list(frame["submission"])   # no "name" in these results: the id
     assert list(frame["submission"]) == ["alice", "bob", "carol", "dave", "erin"]
     assert list(frame["score"]) == [56.0, 100.0, 0.0, 0.0, 60.0]
@@ -43,7 +43,7 @@ def test_write_gradebook_bytes_deterministic(tmp_path: Path) -> None:
 def test_plain_csv_content(tmp_path: Path) -> None:
     plain, _ = write_gradebook(make_class(), CRITERIA_IDS, tmp_path)
     lines = plain.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == ",".join(["submission", "name", "score", "max_score", *CRITERIA_IDS, "error"])
+    assert lines[0] == ",".join(["submission", "name", "score", "max_score", *CRITERIA_IDS, "grader_errors", "error"])
     assert lines[1].startswith("alice,alice,56.00,100.00,5.00,5.00,0.00,10.00,")
     rows = list(csv.DictReader(io.StringIO(plain.read_text(encoding="utf-8"))))
     assert rows[2]["error"] == "syntax-error: SyntaxError: expected ':' (nn.py, line 30)"
