@@ -56,7 +56,7 @@ RECORDS: tuple[Mistake, ...] = (
         'grader-error', FAMILY,
         title='The grader failed on this criterion',
         explanation='The grader itself failed while checking this criterion: this is a bug in the grader or its rubric, not a mistake in your work. The criterion is left out of your total until the course staff fix it and grade again.',
-        fix='Nothing to change in your code for this criterion; the course staff have been told (the batch reports every grader failure).',
+        fix='Nothing to change in your code for this criterion. A batch reports every grader failure to the course staff; if it happens in your own self-check, tell them.',
         recognized='any exception in a check after the student values were validated, or a verdict naming a mistake its check does not declare',
     ),
 )
