@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from reference.architecture import bias_name, weight_name
+
 
 @dataclass(frozen=True)
 class BlockLayout:
@@ -69,11 +71,12 @@ class Layout:
 
 
 def canonical_keys(num_layers: int, weight_key: str = "W{i}", bias_key: str = "b{i}") -> list[tuple[str, str]]:
-    """(canonical key, student key) in canonical order W0, b0, W1, b1, ..."""
+    """(canonical key, student key) in canonical order W0, b0, W1, b1, ...
+    (the canonical names are the reference's: `reference.architecture`)."""
     pairs = []
     for i in range(num_layers):
-        pairs.append((f"W{i}", weight_key.format(i=i)))
-        pairs.append((f"b{i}", bias_key.format(i=i)))
+        pairs.append((weight_name(i), weight_key.format(i=i)))
+        pairs.append((bias_name(i), bias_key.format(i=i)))
     return pairs
 
 

@@ -20,7 +20,8 @@ import yaml
 from .checks import REGISTRY
 from .checks.base import Context
 from .kitpkg import write_checker
-from .oracle import Oracle
+from .adapter import canonical_keys
+from .oracle import Oracle, architecture_of
 from .rubric import Rubric
 
 SKELETON_NAME = "nn.py"
@@ -221,11 +222,19 @@ def _write_data(rubric: Rubric, folder: Path) -> None:
     (folder / "classes.txt").write_text("\n".join(data.class_names) + "\n", encoding="utf-8")
 
 
+def shapes_text(rubric: Rubric) -> str:
+    """"W0 (16, 4), b0 (16, 1), ...": the rubric's network's blocks (the
+    reference's shapes) under the rubric's key names."""
+    arch = architecture_of(rubric)
+    shapes = arch.shapes()
+    return ", ".join(f"{student} {shapes[canon]}" for canon, student in
+                     canonical_keys(arch.num_layers, rubric.interface.weight_key, rubric.interface.bias_key))
+
+
 def _skeleton(rubric: Rubric) -> str:
     arch, opt, init = rubric.assignment.architecture, rubric.assignment.optimizer, rubric.assignment.init
     iface = rubric.interface
-    shapes = ", ".join(f"{iface.weight_key.format(i=i)} {(arch.sizes[i + 1], arch.sizes[i])}, "
-                       f"{iface.bias_key.format(i=i)} {(arch.sizes[i + 1], 1)}" for i in range(len(arch.sizes) - 1))
+    shapes = shapes_text(rubric)
     loss_text = "Mean cross-entropy" if rubric.assignment.loss == "cross_entropy" else "Mean of 1/2 ||y - y~||^2"
     return SKELETON.format(title=rubric.title, class_name=iface.class_name, inputs=arch.inputs,
                            hidden=arch.hidden[0] if len(arch.hidden) == 1 else list(arch.hidden),

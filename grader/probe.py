@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from reference.architecture import block_shapes, count_parameters
+
 from .adapter import Layout, canonical_keys, learn_layout, probabilities_to_canonical
 from .schema import Rubric
 from .sandbox.client import Budget, WorkerClient, WorkerFailure, reply_allowance
@@ -157,11 +159,8 @@ class StudentNet:
     # -- plumbing ---------------------------------------------------------------
     @property
     def shapes(self) -> dict[str, tuple[int, int]]:
-        out = {}
-        for i in range(len(self.sizes) - 1):
-            out[f"W{i}"] = (self.sizes[i + 1], self.sizes[i])
-            out[f"b{i}"] = (self.sizes[i + 1], 1)
-        return out
+        """Canonical shapes of this instance's network (the reference's rule)."""
+        return block_shapes(self.sizes)
 
     def _request(self, message: dict, timeout: float | None = None, reply_bytes: int | None = None) -> Any:
         message = dict(message, handle=self.handle)
@@ -173,11 +172,12 @@ class StudentNet:
     # -- how large an answer can legitimately be -----------------------------------
     @property
     def parameter_count(self) -> int:
-        return sum(self.sizes[i + 1] * (self.sizes[i] + 1) for i in range(len(self.sizes) - 1))
+        """Learnable scalars of this instance's network (the reference's count)."""
+        return count_parameters(self.sizes)
 
     @property
     def _blocks(self) -> int:
-        return 2 * (len(self.sizes) - 1)
+        return len(self.shapes)
 
     def parameters_reply(self, copies: int = 1) -> int:
         """`copies` parameter containers, each allowed twice the parameters
