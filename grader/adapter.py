@@ -10,7 +10,7 @@ choice is judged once (in `param-shapes`) and never again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -54,11 +54,6 @@ class Layout:
     blocks: dict[str, BlockLayout]          # canonical key -> layout
     extra_keys: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
-    notes: tuple[str, ...] = field(default=())
-
-    @property
-    def usable(self) -> bool:
-        return not self.missing and all(b.form != "mismatch" for b in self.blocks.values())
 
     def to_student(self, theta: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Blocks absent from `theta` are left out (a direction in one block)."""
@@ -84,19 +79,16 @@ def learn_layout(description: dict, shapes: dict[str, tuple[int, ...]], key_pair
     """Match a description of the student's parameters (the worker's
     `describe`: type, and per key shape and dtype) against the canonical shapes."""
     if description.get("type") != "dict":
-        return Layout(blocks={}, missing=tuple(k for k, _ in key_pairs),
-                      notes=(f"the parameters are a {description.get('type')}, not a dict",))
+        return Layout(blocks={}, missing=tuple(k for k, _ in key_pairs))
     student = description["entries"]
     blocks: dict[str, BlockLayout] = {}
-    missing, notes = [], []
+    missing = []
     lower = {str(k).lower(): k for k in student}
     for canon, wanted in key_pairs:
         key = wanted if wanted in student else lower.get(wanted.lower())
         if key is None:
             missing.append(canon)
             continue
-        if key != wanted:
-            notes.append(f"found {key!r} where {wanted!r} was expected")
         entry = student[key]
         dtype = "float32" if entry.get("dtype") == "float32" else "float64"
         shape = tuple(entry["shape"]) if entry.get("shape") is not None else None
@@ -104,7 +96,7 @@ def learn_layout(description: dict, shapes: dict[str, tuple[int, ...]], key_pair
         blocks[canon] = BlockLayout(key, tuple(shapes[canon]), form, dtype)
     used = {b.student_key for b in blocks.values()}
     extra = tuple(sorted(str(k) for k in student if k not in used))
-    return Layout(blocks=blocks, extra_keys=extra, missing=tuple(missing), notes=tuple(notes))
+    return Layout(blocks=blocks, extra_keys=extra, missing=tuple(missing))
 
 
 def classify_shape(shape: tuple[int, ...], canonical: tuple[int, ...]) -> str:

@@ -141,10 +141,6 @@ class Probe:
         return StudentNet(self, int(reply["handle"]), tuple(sizes), list(reply.get("methods", [])),
                           optimizer=method)
 
-    def loaded_classes(self) -> list[str]:
-        self.client.ensure()
-        return list((self.client.load_result or {}).get("classes", []))
-
 
 @dataclass
 class StudentNet:
