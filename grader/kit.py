@@ -20,7 +20,7 @@ import yaml
 from .checks import REGISTRY
 from .checks.base import Context
 from .kitpkg import write_checker
-from .adapter import canonical_keys
+from .adapter import asked_shape, canonical_keys
 from .oracle import Oracle, architecture_of
 from .rubric import Rubric
 
@@ -224,11 +224,12 @@ def _write_data(rubric: Rubric, folder: Path) -> None:
 
 def shapes_text(rubric: Rubric) -> str:
     """"W0 (16, 4), b0 (16, 1), ...": the rubric's network's blocks (the
-    reference's shapes) under the rubric's key names."""
-    arch = architecture_of(rubric)
+    reference's shapes) under the rubric's key names, biases flat (16,)
+    when the rubric's `bias_layouts` accepts only flat ones."""
+    arch, iface = architecture_of(rubric), rubric.interface
     shapes = arch.shapes()
-    return ", ".join(f"{student} {shapes[canon]}" for canon, student in
-                     canonical_keys(arch.num_layers, rubric.interface.weight_key, rubric.interface.bias_key))
+    return ", ".join(f"{student} {asked_shape(canon, shapes[canon], iface.bias_layouts)}" for canon, student in
+                     canonical_keys(arch.num_layers, iface.weight_key, iface.bias_key))
 
 
 def _skeleton(rubric: Rubric) -> str:

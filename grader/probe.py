@@ -30,7 +30,8 @@ import numpy as np
 
 from reference.architecture import block_shapes, count_parameters
 
-from .adapter import Layout, canonical_keys, learn_layout, probabilities_to_canonical
+from .adapter import Layout, RefusedLayout, canonical_keys, learn_layout, probabilities_to_canonical
+from .checks.contract import StudentValueError
 from .schema import Rubric
 from .sandbox.client import Budget, WorkerClient, WorkerFailure, reply_allowance
 
@@ -293,9 +294,14 @@ class StudentNet:
         return reply
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray | None, str, Any]:
-        """(canonical probabilities or None, layout seen, raw value)."""
+        """(canonical probabilities or None, layout seen, raw value).  A
+        layout the rubric's `output_layouts` does not accept is the student's
+        `bad-output`, named (StudentValueError), never silently transposed."""
         raw = self.call("feed_forward", x)["value"]
-        probs, seen = _as_probabilities(raw, self.sizes[-1], x.shape[0])
+        try:
+            probs, seen = _as_probabilities(raw, self.sizes[-1], x.shape[0], self.probe.interface.output_layouts)
+        except RefusedLayout as refused:
+            raise StudentValueError(f"{self.probe.interface.method('feed_forward')}() returned {refused}") from None
         return probs, seen, raw
 
     def loss(self, x: np.ndarray, y: np.ndarray) -> Any:
@@ -386,9 +392,12 @@ def _lost_message(attr: str, reply: dict) -> str:
             f"for {keys}: assigning self.{attr} = {{...}} must store those parameters")
 
 
-def _as_probabilities(raw: Any, num_classes: int, num_samples: int) -> tuple[np.ndarray | None, str]:
+def _as_probabilities(raw: Any, num_classes: int, num_samples: int,
+                      allowed: tuple[str, ...] | list[str]) -> tuple[np.ndarray | None, str]:
+    """Canonical probabilities from a decoded worker value (see
+    `adapter.probabilities_to_canonical`), or None and what the value is."""
     if isinstance(raw, np.ndarray) or isinstance(raw, (list, float, int)):
-        return probabilities_to_canonical(raw, num_classes, num_samples)
+        return probabilities_to_canonical(raw, num_classes, num_samples, allowed)
     if isinstance(raw, dict) and "__obj__" in raw:
         return None, f"a {raw['__obj__']} object"
     return None, f"a {type(raw).__name__}"
