@@ -112,6 +112,10 @@ class Interface(Strict):
         "how biases may be stored: column = (n_out, 1), flat = (n_out,); judged by param_shapes, "
         "then undone by the adapter for the other criteria"))
 
+    skeleton: str | None = Field(default=None, description=(
+        "the course's own skeleton nn.py (relative to the rubric file), copied verbatim into student kits; "
+        "without it the kit's skeleton is generated from the canonical operations in this interface's names"))
+
     def method(self, role: str) -> str:
         return self.methods.get(role, role)  # type: ignore[call-overload]
 
