@@ -17,12 +17,13 @@ from typing import Any
 import numpy as np
 import yaml
 
+from .adapter import asked_shape, canonical_keys
 from .checks import REGISTRY
 from .checks.base import Context
 from .kitpkg import write_checker
-from .adapter import asked_shape, canonical_keys
 from .operations import OPERATIONS, Operation
 from .oracle import Oracle, architecture_of
+from .probe import constructor_kwargs
 from .rubric import Rubric
 
 SKELETON_NAME = "nn.py"
@@ -48,8 +49,6 @@ import numpy as np
 
 class {class_name}:
 '''
-#: the constructor's parameters (roles of `interface.constructor`), in the handout's order
-CONSTRUCTOR_ROLES: tuple[str, ...] = ("num_input", "num_hidden", "num_output", "gradient_method", "lr", "momentum")
 #: how the skeleton's loss docstring names each loss
 LOSS_TEXT = {"cross_entropy": "Mean cross-entropy", "squared_error": "Mean of 1/2 ||y - y~||^2"}
 INDENT = "    "
@@ -239,11 +238,8 @@ def _constructor(rubric: Rubric) -> str:
     """`__init__` with the rubric's keyword names and the assignment's values
     as defaults (the grader passes every one, `constructor_extra` too),
     storing each, then drawing the parameters."""
-    iface, arch, opt = rubric.interface, rubric.assignment.architecture, rubric.assignment.optimizer
-    defaults = {"num_input": arch.inputs, "num_hidden": arch.hidden[0] if len(arch.hidden) == 1 else list(arch.hidden),
-                "num_output": arch.outputs, "gradient_method": iface.gradient_methods["gd"], "lr": opt.lr,
-                "momentum": opt.momentum}
-    params = [(iface.kwarg(role), defaults[role]) for role in CONSTRUCTOR_ROLES] + list(iface.constructor_extra.items())
+    iface = rubric.interface
+    params = list(constructor_kwargs(rubric, list(rubric.assignment.architecture.hidden)).items())
     signature = [f"{name}={_literal(value)}" for name, value in params]
     lines = [", ".join(signature[i:i + 3]) for i in range(0, len(signature), 3)]
     head = f"{INDENT}def __init__(self, " + (",\n" + INDENT + " " * len("def __init__(")).join(lines) + "):"

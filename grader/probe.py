@@ -114,21 +114,8 @@ class Probe:
         return self.rubric.interface
 
     def constructor_kwargs(self, hidden: list[int], method: str = "gd", lr: float | None = None,
-                           momentum: float | None = None, inputs: int | None = None,
-                           outputs: int | None = None) -> dict[str, Any]:
-        arch = self.rubric.assignment.architecture
-        opt = self.rubric.assignment.optimizer
-        iface = self.interface
-        kwargs: dict[str, Any] = {
-            iface.kwarg("num_input"): inputs or arch.inputs,
-            iface.kwarg("num_hidden"): hidden[0] if len(hidden) == 1 else list(hidden),
-            iface.kwarg("num_output"): outputs or arch.outputs,
-            iface.kwarg("gradient_method"): iface.gradient_methods[method],  # type: ignore[index]
-            iface.kwarg("lr"): opt.lr if lr is None else lr,
-            iface.kwarg("momentum"): opt.momentum if momentum is None else momentum,
-        }
-        kwargs.update(iface.constructor_extra)
-        return kwargs
+                           momentum: float | None = None) -> dict[str, Any]:
+        return constructor_kwargs(self.rubric, hidden, method, lr, momentum)
 
     def new(self, hidden: list[int], *, method: str = "gd", seed: int = 0, lr: float | None = None,
             momentum: float | None = None) -> "StudentNet":
@@ -141,6 +128,26 @@ class Probe:
                                                                "seed": seed}, budget))
         return StudentNet(self, int(reply["handle"]), tuple(sizes), list(reply.get("methods", [])),
                           optimizer=method)
+
+
+def constructor_kwargs(rubric: Rubric, hidden: list[int], method: str = "gd", lr: float | None = None,
+                       momentum: float | None = None) -> dict[str, Any]:
+    """The keywords the grader builds a student's instance with, in the
+    rubric's spelling (`interface.constructor`, then `constructor_extra`):
+    the one list of them, which the kit's skeleton constructor also takes."""
+    arch = rubric.assignment.architecture
+    opt = rubric.assignment.optimizer
+    iface = rubric.interface
+    kwargs: dict[str, Any] = {
+        iface.kwarg("num_input"): arch.inputs,
+        iface.kwarg("num_hidden"): hidden[0] if len(hidden) == 1 else list(hidden),
+        iface.kwarg("num_output"): arch.outputs,
+        iface.kwarg("gradient_method"): iface.gradient_methods[method],  # type: ignore[index]
+        iface.kwarg("lr"): opt.lr if lr is None else lr,
+        iface.kwarg("momentum"): opt.momentum if momentum is None else momentum,
+    }
+    kwargs.update(iface.constructor_extra)
+    return kwargs
 
 
 @dataclass
