@@ -5,7 +5,10 @@ probabilities are (C, S), float64.  Students vary: flat biases, transposed
 weights, (S, C) outputs, float32, other key names.  The grader learns the
 student's layout once from what their constructor produced, then every
 injection and every reading goes through the same `Layout`, so a layout
-choice is judged once (in `param-shapes`) and never again.
+choice is judged once (in `param-shapes`, against the rubric's
+`interface.bias_layouts`) and never again.  Probabilities are read only in
+the layouts the rubric's `interface.output_layouts` lists (`RefusedLayout`
+otherwise: the student's bad-output, named).
 """
 
 from __future__ import annotations
