@@ -5,15 +5,20 @@ probabilities are (C, S), float64.  Students vary: flat biases, transposed
 weights, (S, C) outputs, float32, other key names.  The grader learns the
 student's layout once from what their constructor produced, then every
 injection and every reading goes through the same `Layout`, so a layout
-choice is judged once (in `param-shapes`) and never again.
+choice is judged once (in `param-shapes`, against the rubric's
+`interface.bias_layouts`) and never again.  Probabilities are read only in
+the layouts the rubric's `interface.output_layouts` lists (`RefusedLayout`
+otherwise: the student's bad-output, named).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from reference.architecture import bias_name, block_order, weight_name
 
 
 @dataclass(frozen=True)
@@ -52,11 +57,6 @@ class Layout:
     blocks: dict[str, BlockLayout]          # canonical key -> layout
     extra_keys: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
-    notes: tuple[str, ...] = field(default=())
-
-    @property
-    def usable(self) -> bool:
-        return not self.missing and all(b.form != "mismatch" for b in self.blocks.values())
 
     def to_student(self, theta: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Blocks absent from `theta` are left out (a direction in one block)."""
@@ -69,11 +69,12 @@ class Layout:
 
 
 def canonical_keys(num_layers: int, weight_key: str = "W{i}", bias_key: str = "b{i}") -> list[tuple[str, str]]:
-    """(canonical key, student key) in canonical order W0, b0, W1, b1, ..."""
+    """(canonical key, student key) in canonical order W0, b0, W1, b1, ...
+    (the canonical names are the reference's: `reference.architecture`)."""
     pairs = []
     for i in range(num_layers):
-        pairs.append((f"W{i}", weight_key.format(i=i)))
-        pairs.append((f"b{i}", bias_key.format(i=i)))
+        pairs.append((weight_name(i), weight_key.format(i=i)))
+        pairs.append((bias_name(i), bias_key.format(i=i)))
     return pairs
 
 
@@ -81,19 +82,16 @@ def learn_layout(description: dict, shapes: dict[str, tuple[int, ...]], key_pair
     """Match a description of the student's parameters (the worker's
     `describe`: type, and per key shape and dtype) against the canonical shapes."""
     if description.get("type") != "dict":
-        return Layout(blocks={}, missing=tuple(k for k, _ in key_pairs),
-                      notes=(f"the parameters are a {description.get('type')}, not a dict",))
+        return Layout(blocks={}, missing=tuple(k for k, _ in key_pairs))
     student = description["entries"]
     blocks: dict[str, BlockLayout] = {}
-    missing, notes = [], []
+    missing = []
     lower = {str(k).lower(): k for k in student}
     for canon, wanted in key_pairs:
         key = wanted if wanted in student else lower.get(wanted.lower())
         if key is None:
             missing.append(canon)
             continue
-        if key != wanted:
-            notes.append(f"found {key!r} where {wanted!r} was expected")
         entry = student[key]
         dtype = "float32" if entry.get("dtype") == "float32" else "float64"
         shape = tuple(entry["shape"]) if entry.get("shape") is not None else None
@@ -101,7 +99,29 @@ def learn_layout(description: dict, shapes: dict[str, tuple[int, ...]], key_pair
         blocks[canon] = BlockLayout(key, tuple(shapes[canon]), form, dtype)
     used = {b.student_key for b in blocks.values()}
     extra = tuple(sorted(str(k) for k in student if k not in used))
-    return Layout(blocks=blocks, extra_keys=extra, missing=tuple(missing), notes=tuple(notes))
+    return Layout(blocks=blocks, extra_keys=extra, missing=tuple(missing))
+
+
+def is_bias(canon: str) -> bool:
+    """Is canonical block `canon` a bias vector (b0, b1, ...)?"""
+    return block_order(canon)[1] == 1
+
+
+def accepted_forms(canon: str, bias_layouts: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The forms (see `classify_shape`) the rubric accepts for block `canon`:
+    weights only as (n_out, n_in); biases as the rubric's `interface.bias_layouts`
+    say, "column" (n_out, 1) and/or "flat" (n_out,)."""
+    if not is_bias(canon):
+        return ("canonical",)
+    return tuple(form for layout, form in (("column", "canonical"), ("flat", "flat")) if layout in bias_layouts)
+
+
+def asked_shape(canon: str, canonical: tuple[int, ...], bias_layouts: tuple[str, ...] | list[str]) -> tuple[int, ...]:
+    """The shape the rubric asks for block `canon`: the canonical one, or a
+    flat (n_out,) for a bias when the rubric accepts only flat biases."""
+    if is_bias(canon) and "column" not in bias_layouts:
+        return (canonical[0],)
+    return tuple(canonical)
 
 
 def classify_shape(shape: tuple[int, ...], canonical: tuple[int, ...]) -> str:
@@ -116,15 +136,46 @@ def classify_shape(shape: tuple[int, ...], canonical: tuple[int, ...]) -> str:
     return "mismatch"
 
 
-def probabilities_to_canonical(value: Any, num_classes: int, num_samples: int) -> tuple[np.ndarray | None, str]:
+#: every layout of a probabilities array the grader can read: (C, S) "CS" and (S, C) "SC"
+OUTPUT_LAYOUTS: tuple[str, ...] = ("CS", "SC")
+#: how feedback names them
+LAYOUT_WORDS: dict[str, str] = {"CS": "(classes, samples)", "SC": "(samples, classes)"}
+
+
+class RefusedLayout(ValueError):
+    """The probabilities come in a layout the grader can read but the
+    rubric's `interface.output_layouts` does not accept."""
+
+    def __init__(self, shape: tuple[int, ...], seen: str, allowed: tuple[str, ...], num_classes: int,
+                 num_samples: int) -> None:
+        wanted = " or ".join(f"{LAYOUT_WORDS[a]} = {layout_shape(a, num_classes, num_samples)}" for a in allowed)
+        super().__init__(f"probabilities of shape {shape}, laid out {LAYOUT_WORDS[seen]} for {num_samples} "
+                         f"samples and {num_classes} classes; this assignment asks for {wanted}")
+        self.seen = seen
+
+
+def layout_shape(layout: str, num_classes: int, num_samples: int) -> tuple[int, int]:
+    """The shape of probabilities in `layout` ("CS" or "SC")."""
+    return (num_classes, num_samples) if layout == "CS" else (num_samples, num_classes)
+
+
+def probabilities_to_canonical(value: Any, num_classes: int, num_samples: int,
+                               allowed: tuple[str, ...] | list[str] = OUTPUT_LAYOUTS) -> tuple[np.ndarray | None, str]:
     """(C, S) probabilities from a student's output, and the layout seen.
-    The grader always uses S != C so the orientation is unambiguous."""
+
+    Only the layouts in `allowed` (the rubric's `interface.output_layouts`)
+    are read; one the grader could read but the rubric does not accept
+    raises `RefusedLayout` (the student's mistake, named).  The grader's
+    probes use S != C so the orientation is unambiguous; a square array
+    (S == C) is read in the first allowed layout (with the default list,
+    (C, S), as always).  Anything else: (None, a description of the shape)."""
     arr = np.asarray(value, dtype=np.float64)
-    if arr.shape == (num_classes, num_samples):
-        return arr, "CS"
-    if arr.shape == (num_samples, num_classes):
-        return arr.T.copy(), "SC"
     if arr.size == num_classes * num_samples and arr.ndim == 3:
-        squeezed = arr.squeeze()
-        return probabilities_to_canonical(squeezed, num_classes, num_samples)
+        arr = arr.squeeze()
+    for layout in allowed:
+        if arr.shape == layout_shape(layout, num_classes, num_samples):
+            return (arr if layout == "CS" else arr.T.copy()), layout
+    for layout in OUTPUT_LAYOUTS:
+        if arr.shape == layout_shape(layout, num_classes, num_samples):
+            raise RefusedLayout(tuple(arr.shape), layout, tuple(allowed), num_classes, num_samples)
     return None, f"shape {arr.shape}"

@@ -17,10 +17,13 @@ from typing import Any
 import numpy as np
 import yaml
 
+from .adapter import asked_shape, canonical_keys
 from .checks import REGISTRY
 from .checks.base import Context
 from .kitpkg import write_checker
-from .oracle import Oracle
+from .operations import OPERATIONS, Operation
+from .oracle import Oracle, architecture_of
+from .probe import constructor_kwargs
 from .rubric import Rubric
 
 SKELETON_NAME = "nn.py"
@@ -35,7 +38,7 @@ check's few dependencies, and no solution), from this folder:
 
 Then, in that environment:"""
 
-SKELETON = '''"""{title}: your implementation.
+SKELETON_HEADER = '''"""{title}: your implementation.
 
 Run the public self-check at any time (install it first: see README.md):
 
@@ -45,42 +48,10 @@ import numpy as np
 
 
 class {class_name}:
-    def __init__(self, num_input={inputs}, num_hidden={hidden}, num_output={outputs},
-                 gradient_method="GD", lr={lr}, momentum={momentum}):
-        self.num_input = num_input
-        self.num_hidden = num_hidden
-        self.num_output = num_output
-        self.gradient_method = gradient_method
-        self.lr = lr
-        self.momentum = momentum
-        self.init_params()
-
-    def init_params(self):
-        """Draw every parameter from N({mean}, {std}^2) into self.{theta}:
-        {shapes}."""
-        raise NotImplementedError
-
-    def feed_forward(self, x):
-        """x: (S, num_input) array. Return class probabilities, (num_output, S)."""
-        raise NotImplementedError
-
-    def loss(self, x, y):
-        """{loss_text}; y: (S,) integer labels."""
-        raise NotImplementedError
-
-    def back_propagate(self, x, y):
-        """Gradient of loss(x, y) at the current self.{theta}, as a dict with
-        the same keys and shapes as self.{theta}."""
-        raise NotImplementedError
-
-    def step(self, x, y):
-        """One iteration of self.gradient_method ("GD" or "NAG") on (x, y)."""
-        raise NotImplementedError
-
-    def train(self, x, y, num_iterations):
-        """Run num_iterations steps; return the list of training losses."""
-        raise NotImplementedError
 '''
+#: how the skeleton's loss docstring names each loss
+LOSS_TEXT = {"cross_entropy": "Mean cross-entropy", "squared_error": "Mean of 1/2 ||y - y~||^2"}
+INDENT = "    "
 
 
 FORMAT_POINTS = 1.0   # a written question's format check in a kit (its value is graded after the deadline)
@@ -99,6 +70,7 @@ def public_rubric(rubric: Rubric) -> dict[str, Any]:
     data["hidden_summary"] = [{"title": c.title, "points": c.points} for c in rubric.criteria
                               if c.visibility != "public" or c.check == "answers"]
     data["answers"] = None if rubric.answers_only else "answers.json"
+    data["interface"]["skeleton"] = None   # the instructor's path; the kit's nn.py is that file
     data["description"] = (rubric.description + " " if rubric.description else "") + \
         "(Student kit: public criteria only.)"
     return data
@@ -149,12 +121,12 @@ def record_answers(rubric: Rubric) -> dict[str, Any]:
     return oracle.recorded()
 
 
-def skeleton_target(out: Path, skeleton: str) -> Path:
+def skeleton_target(out: Path, skeleton: bytes) -> Path:
     """Where the skeleton is written: `nn.py`, unless that file already
     holds something else (a student's or an instructor's work, never
     overwritten), then `nn.skeleton.py` beside it."""
     target = Path(out) / SKELETON_NAME
-    if target.exists() and target.read_text(encoding="utf-8", errors="replace") != skeleton:
+    if target.exists() and target.read_bytes() != skeleton:
         return Path(out) / SKELETON_ASIDE
     return target
 
@@ -176,8 +148,8 @@ def build_kit(rubric: Rubric, out: Path) -> Path:
         return out
     (out / "answers.json").write_text(json.dumps(record_answers(rubric), sort_keys=True) + "\n", encoding="utf-8")
     _write_data(rubric, out / "data")
-    skeleton = _skeleton(rubric)
-    skeleton_target(out, skeleton).write_text(skeleton, encoding="utf-8")
+    skeleton = skeleton_source(rubric)
+    skeleton_target(out, skeleton).write_bytes(skeleton)
     (out / "README.md").write_text(_instructions(rubric), encoding="utf-8")
     write_checker(out, rubric.id, rubric.title)
     return out
@@ -221,16 +193,72 @@ def _write_data(rubric: Rubric, folder: Path) -> None:
     (folder / "classes.txt").write_text("\n".join(data.class_names) + "\n", encoding="utf-8")
 
 
-def _skeleton(rubric: Rubric) -> str:
-    arch, opt, init = rubric.assignment.architecture, rubric.assignment.optimizer, rubric.assignment.init
+def shapes_text(rubric: Rubric) -> str:
+    """"W0 (16, 4), b0 (16, 1), ...": the rubric's network's blocks (the
+    reference's shapes) under the rubric's key names, biases flat (16,)
+    when the rubric's `bias_layouts` accepts only flat ones."""
+    arch, iface = architecture_of(rubric), rubric.interface
+    shapes = arch.shapes()
+    return ", ".join(f"{student} {asked_shape(canon, shapes[canon], iface.bias_layouts)}" for canon, student in
+                     canonical_keys(arch.num_layers, iface.weight_key, iface.bias_key))
+
+
+def skeleton_source(rubric: Rubric) -> bytes:
+    """The kit's nn.py: the course's own skeleton file (`interface.skeleton`)
+    byte for byte, else one generated from the canonical operations."""
+    if rubric.interface.skeleton:
+        return Path(rubric.interface.skeleton).read_bytes()
+    return generated_skeleton(rubric).encode("utf-8")
+
+
+def generated_skeleton(rubric: Rubric) -> str:
+    """A skeleton in the rubric's spelling: the class, a constructor taking
+    the rubric's keyword names, then one stub per canonical operation that
+    has a method of its own (`grader.operations`: its role, signature and
+    doc), so the list of methods a student writes is the grader's own."""
     iface = rubric.interface
-    shapes = ", ".join(f"{iface.weight_key.format(i=i)} {(arch.sizes[i + 1], arch.sizes[i])}, "
-                       f"{iface.bias_key.format(i=i)} {(arch.sizes[i + 1], 1)}" for i in range(len(arch.sizes) - 1))
-    loss_text = "Mean cross-entropy" if rubric.assignment.loss == "cross_entropy" else "Mean of 1/2 ||y - y~||^2"
-    return SKELETON.format(title=rubric.title, class_name=iface.class_name, inputs=arch.inputs,
-                           hidden=arch.hidden[0] if len(arch.hidden) == 1 else list(arch.hidden),
-                           outputs=arch.outputs, lr=opt.lr, momentum=opt.momentum, mean=init.mean, std=init.std,
-                           theta=iface.parameters_attribute, shapes=shapes, loss_text=loss_text)
+    values = skeleton_values(rubric)
+    methods = [_constructor(rubric)]
+    methods += [_stub(op, iface.method(op.role), values) for op in OPERATIONS.values() if op.role is not None]
+    return SKELETON_HEADER.format(title=rubric.title, class_name=iface.class_name) + "\n".join(methods)
+
+
+def skeleton_values(rubric: Rubric) -> dict[str, Any]:
+    """What the operations' docs name, in the rubric's words and numbers."""
+    iface, init = rubric.interface, rubric.assignment.init
+    out = iface.kwarg("num_output")
+    return {"mean": init.mean, "std": init.std, "theta": iface.parameters_attribute, "shapes": shapes_text(rubric),
+            "loss_text": LOSS_TEXT[rubric.assignment.loss], "num_input": iface.kwarg("num_input"),
+            "probabilities_shape": f"({out}, S)" if iface.output_layouts[0] == "CS" else f"(S, {out})",
+            "gradient_method": iface.kwarg("gradient_method"), "gd": iface.gradient_methods["gd"],
+            "nag": iface.gradient_methods["nag"]}
+
+
+def _constructor(rubric: Rubric) -> str:
+    """`__init__` with the rubric's keyword names and the assignment's values
+    as defaults (the grader passes every one, `constructor_extra` too),
+    storing each, then drawing the parameters."""
+    iface = rubric.interface
+    params = list(constructor_kwargs(rubric, list(rubric.assignment.architecture.hidden)).items())
+    signature = [f"{name}={_literal(value)}" for name, value in params]
+    lines = [", ".join(signature[i:i + 3]) for i in range(0, len(signature), 3)]
+    head = f"{INDENT}def __init__(self, " + (",\n" + INDENT + " " * len("def __init__(")).join(lines) + "):"
+    body = [f"{INDENT * 2}self.{name} = {name}" for name, _ in params]
+    body.append(f"{INDENT * 2}self.{iface.method('init_params')}()")
+    return "\n".join([head, *body]) + "\n"
+
+
+def _stub(op: Operation, method: str, values: dict[str, Any]) -> str:
+    """One method to implement: its signature under the rubric's name, its
+    docstring, and `raise NotImplementedError`."""
+    arguments = op.signature[op.signature.index("("):]
+    doc = op.doc.format(**values).replace("\n", "\n" + INDENT * 2)
+    return f'{INDENT}def {method}{arguments}:\n{INDENT * 2}"""{doc}"""\n{INDENT * 2}raise NotImplementedError\n'
+
+
+def _literal(value: Any) -> str:
+    """A Python literal for a default value (strings in double quotes, as the handout writes them)."""
+    return json.dumps(value) if isinstance(value, str) else repr(value)
 
 
 def _instructions(rubric: Rubric) -> str:

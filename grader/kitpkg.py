@@ -7,8 +7,11 @@ modules the public check path imports (loading the submission in the
 sandboxed worker, the checks' judges, the replaying oracle) and of
 `kitcli.py`, its command line.  It never holds:
 
-* the reference solution (`reference/` is a separate package and is never
-  copied; `mutants.py`, which imports it, is not in the list),
+* the reference solution: of the `reference` package only
+  `architecture.py` ships (`REFERENCE_MODULES`: the network's configuration,
+  block names and shapes, standard library only, no formula of the
+  solution), under an `__init__.py` of the kit's own that imports nothing;
+  `mutants.py`, which imports the solution, is not in the list,
 * a rubric with hidden criteria (only the kit's public rubric, as package data),
 * the course secret (nothing here reads one: `check` asks public questions),
 * the instructor's commands (batch, store, reports, kit and bundle builders).
@@ -41,6 +44,13 @@ CHECKER_MODULES: tuple[str, ...] = (
 #: Subpackages the check path needs whole: every check kind, the written
 #: answers, and the sandbox (which runs the student's code however it is built).
 CHECKER_PACKAGES: tuple[str, ...] = ("answers", "checks", "mistakes", "sandbox")
+#: Modules of the `reference` package a kit ships: the configuration the
+#: checks share with the reference (one source for shapes), never its mathematics.
+REFERENCE_MODULES: tuple[str, ...] = ("architecture.py",)
+#: The kit's `reference/__init__.py`: the real one imports the solution.
+REFERENCE_INIT = '''"""The student kit's part of the reference: the network's configuration
+(architecture.py: block names, shapes, counts).  The solution is not here."""
+'''
 
 
 def checker_files(source: Path | None = None) -> list[str]:
@@ -50,6 +60,11 @@ def checker_files(source: Path | None = None) -> list[str]:
     for package in CHECKER_PACKAGES:
         files += [p.relative_to(source).as_posix() for p in (source / package).glob("*.py")]
     return sorted(files)
+
+
+def reference_files() -> list[str]:
+    """The `reference` files (relative to that package) a kit ships, sorted."""
+    return sorted(("__init__.py", *REFERENCE_MODULES))
 
 
 #: Where the kit's rubric and answers live inside the installed package
@@ -81,7 +96,7 @@ package-dir = {{"" = "checker"}}
 
 [tool.setuptools.packages.find]
 where = ["checker"]
-include = ["grader*"]
+include = ["grader*", "reference"]
 
 [tool.setuptools.package-data]
 grader = ["{kit_data}/*"]
@@ -89,8 +104,9 @@ grader = ["{kit_data}/*"]
 
 
 def write_checker(kit: Path, rubric_id: str, title: str) -> list[Path]:
-    """Write `KIT/pyproject.toml` and `KIT/checker/grader/...` (the kit's
-    rubric.yaml and answers.json must already be in KIT).  Returns the
+    """Write `KIT/pyproject.toml`, `KIT/checker/grader/...` and
+    `KIT/checker/reference/` (configuration only; the kit's rubric.yaml and
+    answers.json must already be in KIT).  Returns the
     files written, sorted."""
     source = Path(grader.__file__).resolve().parent
     target = kit / "checker" / "grader"
@@ -110,6 +126,7 @@ def write_checker(kit: Path, rubric_id: str, title: str) -> list[Path]:
         dest = data / name
         dest.write_bytes((kit / name).read_bytes())
         written.append(dest)
+    written += _write_reference(kit / "checker" / "reference")
     deps = ", ".join(f'"{r}"' for r in CHECKER_REQUIREMENTS)
     pyproject = kit / "pyproject.toml"
     pyproject.write_text(PYPROJECT.format(name=f"nngrade-kit-{rubric_id}", version=__version__,
@@ -117,3 +134,20 @@ def write_checker(kit: Path, rubric_id: str, title: str) -> list[Path]:
                          encoding="utf-8")
     written.append(pyproject)
     return sorted(written)
+
+
+def _write_reference(target: Path) -> list[Path]:
+    """`KIT/checker/reference/`: the configuration modules, and an
+    `__init__.py` that imports none of the solution."""
+    import reference
+
+    source = Path(reference.__file__).resolve().parent
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    written = [target / "__init__.py"]
+    written[0].write_text(REFERENCE_INIT, encoding="utf-8")
+    for rel in REFERENCE_MODULES:
+        (target / rel).write_bytes((source / rel).read_bytes())
+        written.append(target / rel)
+    return written

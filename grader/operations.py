@@ -29,7 +29,9 @@ class Operation:
     `role`: the key in the rubric's ``interface.methods`` that names the
     student's method carrying it out under the default glue (None: no method
     of its own, e.g. parameters are an attribute).  `signature` and `doc`
-    are the default API's, shown in the kit's skeleton and in messages."""
+    are the default API's, shown in the kit's skeleton and in messages;
+    `doc`'s {placeholders} are filled in the rubric's spelling and numbers
+    by `grader.kit.skeleton_values`."""
 
     name: str
     summary: str
@@ -48,7 +50,7 @@ OPERATIONS: dict[str, Operation] = {op.name: op for op in (
               "(a fresh instance under the default glue)"),
     Operation("probabilities", "class probabilities for a batch x", role="feed_forward",
               signature="feed_forward(self, x)",
-              doc="x: (S, num_input) array. Return class probabilities, (num_output, S)."),
+              doc="x: (S, {num_input}) array. Return class probabilities, {probabilities_shape}."),
     Operation("loss", "the loss at the current parameters for (x, y)", role="loss", signature="loss(self, x, y)",
               doc="{loss_text}; y: (S,) integer labels."),
     Operation("gradient", "the gradient of the loss at the current parameters, per block", role="back_propagate",
@@ -57,7 +59,7 @@ OPERATIONS: dict[str, Operation] = {op.name: op for op in (
                   "the same keys and shapes as self.{theta}."),
     Operation("step", "one iteration of the configured optimizer (GD or NAG) on (x, y)", role="step",
               signature="step(self, x, y)",
-              doc='One iteration of self.gradient_method ("GD" or "NAG") on (x, y).'),
+              doc='One iteration of self.{gradient_method} ("{gd}" or "{nag}") on (x, y).'),
     Operation("train", "n iterations of the optimizer, returning the loss per iteration", role="train",
               signature="train(self, x, y, num_iterations)",
               doc="Run num_iterations steps; return the list of training losses."),

@@ -23,6 +23,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from reference.architecture import Architecture, weight_name
+
 from .schema import ACTIVATIONS, Rubric
 from .secret import CourseSecret
 
@@ -41,34 +43,10 @@ class AnswerMissing(LookupError):
     """A replaying oracle was asked a question its kit did not record."""
 
 
-@dataclass(frozen=True)
-class NetSpec:
-    """What judges may know of a network: configuration, no mathematics."""
-
-    sizes: tuple[int, ...]
-    activation: str
-    alpha: float
-    loss: str
-    l1_coefficients: tuple[float, ...]
-    l2_coefficients: tuple[float, ...]
-
-    @property
-    def num_layers(self) -> int:
-        return len(self.sizes) - 1
-
-    @property
-    def penalized(self) -> bool:
-        return any(self.l1_coefficients) or any(self.l2_coefficients)
-
-    def shapes(self) -> dict[str, tuple[int, int]]:
-        out = {}
-        for i in range(self.num_layers):
-            out[f"W{i}"] = (self.sizes[i + 1], self.sizes[i])
-            out[f"b{i}"] = (self.sizes[i + 1], 1)
-        return out
-
-    def param_count(self) -> int:
-        return sum(int(np.prod(s)) for s in self.shapes().values())
+#: What judges may know of a network: its configuration, no mathematics.  It
+#: is the reference's own `Architecture` (reference/architecture.py, which a
+#: student kit ships without the solution); the old name is kept as an alias.
+NetSpec = Architecture
 
 
 @dataclass
@@ -88,15 +66,10 @@ class Oracle:
         return cls(rubric, secret=secret)
 
     # -- configuration --------------------------------------------------------
-    def architecture(self, hidden: list[int] | None = None, activation: str | None = None) -> NetSpec:
-        spec = self.rubric.assignment.architecture
-        hidden = list(hidden) if hidden is not None else list(spec.hidden)
-        reg = self.rubric.assignment.regularization
-        n = len(hidden) + 1
-        return NetSpec(sizes=(spec.inputs, *hidden, spec.outputs), activation=activation or spec.activation,
-                       alpha=spec.alpha, loss=self.rubric.assignment.loss,
-                       l1_coefficients=tuple(float(reg.l1.get(f"W{i}", 0.0)) for i in range(n)),
-                       l2_coefficients=tuple(float(reg.l2.get(f"W{i}", 0.0)) for i in range(n)))
+    def architecture(self, hidden: list[int] | None = None, activation: str | None = None) -> Architecture:
+        """The rubric's network (or the same with other hidden sizes or
+        activation, for probes): see `architecture_of`."""
+        return architecture_of(self.rubric, hidden, activation)
 
     @property
     def default_hidden(self) -> list[int]:
@@ -177,37 +150,37 @@ class Oracle:
     def forward(self, hidden: list[int], theta: Params, x: np.ndarray, activation: str | None = None) -> np.ndarray:
         spec = self.architecture(hidden, activation)
         optional = None if activation is None else np.full((spec.sizes[-1], x.shape[0]), np.nan)
-        return self._answer("forward", lambda: _ref().forward(_arch(spec), theta, x), spec, theta, x,
+        return self._answer("forward", lambda: _ref().forward(spec, theta, x), spec, theta, x,
                             optional=optional)
 
     def loss(self, hidden: list[int], theta: Params, x: np.ndarray, y: np.ndarray) -> float:
         spec = self.architecture(hidden)
-        return self._answer("loss", lambda: _ref().loss(_arch(spec), theta, x, y), spec, theta, x, y)
+        return self._answer("loss", lambda: _ref().loss(spec, theta, x, y), spec, theta, x, y)
 
     def data_loss(self, hidden: list[int], theta: Params, x: np.ndarray, y: np.ndarray) -> float:
         spec = self.architecture(hidden)
-        return self._answer("data_loss", lambda: _ref().data_loss(_arch(spec), theta, x, y), spec, theta, x, y)
+        return self._answer("data_loss", lambda: _ref().data_loss(spec, theta, x, y), spec, theta, x, y)
 
     def gradient(self, hidden: list[int], theta: Params, x: np.ndarray, y: np.ndarray) -> Params:
         spec = self.architecture(hidden)
-        return self._answer("gradient", lambda: _ref().gradient(_arch(spec), theta, x, y), spec, theta, x, y)
+        return self._answer("gradient", lambda: _ref().gradient(spec, theta, x, y), spec, theta, x, y)
 
     def data_gradient(self, hidden: list[int], theta: Params, x: np.ndarray, y: np.ndarray) -> Params:
         """The gradient without the elastic-net penalty."""
         spec = self.architecture(hidden)
-        bare = NetSpec(spec.sizes, spec.activation, spec.alpha, spec.loss, (), ())
-        return self._answer("data_gradient", lambda: _ref().gradient(_arch(bare), theta, x, y), spec, theta, x, y)
+        return self._answer("data_gradient", lambda: _ref().gradient(spec.without_penalty(), theta, x, y),
+                            spec, theta, x, y)
 
     def accuracy(self, hidden: list[int], theta: Params, x: np.ndarray, y: np.ndarray) -> float:
         spec = self.architecture(hidden)
-        return self._answer("accuracy", lambda: _ref().accuracy(_arch(spec), theta, x, y), spec, theta, x, y)
+        return self._answer("accuracy", lambda: _ref().accuracy(spec, theta, x, y), spec, theta, x, y)
 
     def gradient_mutants(self, hidden: list[int], theta: Params, x: np.ndarray, y: np.ndarray) -> dict[str, Params]:
         """Gradients of the classic backprop mistakes, keyed by diagnosis id."""
         from . import mutants
 
         spec = self.architecture(hidden)
-        return self._answer("gradient_mutants", lambda: mutants.gradient_mutants(_arch(spec), theta, x, y),
+        return self._answer("gradient_mutants", lambda: mutants.gradient_mutants(spec, theta, x, y),
                             spec, theta, x, y, optional={})
 
     def activation_gradients(self, hidden: list[int], theta: Params, x: np.ndarray, y: np.ndarray) -> dict[str, Params]:
@@ -216,7 +189,7 @@ class Oracle:
 
         spec = self.architecture(hidden)
         return self._answer("activation_gradients",
-                            lambda: mutants.activation_mutants(_arch(spec), theta, x, y, ACTIVATIONS),
+                            lambda: mutants.activation_mutants(spec, theta, x, y, ACTIVATIONS),
                             spec, theta, x, y, optional={})
 
     def single_sample_gradients(self, hidden: list[int], theta: Params, x: np.ndarray,
@@ -226,7 +199,7 @@ class Oracle:
 
         spec = self.architecture(hidden)
         return self._answer("single_sample_gradients",
-                            lambda: dict(mutants.single_sample_bias_gradients(_arch(spec), theta, x, y)),
+                            lambda: dict(mutants.single_sample_bias_gradients(spec, theta, x, y)),
                             spec, theta, x, y, optional={})
 
     def trajectory(self, method: str, grad_fn: Callable[[Params], Params], theta0: Params, steps: int,
@@ -251,6 +224,23 @@ class Oracle:
 
         return {"format": "nngrade-answers/1", "rubric": self.rubric.id,
                 "answers": {k: wire.encode(v, np) for k, v in sorted((self.record or {}).items())}}
+
+
+def architecture_of(rubric: Rubric, hidden: list[int] | None = None,
+                    activation: str | None = None) -> Architecture:
+    """The network a rubric describes, in the reference's terms: the one
+    conversion from the rubric's `assignment` to an `Architecture` (the
+    oracle, the kit's skeleton).  `hidden` and `activation` replace the
+    rubric's for probe networks; elastic-net coefficients come one per
+    weight matrix (0 where the rubric names none)."""
+    spec = rubric.assignment.architecture
+    hidden = list(hidden) if hidden is not None else list(spec.hidden)
+    reg = rubric.assignment.regularization
+    layers = range(len(hidden) + 1)
+    return Architecture(sizes=(spec.inputs, *hidden, spec.outputs), activation=activation or spec.activation,
+                        alpha=spec.alpha, loss=rubric.assignment.loss,
+                        l1=tuple(float(reg.l1.get(weight_name(i), 0.0)) for i in layers),
+                        l2=tuple(float(reg.l2.get(weight_name(i), 0.0)) for i in layers))
 
 
 def load_answers(path: Path) -> dict[str, Any]:
@@ -279,7 +269,7 @@ def _feed(sha: Any, value: Any) -> None:
         for key in sorted(value):
             sha.update(f"k{key}".encode())
             _feed(sha, value[key])
-    elif isinstance(value, NetSpec):
+    elif isinstance(value, Architecture):
         sha.update(repr(value).encode())
     elif isinstance(value, (list, tuple)):
         sha.update(b"[")
@@ -294,13 +284,6 @@ def _ref() -> Any:
     from reference import network
 
     return network
-
-
-def _arch(spec: NetSpec) -> Any:
-    from reference import network
-
-    return network.Architecture(spec.sizes, spec.activation, spec.alpha, spec.loss,
-                                spec.l1_coefficients, spec.l2_coefficients)
 
 
 @lru_cache(maxsize=4)

@@ -28,7 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from .adapter import Layout, canonical_keys, learn_layout, probabilities_to_canonical
+from reference.architecture import block_shapes, count_parameters
+
+from .adapter import Layout, RefusedLayout, canonical_keys, learn_layout, probabilities_to_canonical
+from .checks.contract import StudentValueError
 from .schema import Rubric
 from .sandbox.client import Budget, WorkerClient, WorkerFailure, reply_allowance
 
@@ -111,21 +114,8 @@ class Probe:
         return self.rubric.interface
 
     def constructor_kwargs(self, hidden: list[int], method: str = "gd", lr: float | None = None,
-                           momentum: float | None = None, inputs: int | None = None,
-                           outputs: int | None = None) -> dict[str, Any]:
-        arch = self.rubric.assignment.architecture
-        opt = self.rubric.assignment.optimizer
-        iface = self.interface
-        kwargs: dict[str, Any] = {
-            iface.kwarg("num_input"): inputs or arch.inputs,
-            iface.kwarg("num_hidden"): hidden[0] if len(hidden) == 1 else list(hidden),
-            iface.kwarg("num_output"): outputs or arch.outputs,
-            iface.kwarg("gradient_method"): iface.gradient_methods[method],  # type: ignore[index]
-            iface.kwarg("lr"): opt.lr if lr is None else lr,
-            iface.kwarg("momentum"): opt.momentum if momentum is None else momentum,
-        }
-        kwargs.update(iface.constructor_extra)
-        return kwargs
+                           momentum: float | None = None) -> dict[str, Any]:
+        return constructor_kwargs(self.rubric, hidden, method, lr, momentum)
 
     def new(self, hidden: list[int], *, method: str = "gd", seed: int = 0, lr: float | None = None,
             momentum: float | None = None) -> "StudentNet":
@@ -139,9 +129,25 @@ class Probe:
         return StudentNet(self, int(reply["handle"]), tuple(sizes), list(reply.get("methods", [])),
                           optimizer=method)
 
-    def loaded_classes(self) -> list[str]:
-        self.client.ensure()
-        return list((self.client.load_result or {}).get("classes", []))
+
+def constructor_kwargs(rubric: Rubric, hidden: list[int], method: str = "gd", lr: float | None = None,
+                       momentum: float | None = None) -> dict[str, Any]:
+    """The keywords the grader builds a student's instance with, in the
+    rubric's spelling (`interface.constructor`, then `constructor_extra`):
+    the one list of them, which the kit's skeleton constructor also takes."""
+    arch = rubric.assignment.architecture
+    opt = rubric.assignment.optimizer
+    iface = rubric.interface
+    kwargs: dict[str, Any] = {
+        iface.kwarg("num_input"): arch.inputs,
+        iface.kwarg("num_hidden"): hidden[0] if len(hidden) == 1 else list(hidden),
+        iface.kwarg("num_output"): arch.outputs,
+        iface.kwarg("gradient_method"): iface.gradient_methods[method],  # type: ignore[index]
+        iface.kwarg("lr"): opt.lr if lr is None else lr,
+        iface.kwarg("momentum"): opt.momentum if momentum is None else momentum,
+    }
+    kwargs.update(iface.constructor_extra)
+    return kwargs
 
 
 @dataclass
@@ -157,11 +163,8 @@ class StudentNet:
     # -- plumbing ---------------------------------------------------------------
     @property
     def shapes(self) -> dict[str, tuple[int, int]]:
-        out = {}
-        for i in range(len(self.sizes) - 1):
-            out[f"W{i}"] = (self.sizes[i + 1], self.sizes[i])
-            out[f"b{i}"] = (self.sizes[i + 1], 1)
-        return out
+        """Canonical shapes of this instance's network (the reference's rule)."""
+        return block_shapes(self.sizes)
 
     def _request(self, message: dict, timeout: float | None = None, reply_bytes: int | None = None) -> Any:
         message = dict(message, handle=self.handle)
@@ -173,11 +176,12 @@ class StudentNet:
     # -- how large an answer can legitimately be -----------------------------------
     @property
     def parameter_count(self) -> int:
-        return sum(self.sizes[i + 1] * (self.sizes[i] + 1) for i in range(len(self.sizes) - 1))
+        """Learnable scalars of this instance's network (the reference's count)."""
+        return count_parameters(self.sizes)
 
     @property
     def _blocks(self) -> int:
-        return 2 * (len(self.sizes) - 1)
+        return len(self.shapes)
 
     def parameters_reply(self, copies: int = 1) -> int:
         """`copies` parameter containers, each allowed twice the parameters
@@ -297,9 +301,14 @@ class StudentNet:
         return reply
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray | None, str, Any]:
-        """(canonical probabilities or None, layout seen, raw value)."""
+        """(canonical probabilities or None, layout seen, raw value).  A
+        layout the rubric's `output_layouts` does not accept is the student's
+        `bad-output`, named (StudentValueError), never silently transposed."""
         raw = self.call("feed_forward", x)["value"]
-        probs, seen = _as_probabilities(raw, self.sizes[-1], x.shape[0])
+        try:
+            probs, seen = _as_probabilities(raw, self.sizes[-1], x.shape[0], self.probe.interface.output_layouts)
+        except RefusedLayout as refused:
+            raise StudentValueError(f"{self.probe.interface.method('feed_forward')}() returned {refused}") from None
         return probs, seen, raw
 
     def loss(self, x: np.ndarray, y: np.ndarray) -> Any:
@@ -390,9 +399,12 @@ def _lost_message(attr: str, reply: dict) -> str:
             f"for {keys}: assigning self.{attr} = {{...}} must store those parameters")
 
 
-def _as_probabilities(raw: Any, num_classes: int, num_samples: int) -> tuple[np.ndarray | None, str]:
+def _as_probabilities(raw: Any, num_classes: int, num_samples: int,
+                      allowed: tuple[str, ...] | list[str]) -> tuple[np.ndarray | None, str]:
+    """Canonical probabilities from a decoded worker value (see
+    `adapter.probabilities_to_canonical`), or None and what the value is."""
     if isinstance(raw, np.ndarray) or isinstance(raw, (list, float, int)):
-        return probabilities_to_canonical(raw, num_classes, num_samples)
+        return probabilities_to_canonical(raw, num_classes, num_samples, allowed)
     if isinstance(raw, dict) and "__obj__" in raw:
         return None, f"a {raw['__obj__']} object"
     return None, f"a {type(raw).__name__}"

@@ -93,7 +93,22 @@ def load_rubric(name_or_path: str | Path) -> Rubric:
         if not answers.is_file():
             raise RubricError(f"{path}: answers file {rubric.answers} not found next to the rubric")
         rubric = rubric.model_copy(update={"answers": str(answers)})
+    if rubric.interface.skeleton:
+        rubric = _resolve_skeleton(rubric, path)
     return rubric
+
+
+def _resolve_skeleton(rubric: Rubric, path: Path) -> Rubric:
+    """`interface.skeleton`, resolved against the rubric's folder (like
+    `answers`) and refused when it is not a file, so a kit build never
+    finds out late.  The criteria's validated parameters survive the copy."""
+    skeleton = Path(rubric.interface.skeleton or "")
+    resolved = skeleton if skeleton.is_absolute() else (path.parent / skeleton).resolve()
+    if not resolved.is_file():
+        raise RubricError(f"{path}: interface.skeleton: file {rubric.interface.skeleton} not found "
+                          f"(a path relative to the rubric's folder)")
+    interface = rubric.interface.model_copy(update={"skeleton": str(resolved)})
+    return rubric.model_copy(update={"interface": interface})
 
 
 def parse_rubric(text: str, filename: str = "<rubric>") -> Rubric:

@@ -105,8 +105,16 @@ class Interface(Strict):
     weight_key: str = "W{i}"
     bias_key: str = "b{i}"
     gradient_methods: dict[Literal["gd", "nag"], str] = {"gd": "GD", "nag": "NAG"}
-    output_layouts: list[Literal["CS", "SC"]] = ["CS", "SC"]
-    bias_layouts: list[Literal["column", "flat"]] = ["column", "flat"]
+    output_layouts: list[Literal["CS", "SC"]] = Field(default=["CS", "SC"], min_length=1, description=(
+        "how feed_forward may lay out its probabilities: CS = (classes, samples), SC = (samples, classes); "
+        "any other is refused with a message (a square S == C output is read in the first listed)"))
+    bias_layouts: list[Literal["column", "flat"]] = Field(default=["column", "flat"], min_length=1, description=(
+        "how biases may be stored: column = (n_out, 1), flat = (n_out,); judged by param_shapes, "
+        "then undone by the adapter for the other criteria"))
+
+    skeleton: str | None = Field(default=None, description=(
+        "the course's own skeleton nn.py (relative to the rubric file), copied verbatim into student kits; "
+        "without it the kit's skeleton is generated from the canonical operations in this interface's names"))
 
     def method(self, role: str) -> str:
         return self.methods.get(role, role)  # type: ignore[call-overload]

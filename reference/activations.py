@@ -23,6 +23,8 @@ from typing import Callable
 
 import numpy as np
 
+from .architecture import ACTIVATION_NAMES
+
 #: Largest magnitude ever passed to ``np.exp`` (see the module docstring).
 EXP_FLOOR = 700.0
 
@@ -103,8 +105,8 @@ _TABLE: dict[str, tuple[Fn, Fn]] = {
     "tanh": (_tanh, _tanh_prime),
 }
 
-#: Every name ``get_activation`` accepts.
-ACTIVATION_NAMES: tuple[str, ...] = tuple(_TABLE)
+#: ``ACTIVATION_NAMES`` (every name ``get_activation`` accepts) is configuration and
+#: lives in reference.architecture; tests/engine/test_shapes_source.py holds _TABLE to it.
 
 
 @dataclass(frozen=True)

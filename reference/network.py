@@ -14,95 +14,20 @@ Canonical layout (the one the handout uses)::
 
 from __future__ import annotations
 
-import operator
-import re
-from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .activations import Activation, get_activation
+from .architecture import LOSS_NAMES, Architecture, bias_name, block_order, param_count, param_shapes, weight_name
 
-#: Every loss ``Architecture.loss`` accepts.
-LOSS_NAMES: tuple[str, ...] = ("cross_entropy", "squared_error")
+__all__ = ["LOSS_NAMES", "MLP", "Architecture", "ForwardCache", "Params", "accuracy", "data_loss", "flatten",
+           "forward", "forward_cache", "gradient", "init_params", "log_probabilities", "loss", "param_count",
+           "param_shapes", "penalty", "unflatten"]
 
 Params = dict[str, np.ndarray]
 
 
-@dataclass(frozen=True)
-class Architecture:
-    """Everything that defines the function a network computes, except theta.
-
-    ``sizes`` lists layer widths from inputs to outputs. ``l1``/``l2`` hold one
-    elastic-net coefficient per weight matrix (W0, W1, ...); empty means no
-    regularization. Lists are accepted and frozen to tuples, so an
-    architecture read from a rubric YAML file is hashable and comparable.
-    """
-
-    sizes: tuple[int, ...]
-    activation: str = "silu"
-    alpha: float = 0.01
-    loss: str = "cross_entropy"
-    l1: tuple[float, ...] = ()
-    l2: tuple[float, ...] = ()
-
-    def __post_init__(self) -> None:
-        sizes = tuple(operator.index(n) for n in self.sizes)
-        if len(sizes) < 2 or min(sizes) < 1:
-            raise ValueError(f"sizes needs >= 2 positive widths, got {sizes}")
-        object.__setattr__(self, "sizes", sizes)
-        object.__setattr__(self, "alpha", float(self.alpha))
-        get_activation(self.activation, self.alpha)  # raises on unknown names
-        if self.loss not in LOSS_NAMES:
-            raise ValueError(f"unknown loss {self.loss!r}; known: {', '.join(LOSS_NAMES)}")
-        for field in ("l1", "l2"):
-            coeffs = tuple(float(c) for c in getattr(self, field))
-            if coeffs and len(coeffs) != self.num_layers:
-                raise ValueError(
-                    f"{field} has {len(coeffs)} coefficients but the network has "
-                    f"{self.num_layers} weight matrices"
-                )
-            if any(not np.isfinite(c) or c < 0 for c in coeffs):
-                raise ValueError(f"{field} coefficients must be finite and >= 0, got {coeffs}")
-            object.__setattr__(self, field, coeffs)
-
-    @property
-    def num_layers(self) -> int:
-        """Number of weight matrices (= hidden layers + 1)."""
-        return len(self.sizes) - 1
-
-    @property
-    def activation_fn(self) -> Activation:
-        """The hidden-layer activation as an object with value/derivative."""
-        return get_activation(self.activation, self.alpha)
-
-    @property
-    def l1_coefficients(self) -> tuple[float, ...]:
-        """``l1`` padded with zeros to one entry per weight matrix."""
-        return self.l1 or (0.0,) * self.num_layers
-
-    @property
-    def l2_coefficients(self) -> tuple[float, ...]:
-        """``l2`` padded with zeros to one entry per weight matrix."""
-        return self.l2 or (0.0,) * self.num_layers
-
-
-# --- parameters --------------------------------------------------------------
-
-
-def param_shapes(arch: Architecture) -> dict[str, tuple[int, ...]]:
-    """Shapes in canonical key order W0, b0, W1, b1, ..."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    for i in range(arch.num_layers):
-        n_in, n_out = arch.sizes[i], arch.sizes[i + 1]
-        shapes[f"W{i}"] = (n_out, n_in)
-        shapes[f"b{i}"] = (n_out, 1)
-    return shapes
-
-
-def param_count(arch: Architecture) -> int:
-    """Number of learnable scalars, e.g. 8 N_H + 3 for sizes (4, N_H, 3)."""
-    return sum(int(np.prod(shape)) for shape in param_shapes(arch).values())
+# --- parameters (their names, shapes and count: reference.architecture) ------
 
 
 def init_params(
@@ -119,23 +44,13 @@ def init_params(
     return {key: rng.normal(mean, std, size=shape) for key, shape in param_shapes(arch).items()}
 
 
-_KEY = re.compile(r"([Wb])(\d+)")
-
-
-def _canonical_order(key: str) -> tuple[int, int]:
-    match = _KEY.fullmatch(key)
-    if match is None:
-        raise ValueError(f"not a canonical parameter name: {key!r} (expected W0, b0, W1, ...)")
-    return int(match.group(2)), 0 if match.group(1) == "W" else 1
-
-
 def flatten(theta: Params) -> np.ndarray:
     """One float64 vector: keys in canonical order, each array C-order raveled.
 
     The order comes from the key names, not from the dict's insertion order,
     so two dicts with the same content always flatten identically.
     """
-    keys = sorted(theta, key=_canonical_order)
+    keys = sorted(theta, key=block_order)
     return np.concatenate([np.asarray(theta[k], dtype=np.float64).ravel() for k in keys])
 
 
@@ -196,7 +111,7 @@ def forward_cache(arch: Architecture, theta: Params, x: np.ndarray) -> ForwardCa
     activations = [x.T]
     pre_activations = []
     for i in range(arch.num_layers):
-        z = theta[f"W{i}"] @ activations[-1] + theta[f"b{i}"]
+        z = theta[weight_name(i)] @ activations[-1] + theta[bias_name(i)]
         pre_activations.append(z)
         if i < arch.num_layers - 1:
             activations.append(h.value(z))
@@ -253,7 +168,7 @@ def penalty(arch: Architecture, theta: Params) -> float:
     """Elastic net sum_i l1[i] sum|W_i| + l2[i] sum W_i^2 (weights only, no 1/2)."""
     total = 0.0
     for i, (c1, c2) in enumerate(zip(arch.l1_coefficients, arch.l2_coefficients)):
-        w = theta[f"W{i}"]
+        w = theta[weight_name(i)]
         total += c1 * float(np.abs(w).sum()) + c2 * float(np.square(w).sum())
     return total
 
@@ -298,10 +213,10 @@ def gradient(arch: Architecture, theta: Params, x: np.ndarray, y: np.ndarray,
     error = _logit_error(arch, cache.log_probs, y)
     grads: Params = {}
     for i in reversed(range(arch.num_layers)):
-        w = theta[f"W{i}"]
+        w = theta[weight_name(i)]
         reg = arch.l1_coefficients[i] * np.sign(w) + 2.0 * arch.l2_coefficients[i] * w
-        grads[f"W{i}"] = error @ cache.activations[i].T + reg
-        grads[f"b{i}"] = error.sum(axis=1, keepdims=True)
+        grads[weight_name(i)] = error @ cache.activations[i].T + reg
+        grads[bias_name(i)] = error.sum(axis=1, keepdims=True)
         if i > 0:
             h_prime = derivative or h.derivative
             error = (w.T @ error) * h_prime(cache.pre_activations[i - 1])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..adapter import canonical_keys, classify_shape
+from ..adapter import accepted_forms, asked_shape, canonical_keys, classify_shape, is_bias
 from ..schema import Criterion, Rubric
 from .base import CheckParams, Context, Verdict, failed, passed, table
 from .contract import Check
@@ -53,15 +53,25 @@ def validate(rubric: Rubric, crit: Criterion, params: Params) -> list[str]:
     return []
 
 
-def _block_problem(label: str, canon: str, student: str, entry: Any, expected: tuple[int, ...],
-                   flat_biases: bool) -> tuple[list[Any], str | None, str | None]:
-    """One block's table row, problem sentence and diagnosis (None when right)."""
+#: how a bias's layout is named in feedback
+BIAS_FORM_WORDS = {"canonical": "a column", "flat": "a flat vector"}
+
+
+def _block_problem(label: str, canon: str, student: str, entry: Any, canonical: tuple[int, ...],
+                   bias_layouts: list[str]) -> tuple[list[Any], str | None, str | None]:
+    """One block's table row, problem sentence and diagnosis (None when
+    right).  A bias is right in any layout the rubric's `bias_layouts` lists."""
     shape = entry.shape
-    form = classify_shape(shape, expected) if shape is not None else "mismatch"
-    ok = form == "canonical" or (form == "flat" and flat_biases and canon.startswith("b"))
+    expected = asked_shape(canon, canonical, bias_layouts)
+    form = classify_shape(shape, canonical) if shape is not None else "mismatch"
+    ok = form in accepted_forms(canon, bias_layouts)
     row = [label, student, str(shape), str(expected), "ok" if ok else form]
     if ok:
         return row, None, None
+    if is_bias(canon) and form in BIAS_FORM_WORDS:
+        return row, (f"{label}: {student} has shape {shape}, {BIAS_FORM_WORDS[form]}; this assignment asks for "
+                     f"{BIAS_FORM_WORDS['canonical' if 'column' in bias_layouts else 'flat']} {expected}"), \
+            "bad-output"
     if form == "transposed":
         return row, (f"{label}: {student} has shape {shape}, the transpose of the expected {expected}; the "
                      f"assignment writes z1 = W0 x + b0, so {student} must be (out, in)"), "transposed-weights"
@@ -86,10 +96,11 @@ def _variant_problems(ctx: Context, variant: Variant) -> tuple[list[list[Any]], 
             problems.append(f"{variant.label}: key {student!r} is missing"
                             + (f" (found {near[0]!r}: keys are case-sensitive)" if near else ""))
             diagnoses += ["key-typo"] if near else []
-            rows.append([variant.label, student, "missing", str(shapes[canon]), "missing"])
+            rows.append([variant.label, student, "missing",
+                         str(asked_shape(canon, shapes[canon], iface.bias_layouts)), "missing"])
             continue
         row, problem, diagnosis = _block_problem(variant.label, canon, student, entry, shapes[canon],
-                                                 "flat" in iface.bias_layouts)
+                                                 iface.bias_layouts)
         rows.append(row)
         problems += [problem] if problem else []
         diagnoses += [diagnosis] if diagnosis else []

@@ -17,7 +17,7 @@ import yaml
 from grader.answers import compute
 from grader.cli import main
 from grader.kit import SKELETON_ASIDE, build_kit
-from grader.kitpkg import KIT_DATA, checker_files
+from grader.kitpkg import KIT_DATA, checker_files, reference_files
 from grader.rubric import BUNDLED, load_rubric
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,15 +36,22 @@ def test_kit_file_list_holds_no_reference_no_hidden_criterion_no_secret(rubric_i
     rubric = load_rubric(rubric_id)
     kit = build_kit(rubric, tmp_path / "kit")
     files = kit_files(kit)
-    checker = {name.removeprefix("checker/grader/") for name in files if name.startswith("checker/")}
+    checker = {name.removeprefix("checker/grader/") for name in files if name.startswith("checker/grader/")}
     assert checker == set(checker_files()) | {f"{KIT_DATA}/rubric.yaml"} | (
         set() if rubric.answers_only else {f"{KIT_DATA}/answers.json"})
-    assert not any(part in ("reference", "rubrics") for name in files for part in name.split("/"))
+    # of the reference, only its configuration (one source for shapes) under an __init__ of the kit's own
+    shipped_reference = {name.removeprefix("checker/reference/") for name in files
+                         if name.startswith("checker/reference/")}
+    assert shipped_reference == set(reference_files()) == {"__init__.py", "architecture.py"}
+    assert not any(part == "rubrics" for name in files for part in name.split("/"))
+    assert not any(part == "reference" for name in files for part in name.split("/")
+                   if not name.startswith("checker/reference/"))
     assert "mutants.py" not in checker and "batch.py" not in checker
     for name, body in files.items():
         # no module imports the solution when loaded (oracle.py's lazy imports run only when computing,
-        # never when replaying a kit's answers; the install test shows `reference` is not there to import)
-        assert not re.search(r"^(from|import)\s+reference\b", body, re.M), name
+        # never when replaying a kit's answers; the install test shows the solution is not there to import);
+        # reference.architecture is configuration and ships (test_the_kits_reference_is_configuration_only)
+        assert not re.search(r"^(from|import)\s+reference\b(?!\.architecture\b)", body, re.M), name
         assert TEST_SECRET not in body and "course-secret" not in name, name          # no secret
     hidden = [c for c in rubric.criteria if c.visibility != "public" and c.check != "answers"]
     for name, body in files.items():
@@ -83,6 +90,41 @@ def test_kit_keeps_an_existing_nn_py_and_prints_no_absolute_path(tmp_path, monke
     assert (tmp_path / "kit" / "nn.py").read_text() == (tmp_path / "kit" / SKELETON_ASIDE).read_text()
 
 
+#: what reference/architecture.py may import at its top: the standard library, nothing of the solution
+CONFIGURATION_IMPORTS = {"__future__", "math", "operator", "re", "dataclasses", "typing"}
+#: names of the solution's mathematics (reference/network.py, activations.py, optimizers.py)
+SOLUTION_NAMES = {"np", "numpy", "exp", "log", "log1p", "tanh", "sigmoid", "softmax", "log_softmax", "forward",
+                  "forward_cache", "gradient", "derivative", "value", "trajectory", "matmul", "einsum", "sign"}
+
+
+def test_the_kits_reference_is_configuration_only(tmp_path):
+    """The kit ships reference/architecture.py (shapes have one source, the
+    reference's) and nothing of the solution: its top-level imports are the
+    standard library's, its one lazy import (activation_fn's formulas) names
+    a module the kit does not have, and no formula or solution name is in it."""
+    import ast
+
+    kit = build_kit(load_rubric("penguins-silu"), tmp_path / "kit")
+    folder = kit / "checker" / "reference"
+    assert sorted(p.name for p in folder.iterdir()) == ["__init__.py", "architecture.py"]
+    assert not re.search(r"^\s*(from|import)\b", (folder / "__init__.py").read_text(), re.M)
+    source = (folder / "architecture.py").read_text()
+    assert source == (ROOT / "reference" / "architecture.py").read_text()   # the very file: one source
+    tree = ast.parse(source)
+    top = {(node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
+           for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
+           for alias in node.names}
+    assert top <= CONFIGURATION_IMPORTS, top
+    lazy = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level]
+    assert {node.module for node in lazy} == {"activations"}      # activation_fn's and a TYPE_CHECKING one
+    assert not (folder / "activations.py").exists()
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | \
+        {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)} | \
+        {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    assert not used & SOLUTION_NAMES, used & SOLUTION_NAMES
+    assert "@" not in ast.unparse(tree).replace("@dataclass", "").replace("@property", "")   # no matrix product
+
+
 # -- installed on its own ------------------------------------------------------------------------
 
 def fresh_environment(folder: Path) -> Path:
@@ -110,10 +152,11 @@ def test_kit_installs_alone_and_checks_without_the_solution(tmp_path):
     seconds = time.monotonic() - started
     assert done.returncode == 0, done.stdout + done.stderr
     print(f"kit installed in {seconds:.1f} s")
-    probe = "import grader, importlib.util as u; print(grader.__file__); print(u.find_spec('reference'))"
-    where, reference = subprocess.run([str(python), "-c", probe], capture_output=True, text=True,
+    probe = ("import grader, importlib.util as u; print(grader.__file__); "
+             "print(*(u.find_spec(f'reference.{m}') for m in ('network', 'activations', 'optimizers', 'data')))")
+    where, *solution = subprocess.run([str(python), "-c", probe], capture_output=True, text=True,
                                       check=True, cwd=tmp_path).stdout.split()
-    assert where.startswith(str(tmp_path / "venv")) and reference == "None"   # the kit's copy; no solution
+    assert where.startswith(str(tmp_path / "venv")) and solution == ["None"] * 4   # the kit's copy; no solution
     nngrade = tmp_path / "venv" / "bin" / "nngrade"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NNGRADE_SECRET_FILE")}
 
