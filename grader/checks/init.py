@@ -38,7 +38,7 @@ class Observation:
 def observe(ctx: Context, probe: Any, params: Params) -> Observation:
     net = probe.new(params.hidden, seed=ctx.seed("init"))
     layout = net.require_layout()
-    return Observation(tuple(params.hidden), canonical_parameters(net.raw_parameters(), layout))
+    return Observation(tuple(params.hidden), canonical_parameters(net.raw_parameters(), layout, f"self.{net.attr}"))
 
 
 def validate(rubric: Rubric, crit: Criterion, params: Params) -> list[str]:
@@ -108,7 +108,9 @@ def _values(theta: dict[str, np.ndarray], prefix: str) -> np.ndarray:
 
 def _block_findings(label: str, values: np.ndarray, a: dict, spec: Any, params: Params) -> list[Finding]:
     """A constant block; else a mean or spread off by more than z_limit
-    standard errors; else a shape the KS test rejects."""
+    standard errors; else a shape the KS test rejects (a KS test against the
+    right normal also rejects a wrong mean or spread: it would name a second
+    mistake that is not there)."""
     if a["unique"] == 1:
         return [Finding(f"all {a['n']} {label} equal {fmt(float(values[0]))}: a constant, not random draws",
                         "init-constant")]
@@ -120,7 +122,7 @@ def _block_findings(label: str, values: np.ndarray, a: dict, spec: Any, params: 
         ratio = a["std"] / spec.std
         out.append(Finding(f"the {label} have standard deviation {fmt(a['std'])}, expected {fmt(spec.std)} "
                            f"({fmt(ratio)} times too {'large' if ratio > 1 else 'small'})", "init-wrong-scale"))
-    elif a["ks_p"] < params.ks_p_min:
+    if not out and a["ks_p"] < params.ks_p_min:   # the shape, once mean and spread fit (else KS says the same)
         out.append(Finding(f"the {label} do not look normally distributed (Kolmogorov-Smirnov p = "
                            f"{a['ks_p']:.1e}); e.g. a uniform distribution has the wrong shape", "init-not-normal"))
     return out

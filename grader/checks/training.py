@@ -27,7 +27,7 @@ import numpy as np
 from ..probe import ApiError, WorkerFailure
 from ..schema import Criterion, Rubric
 from .base import CheckParams, Context, Verdict, best_scale, fmt, sig
-from .contract import Check, StudentValueError
+from .contract import Check
 from .gradient import canonical_gradient, gradient_explained
 from .loss import named_loss
 from .values import canonical_parameters, depth_problems, describe, number_array
@@ -57,8 +57,9 @@ Theta = dict[str, np.ndarray]
 @dataclass(frozen=True)
 class Observation:
     """The student's GD and NAG runs from a common start and a short train(),
-    every parameter snapshot canonical and validated (None: the student's
-    step() left something that is not a parameter dict of the right shapes)."""
+    every parameter snapshot canonical and validated (one that is not a
+    parameter dict of the right shapes is the student's bad-output; None: a
+    snapshot the worker did not send)."""
 
     hidden: tuple[int, ...]
     lr: float
@@ -97,22 +98,14 @@ def observe(ctx: Context, probe: Any, params: Params) -> Observation:
         float32 = float32 or net.is_float32
         start_at(net, theta0)
         positions, raw = net.steps_at(data.x_train, data.y_train, params.iterations, params.every, extra[method])
-        snaps = {p: _snapshot(s, layout) for p, s in zip(positions, raw)}
+        snaps = {p: canonical_parameters(s, layout, f"self.{net.attr} after {p} {method.upper()} steps")
+                 for p, s in zip(positions, raw)}
         runs[method] = tuple(snaps.get(p) for p in range(0, params.iterations + 1, params.every))
         spots[method] = snaps
     history, history_error = _train_history(ctx, probe, hidden, lr, theta0, params.train_iterations)
     own = _own_gradients(probe, hidden, lr, ctx, [theta0, *(spots["gd"].get(k) for k in spots_at)], data)
     return Observation(tuple(hidden), float(lr), params.every, runs, spots, spots_at, tuple(own), history,
                        history_error, bool(float32))
-
-
-def _snapshot(raw: Any, layout: Any) -> Theta | None:
-    """One snapshot of the student's parameters, canonical; None when step()
-    left something else there (judged like parameters that are no longer finite)."""
-    try:
-        return canonical_parameters(raw, layout)
-    except StudentValueError:
-        return None
 
 
 def _train_history(ctx: Context, probe: Any, hidden: list[int], lr: float, theta0: Theta,
@@ -256,6 +249,9 @@ def descent(label: str, loss: list[float], x: list[int], params: Params) -> Cond
 def accuracy_bar(label: str, accuracy: float, params: Params) -> Condition:
     """The final test accuracy reaches the criterion's bar."""
     ok = bool(np.isfinite(accuracy) and accuracy >= params.accuracy)
+    if not np.isfinite(accuracy):
+        return Condition(False, f"{label}: no test accuracy (the parameters are not finite; bar "
+                                f"{params.accuracy:.0%}).")
     return Condition(ok, f"{label}: test accuracy {accuracy:.1%} (bar {params.accuracy:.0%} "
                          f"{'reached' if ok else 'not reached'}).")
 

@@ -69,17 +69,17 @@ def parameter_block(value: Any, key: str, shape: tuple[int, ...]) -> np.ndarray:
     return arr
 
 
-def canonical_parameters(raw: Any, layout: Any, what: str = "your parameters") -> dict[str, np.ndarray]:
+def canonical_parameters(raw: Any, layout: Any, what: str = "self.theta") -> dict[str, np.ndarray]:
     """The student's parameter container (as the worker sent it) in canonical
     keys and layout (`grader.adapter.Layout`), each block a float64 array of
     its canonical shape; StudentValueError when it is not a dict, a block is
     missing, or a block is not an array of that shape."""
-    if not isinstance(raw, dict):
-        raise StudentValueError(f"{what} are not a dict of arrays", raw)
+    if not isinstance(raw, dict) or "__obj__" in raw:   # an object arrives as its description
+        raise StudentValueError(f"{what} is not a dict of arrays", raw)
     out = {}
     for key, block in layout.blocks.items():
         if block.student_key not in raw:
-            raise StudentValueError(f"{what} have no entry {block.student_key!r}", None)
+            raise StudentValueError(f"{what} has no entry {block.student_key!r}", None)
         arr = number_array(raw[block.student_key])
         if arr is None:
             raise StudentValueError(f"{what}: {block.student_key} is not an array of numbers", raw[block.student_key])
