@@ -173,3 +173,12 @@ def grade_criterion(rubric: Any, criterion_id: str, **overrides: Callable[[Any],
     probe = Probe(rubric, FakeClient(rubric, overrides))
     probe.begin(1e9)
     return run_criterion(rubric, oracle_for(rubric), rubric.criterion(criterion_id), probe)
+
+
+def judge_declared(ctx: Any, observation: Any) -> Verdict:
+    """Judge through the engine and the check's declaration, as grading does:
+    a diagnosis the check does not declare comes back as a grader-error."""
+    from grader.checks import REGISTRY
+    from grader.engine import Observed, judge_criterion
+
+    return judge_criterion(Observed(REGISTRY[ctx.criterion.check], ctx, ctx.criterion.check_params(), observation))

@@ -13,7 +13,7 @@ from grader.checks import init
 from grader.checks.base import GRADER_ERROR
 from grader.rubric import RubricError, parse_rubric
 from grader.schema import BUNDLED
-from student_fakes import ODD_VALUES, grade_criterion
+from student_fakes import ODD_VALUES, grade_criterion, judge_declared
 
 
 def init_obs(w_fn: Callable, b_fn: Callable, h: int = 500) -> init.Observation:
@@ -37,7 +37,7 @@ def normal(r, s):
 ], ids=["normal", "constant", "spread", "mean", "uniform", "symmetric"])
 def test_init_statistics(make_ctx, w_fn, b_fn, diagnosis):
     ctx = make_ctx("init")
-    v = init.judge(ctx, init_obs(w_fn, b_fn), ctx.criterion.check_params())
+    v = judge_declared(ctx, init_obs(w_fn, b_fn))
     if diagnosis is None:
         assert v.status == "passed" and v.diagnoses == [], v.feedback
     else:
@@ -46,13 +46,13 @@ def test_init_statistics(make_ctx, w_fn, b_fn, diagnosis):
 
 def test_constant_weights_are_not_also_called_symmetric(make_ctx):
     ctx = make_ctx("init")
-    v = init.judge(ctx, init_obs(lambda r, s: np.full(s, 0.05), normal), ctx.criterion.check_params())
+    v = judge_declared(ctx, init_obs(lambda r, s: np.full(s, 0.05), normal))
     assert v.diagnoses == ["init-constant"]
 
 
 def test_non_finite_draws_are_bad_output(make_ctx):
     ctx = make_ctx("init")
-    v = init.judge(ctx, init_obs(lambda r, s: np.full(s, np.nan), normal), ctx.criterion.check_params())
+    v = judge_declared(ctx, init_obs(lambda r, s: np.full(s, np.nan), normal))
     assert v.diagnoses == ["bad-output"] and v.fraction == 0.0 and "NaN" in v.feedback
 
 

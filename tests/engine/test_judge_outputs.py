@@ -18,7 +18,7 @@ from grader.checks import forward, loss
 from grader.checks.base import GRADER_ERROR
 from grader.rubric import RubricError, load_rubric, parse_rubric
 from grader.schema import BUNDLED
-from student_fakes import ODD_VALUES, grade_criterion
+from student_fakes import ODD_VALUES, grade_criterion, judge_declared
 
 
 # -- forward ----------------------------------------------------------------------------
@@ -35,7 +35,7 @@ def forward_obs(ctx: Any, probs_fn: Callable, big_fn: Callable | None = None, *,
 
 
 def judge_forward(ctx: Any, obs: forward.Observation):
-    return forward.judge(ctx, obs, ctx.criterion.check_params())
+    return judge_declared(ctx, obs)
 
 
 def test_forward_correct(make_ctx):
@@ -136,7 +136,7 @@ def loss_obs(ctx: Any, value_fn: Callable, probs_fn: Callable | None = None) -> 
 
 
 def judge_loss(ctx: Any, value_fn: Callable, probs_fn: Callable | None = None):
-    return loss.judge(ctx, loss_obs(ctx, value_fn, probs_fn), ctx.criterion.check_params())
+    return judge_declared(ctx, loss_obs(ctx, value_fn, probs_fn))
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from grader.cli import main
 from grader.rubric import RubricError, audit_problems, load_rubric, parse_rubric
 from grader.schema import BUNDLED
 from reference import optimizers as ref_opt
-from student_fakes import ODD_VALUES, grade_criterion
+from student_fakes import ODD_VALUES, grade_criterion, judge_declared
 
 SPOTS = (57, 123, 250)
 
@@ -53,7 +53,7 @@ def training_obs(ctx: Any, gd: list[dict] | None = None, nag: list[dict] | None 
 
 
 def judge(ctx: Any, obs: training.Observation):
-    return training.judge(ctx, obs, ctx.criterion.check_params())
+    return judge_declared(ctx, obs)
 
 
 @pytest.fixture(scope="module")
