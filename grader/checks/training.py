@@ -461,7 +461,9 @@ CHECK = Check(
     summary="GD and NAG runs made of step() calls lower the loss, reach the accuracy bar, NAG below GD; "
             "train() returns the losses",
     Params=Params, Observation=Observation,
-    operations=("construct", "get_parameters", "set_parameters", "step", "train", "gradient"),
+    # back_propagate ("gradient") is asked too, but only as optional evidence for the spot checks:
+    # a class without it is not refused here, so it is not listed as needed
+    operations=("construct", "get_parameters", "set_parameters", "step", "train"),
     observe=observe, judge=judge,
     mistakes=("no-progress", "diverged", "train-broken", "trajectory-mismatch"),
     # the judge does ask the reference, on the student's own iterates, so no prefetch can serve a kit;
