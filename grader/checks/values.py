@@ -1,5 +1,5 @@
 """Validating the student's numbers (arrays, a loss, a parameter dict) for
-the output, init and training checks.
+the output, init and training checks, and the probe-depth rule they share.
 
 What a worker sends is the student's: None, a string, a ragged list, an
 object's description (``{"__obj__": ...}``), a dict for any Mapping, or an
@@ -47,6 +47,8 @@ def loss_value(value: Any) -> float | None:
         return None
     if isinstance(value, (int, float)):
         return float(value)
+    if isinstance(value, dict) and "__obj__" in value:   # an object NumPy can read (a 0-d tensor): its array view
+        value = value.get("array")
     arr = number_array(value) if isinstance(value, np.ndarray) else None
     if arr is not None and arr.size == 1:
         return float(arr.reshape(-1)[0])

@@ -235,6 +235,21 @@ def test_float32_loss_scalar_is_read(silu_rubric):
     assert v.status == "passed", v.feedback
 
 
+class Scalar:
+    """A 0-d tensor-like object NumPy can read (np.asarray works on it)."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.value, dtype=dtype)
+
+
+def test_loss_as_an_object_numpy_can_read_is_read(silu_rubric):
+    v = grade_criterion(silu_rubric, "loss", loss=Scalar)
+    assert v.status == "passed", v.feedback
+
+
 # -- probe depth follows the architecture (validate) ------------------------------------
 
 @pytest.mark.parametrize("check", ["forward", "loss"])
