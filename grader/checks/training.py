@@ -15,6 +15,10 @@ that hangs, crashes or returns other numbers costs TRAIN_SHARE.
 The start is drawn from the course secret in final grading, and steps of
 the runs are spot-checked against the update rule: a run that is not made
 of gradient steps (weights that jump to a precomputed point) earns nothing.
+
+The same five conditions are the criterion's `audit`: the reference's own
+runs must meet them with the criterion's settings (`nngrade rubric
+validate` and `batch` refuse a rubric whose bar the reference misses).
 """
 
 from __future__ import annotations
@@ -422,6 +426,8 @@ def _plots(x: list[int], mine: dict, ref: dict | None) -> dict:
 def validate(rubric: Rubric, crit: Criterion, params: Params) -> list[str]:
     """Cheap: hidden only, probe sizes as deep as the architecture, and room for the spot checks."""
     problems = depth_problems(rubric, params.hidden)
+    if params.every < 1:
+        problems.append(f"every {params.every}: snapshots are taken every `every` steps, at least 1")
     if crit.visibility == "public":
         problems.append("a training criterion cannot be public: its judge runs the reference on the student's "
                         "own iterates, which no student kit can record (make it hidden)")

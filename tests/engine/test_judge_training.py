@@ -191,6 +191,11 @@ def test_too_few_iterations_for_the_spot_checks_is_refused():
         parse_rubric(cifar_text("{hidden: [32, 16], iterations: 8, lr: 0.1}"), "cifar-mlp.yaml")
 
 
+def test_snapshots_every_zero_steps_is_refused():
+    with pytest.raises(RubricError, match="every 0"):
+        parse_rubric(cifar_text("{iterations: 30, lr: 0.1, every: 0}"), "cifar-mlp.yaml")
+
+
 def test_public_training_criterion_is_refused():
     text = (BUNDLED / "penguins-silu.yaml").read_text()
     hidden = "    visibility: hidden\n    check: training\n"
