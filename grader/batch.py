@@ -21,7 +21,7 @@ from typing import Any, Callable
 from . import __version__
 from .engine import grade
 from .outputs import criteria_summary, write_atomic, write_submission_outputs
-from .rubric import Rubric, parse_rubric
+from .rubric import Rubric, parse_rubric, refuse_failed_audits
 from .secret import CourseSecret
 from .store import GradeStore
 from .intake.plan import Intake, apply_intake, build as build_intake
@@ -188,8 +188,10 @@ def run_batch(submissions_dir: Path, rubric: Rubric, out: Path, *, executor: Any
     (grader/release.py), so a regrade or a late submission never silently
     changes what students see.  A change re-renders the release tree's
     reports of the submissions not regraded (events "rerender" and
-    "rerendered")."""
+    "rerendered").  A rubric whose audits fail (`grader.rubric.audit_problems`)
+    is refused (RubricError) before anything is graded or written."""
     started = time.monotonic()
+    refuse_failed_audits(rubric)   # before anything is written: a bar the reference misses costs every student
     rubric_text = rubric_wire_text(rubric)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

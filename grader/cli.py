@@ -500,6 +500,9 @@ def cmd_rubric(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(f"rubric {args.action} needs a rubric id or path (bundled: nngrade rubric list)")
     rubric = load_rubric(args.rubric)
     if args.action == "validate":
+        from .rubric import refuse_failed_audits
+
+        refuse_failed_audits(rubric, str(args.rubric))   # the costly rules too (RubricError: exit 2)
         console.print(f"{args.rubric}: valid ({len(rubric.criteria)} criteria, {rubric.total_points:g} points)")
         return EXIT_OK
     for table in rubric_table(rubric):

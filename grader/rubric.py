@@ -160,6 +160,27 @@ def check_problems(rubric: Rubric) -> list[tuple[tuple, str]]:
     return problems
 
 
+def audit_problems(rubric: Rubric) -> list[str]:
+    """The costly rules (each check's `audit` hook, e.g. the reference itself
+    reaches the training bar with the criterion's settings), one line per
+    problem naming the criterion.  Run by `nngrade rubric validate` and once
+    before a batch, never on every load: they may train the reference."""
+    problems = []
+    for index, crit in enumerate(rubric.criteria):
+        check = REGISTRY[crit.check]
+        if check.audit is not None:
+            problems += [f"criteria.{index} ({crit.id}): {message}"
+                         for message in check.audit(rubric, crit, crit.check_params())]
+    return problems
+
+
+def refuse_failed_audits(rubric: Rubric, filename: str | None = None) -> None:
+    """RubricError listing every failed audit (`audit_problems`), if any."""
+    problems = audit_problems(rubric)
+    if problems:
+        raise RubricError("\n".join(f"{filename or rubric.id}: {line}" for line in problems))
+
+
 def _compose_and_construct(text: str) -> tuple[Any, Any]:
     """The node tree (for line numbers) and the data, from one parse: what
     `yaml.compose` then `yaml.safe_load` gave, same errors included, at half

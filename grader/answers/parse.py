@@ -420,7 +420,11 @@ def parse_array(value: Any) -> Any:
         if len(kinds) > 1 or (list in kinds and len({len(i) for i in items}) > 1):
             raise AnswerFormatError(f"{_show(value)} is not a vector or a matrix (rows of different lengths)")
         return items
-    return float(parse_number(value))
+    number = parse_number(value)
+    try:
+        return float(number)
+    except OverflowError:   # an exact number (1e999 reads as a fraction) beyond any float
+        raise AnswerFormatError(f"{_show(value)} is too large for a value of this network") from None
 
 
 def _bracket_text(text: str) -> Any:

@@ -14,6 +14,7 @@ the answer and reports whether its format is accepted, nothing more.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Annotated, Any, Literal, Union
 
@@ -21,11 +22,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..answers import compute
-from ..answers.mistakes import feedback as mistake_feedback
+from ..answers.mistakes import RECORDS as ANSWER_MISTAKES, feedback as mistake_feedback
 from ..answers.parse import (
     AnswerFormatError, array_text, fmt_int, parse_array, parse_formula, parse_integer, parse_number, parse_shape,
 )
 from .base import CheckParams, Context, Verdict, failed, passed, table
+from .contract import Check
 
 Form = Literal["integer", "number", "formula", "shape", "array"]
 POINTS = [1, 2, 3, 5, 7, 16, 64, 100]   # where formulas in a variable are compared
@@ -150,38 +152,60 @@ class Params(CheckParams):
 
 # -- observe ---------------------------------------------------------------------------
 
-def observe(ctx: Context, probe: Any, params: Params) -> dict:
+@dataclass(frozen=True)
+class Observation:
+    """The student's answer to one question as written (not yet parsed: reading
+    it is the judge's first step, and a text that cannot be read is the
+    student's `answer-format`), or why there is none."""
+
+    key: str
+    origin: str                   # where the answers came from (a file, the notebook, the worker)
+    error: str | None             # the answers could not be read at all
+    found: bool
+    raw: Any                      # as the sheet holds it: str, number, list, ... (parsed by the judge)
+    keys: tuple[str, ...] = ()    # the sheet's keys (to point at a misspelt one)
+
+
+def observe(ctx: Context, probe: Any, params: Params) -> Observation:
     """The student's raw answer (no judging); the sheet comes from the
     engine (an answers file, a literal notebook cell, or the worker)."""
     sheet = ctx.answers() if ctx.answers is not None else None
     key = params.key(ctx.criterion.id)
     if sheet is None:
-        return {"key": key, "error": "this grading run has no answers", "origin": "", "found": False, "raw": None}
+        return Observation(key, "", "this grading run has no answers", False, None)
     found, raw = sheet.lookup(key)
-    return {"key": key, "error": sheet.error, "origin": sheet.origin, "found": found, "raw": raw,
-            "keys": sorted(sheet.values)}
+    return Observation(key, sheet.origin, sheet.error, found, raw, tuple(sorted(str(k) for k in sheet.values)))
 
 
 # -- judge ------------------------------------------------------------------------------
 
-def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
-    key = obs["key"]
-    if obs.get("error"):
-        return failed(f"Your written answers could not be read: {obs['error']}", diagnoses=["answers-unreadable"])
-    if not obs["found"]:
-        keys = obs.get("keys") or []
-        known = f" (found: {', '.join(keys[:12])})" if keys else ""
-        return failed(f"No answer to this question: {mistake_feedback('answer-missing', key=key, origin=obs['origin'])}"
-                      f"{known}.", diagnoses=["answer-missing"])
-    if obs["raw"] is None or (isinstance(obs["raw"], str) and not obs["raw"].strip()):
-        return failed(f"No answer to this question: the entry {key!r} in {obs['origin']} is empty.",
-                      diagnoses=["answer-missing"])
+def judge(ctx: Context, obs: Observation, params: Params) -> Verdict:
+    missing = _missing(obs)
+    if missing is not None:
+        return missing
     try:
-        return _JUDGES[params.form_of()](ctx, obs["raw"], params)
+        return _JUDGES[params.form_of()](ctx, obs.raw, params)
     except AnswerFormatError as exc:
-        return failed(f"Your answer {_quote(obs['raw'])} could not be read: "
-                      f"{mistake_feedback('answer-format', problem=str(exc))}",
-                      diagnoses=["answer-format"], evidence={"answer": _answer_table(_quote(obs["raw"]), None)})
+        return _unreadable(obs.raw, str(exc))
+
+
+def _missing(obs: Observation) -> Verdict | None:
+    """No answers at all, no answer to this question, or an empty one."""
+    if obs.error:
+        return failed(f"Your written answers could not be read: {obs.error}", diagnoses=["answers-unreadable"])
+    if not obs.found:
+        known = f" (found: {', '.join(obs.keys[:12])})" if obs.keys else ""
+        return failed(f"No answer to this question: {mistake_feedback('answer-missing', key=obs.key, origin=obs.origin)}"
+                      f"{known}.", diagnoses=["answer-missing"])
+    if obs.raw is None or (isinstance(obs.raw, str) and not obs.raw.strip()):
+        return failed(f"No answer to this question: the entry {obs.key!r} in {obs.origin} is empty.",
+                      diagnoses=["answer-missing"])
+    return None
+
+
+def _unreadable(raw: Any, problem: str) -> Verdict:
+    return failed(f"Your answer {_quote(raw)} could not be read: {mistake_feedback('answer-format', problem=problem)}",
+                  diagnoses=["answer-format"], evidence={"answer": _answer_table(_quote(raw), None)})
 
 
 def _quote(raw: Any) -> str:
@@ -433,3 +457,13 @@ def _judge_number(ctx: Context, raw: Any, params: Params) -> Verdict:
 
 _JUDGES = {"integer": _judge_integer, "formula": _judge_formula, "shape": _judge_shape,
            "array": _judge_array, "number": _judge_number}
+
+
+CHECK = Check(
+    name="answers",
+    summary="a written answer (a count, formula, shape or worked value) equals the one the rubric computes",
+    Params=Params, Observation=Observation, operations=(),
+    observe=observe, judge=judge,
+    mistakes=tuple(ANSWER_MISTAKES),   # any of them: a wrong answer is compared with every one
+    reference=False,
+)

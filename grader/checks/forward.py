@@ -9,13 +9,17 @@ feedback names it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..schema import ACTIVATIONS
-from ..probe import FLOAT64_EPS, WorkerFailure, describe_value, float_eps
+from ..adapter import probabilities_to_canonical
+from ..probe import FLOAT64_EPS, WorkerFailure, float_eps
+from ..schema import ACTIVATIONS, Criterion, Rubric
 from .base import CheckParams, Context, Verdict, close, fmt, rel_error, sig
+from .contract import Check
+from .values import depth_problems, describe, number_array
 
 VALUES_WEIGHT = 2.0 / 3.0   # correct values (on ordinary inputs)
 STABLE_WEIGHT = 1.0 / 3.0   # finite, normalized probabilities on huge inputs
@@ -25,6 +29,29 @@ class Params(CheckParams):
     hidden: list[int] = [6]
     samples: int = 7
     large_scale: float = 1000.0
+
+
+@dataclass(frozen=True)
+class Output:
+    """One answer of feed_forward, validated: canonical (C, S) float64
+    probabilities and the layout they came in, or None and what came instead."""
+
+    probs: np.ndarray | None
+    layout: str | None = None     # "CS" or "SC" when usable
+    problem: str | None = None    # what feed_forward gave instead (feedback), when not usable
+
+
+@dataclass(frozen=True)
+class Observation:
+    """feed_forward at a known theta on a probe batch, and on the batch scaled up."""
+
+    hidden: tuple[int, ...]
+    theta: dict[str, np.ndarray]
+    x: np.ndarray
+    scale: float
+    float32: bool                 # stored or computed in float32: compare more loosely
+    ordinary: Output
+    large: Output
 
 
 def probe_inputs(ctx: Context, params: Params) -> tuple[dict, Any]:
@@ -40,89 +67,117 @@ def prefetch(ctx: Context, params: Params) -> None:
         ctx.oracle.forward(params.hidden, theta, x, activation=name)
 
 
-def observe(ctx: Context, probe: Any, params: Params) -> dict:
+def validate(rubric: Rubric, crit: Criterion, params: Params) -> list[str]:
+    return depth_problems(rubric, params.hidden)
+
+
+def output(raw: Any, classes: int, samples: int) -> Output:
+    """feed_forward's value as probabilities, whatever the student returned."""
+    arr = number_array(raw)
+    probs, seen = probabilities_to_canonical(arr, classes, samples) if arr is not None else (None, "")
+    if probs is None:
+        return Output(None, problem=describe(raw))
+    return Output(probs, layout=seen)
+
+
+def observe(ctx: Context, probe: Any, params: Params) -> Observation:
     net = probe.new(params.hidden, seed=ctx.seed("net"))
     theta, x = probe_inputs(ctx, params)
     net.set_parameters(theta)
-    probs, layout, raw = net.forward(x)
+    classes = ctx.rubric.assignment.architecture.outputs
+    raw = net.call("feed_forward", x)["value"]
     try:
-        big_probs, _, big_raw = net.forward(x * params.large_scale)
+        big = output(net.call("feed_forward", x * params.large_scale)["value"], classes, x.shape[0])
     except WorkerFailure as failure:  # math.exp raises OverflowError, for one
-        big_probs, big_raw = None, f"an error: {failure.describe()}"
-    return {"theta": theta, "x": x, "probs": probs, "layout": layout, "raw": None if probs is not None else describe_value(raw),
-            "big_probs": big_probs, "big_raw": None if big_probs is not None else
-            (big_raw if isinstance(big_raw, str) else describe_value(big_raw)),
-            "hidden": params.hidden, "scale": params.large_scale, "float32": net.is_float32 or float_eps(raw) > FLOAT64_EPS}   # stored or computed in float32
+        big = Output(None, problem=f"an error: {failure.describe()}")
+    return Observation(tuple(params.hidden), theta, x, params.large_scale,
+                       bool(net.is_float32 or float_eps(raw) > FLOAT64_EPS), output(raw, classes, x.shape[0]), big)
 
 
-def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
-    oracle, tol = ctx.oracle, ctx.tol
-    hidden, x, theta = obs["hidden"], obs["x"], obs["theta"]
-    rel = tol.float32_rel if obs.get("float32") else tol.value_rel
-    expected = oracle.forward(hidden, theta, x)
+# -- judge ------------------------------------------------------------------------------
+
+@dataclass
+class Part:
+    """What one step of the judgement found."""
+
+    score: float = 0.0
+    lines: list[str] = field(default_factory=list)
+    diagnoses: list[str] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    explained: bool = False   # the values are right, or a named mistake reproduces them
+
+
+def judge(ctx: Context, obs: Observation, params: Params) -> Verdict:
+    values = _judge_values(ctx, obs)
+    stability = _judge_large_inputs(obs, values.explained)
+    return Verdict(values.score + stability.score, "\n".join(values.lines + stability.lines),
+                   diagnoses=sorted(set(values.diagnoses + stability.diagnoses)), evidence=values.evidence)
+
+
+def _judge_values(ctx: Context, obs: Observation) -> Part:
+    """VALUES_WEIGHT for the reference's probabilities; a wrong output
+    reproduced by another activation is named."""
+    tol = ctx.tol
+    rel = tol.float32_rel if obs.float32 else tol.value_rel
+    hidden = list(obs.hidden)
+    expected = ctx.oracle.forward(hidden, obs.theta, obs.x)
     c, s = expected.shape
-    evidence: dict[str, Any] = {}
-    diagnoses: list[str] = []
-    lines: list[str] = []
-    score = 0.0
-    explained = False   # the values are right, or a named mistake reproduces them
-
-    probs = obs["probs"]
+    probs = obs.ordinary.probs
     if probs is None:
-        lines.append(f"feed_forward returned {obs['raw'] or obs['layout']}; expected an array of "
-                     f"probabilities of shape ({c}, {s}) (or ({s}, {c})) for {s} samples")
-        diagnoses.append("bad-output")
-    else:
-        err = rel_error(probs, expected)
-        evidence["relative error vs reference"] = sig(err)
-        evidence["output layout"] = "(C, S)" if obs["layout"] == "CS" else "(S, C)"
-        sums = probs.sum(axis=0)
-        if close(probs, expected, rel, tol.value_abs * 10):
-            score += VALUES_WEIGHT
-            explained = True
-            lines.append(f"Probabilities match the reference (relative error {fmt(err)}).")
-        else:
-            lines.append(f"Probabilities differ from the reference's for the same parameters "
-                         f"(relative error {fmt(err)}).")
-            if not np.allclose(sums, 1.0, atol=1e-6):
-                lines.append(f"Columns should sum to 1 but sum to {fmt(float(sums.min()))}..{fmt(float(sums.max()))}: "
-                             "is the softmax normalized over the classes (axis 0 for a (C, S) array)?")
-            match = _which_activation(oracle, hidden, theta, x, probs, ctx.rubric.assignment.architecture.activation, rel)
-            if match:
-                lines.append(f"Your output equals a network with the {match} activation; the assignment asks for "
-                             f"{ctx.rubric.assignment.architecture.activation}.")
-                diagnoses.append("wrong-activation")
-                evidence["activation your output matches"] = match
-                explained = True
-            evidence["first column (yours)"] = sig(probs[:, 0])
-            evidence["first column (expected)"] = sig(expected[:, 0])
+        return Part(lines=[f"feed_forward returned {obs.ordinary.problem}; expected an array of probabilities "
+                           f"of shape ({c}, {s}) (or ({s}, {c})) for {s} samples"], diagnoses=["bad-output"])
+    err = rel_error(probs, expected)
+    part = Part(evidence={"relative error vs reference": sig(err),
+                          "output layout": "(C, S)" if obs.ordinary.layout == "CS" else "(S, C)"})
+    if close(probs, expected, rel, tol.value_abs * 10):
+        part.score, part.explained = VALUES_WEIGHT, True
+        part.lines.append(f"Probabilities match the reference (relative error {fmt(err)}).")
+        return part
+    part.lines.append(f"Probabilities differ from the reference's for the same parameters "
+                      f"(relative error {fmt(err)}).")
+    sums = probs.sum(axis=0)
+    if not np.allclose(sums, 1.0, atol=1e-6):
+        part.lines.append(f"Columns should sum to 1 but sum to {fmt(float(np.nanmin(sums)))}.."
+                          f"{fmt(float(np.nanmax(sums)))}: is the softmax normalized over the classes "
+                          "(axis 0 for a (C, S) array)?" if np.any(np.isfinite(sums)) else
+                          "Columns should sum to 1 but are not finite.")
+    asked = ctx.rubric.assignment.architecture.activation
+    match = which_activation(ctx.oracle, hidden, obs.theta, obs.x, probs, asked, rel)
+    if match:
+        part.lines.append(f"Your output equals a network with the {match} activation; the assignment asks for "
+                          f"{asked}.")
+        part.diagnoses.append("wrong-activation")
+        part.evidence["activation your output matches"] = match
+        part.explained = True
+    part.evidence["first column (yours)"] = sig(probs[:, 0])
+    part.evidence["first column (expected)"] = sig(expected[:, 0])
+    return part
 
-    big = obs["big_probs"]
+
+def _judge_large_inputs(obs: Observation, explained: bool) -> Part:
+    """STABLE_WEIGHT for finite, normalized probabilities on inputs scaled
+    up, earned only with values that are explained (evidence before credit:
+    a constant output is finite and normalized too)."""
+    scale, big = fmt(obs.scale), obs.large.probs
     if big is None:
-        lines.append(f"With inputs scaled by {fmt(obs['scale'])}, feed_forward returned {obs['big_raw']}.")
-        if "Overflow" in str(obs["big_raw"]):
-            diagnoses.append("softmax-overflow")
-    elif not np.all(np.isfinite(big)):
+        line = f"With inputs scaled by {scale}, feed_forward returned {obs.large.problem}."
+        return Part(lines=[line], diagnoses=["softmax-overflow"] if "Overflow" in str(obs.large.problem) else [])
+    if not np.all(np.isfinite(big)):
         bad = int(np.size(big) - np.isfinite(big).sum())
-        lines.append(f"With inputs scaled by {fmt(obs['scale'])}, {bad} of {big.size} probabilities are NaN or "
-                     "infinite: exp() overflows. Subtract each column's maximum before exponentiating.")
-        diagnoses.append("softmax-overflow")
-        evidence["non-finite outputs on large inputs"] = bad
-    elif not np.allclose(big.sum(axis=0), 1.0, atol=1e-6):
-        lines.append(f"With inputs scaled by {fmt(obs['scale'])}, columns no longer sum to 1.")
-    elif not explained:
-        # evidence before credit: finite normalized columns are also what a constant
-        # (e.g. uniform) output gives, so they earn nothing without the right values
-        lines.append(f"Large inputs (x {fmt(obs['scale'])}) give finite probabilities that sum to 1, which earns "
-                     "nothing on its own: the values on ordinary inputs are not the network's.")
-    else:
-        score += STABLE_WEIGHT
-        lines.append(f"Large inputs (x {fmt(obs['scale'])}) give finite probabilities that sum to 1.")
-    return Verdict(score, "\n".join(lines), diagnoses=sorted(set(diagnoses)), evidence=evidence)
+        return Part(lines=[f"With inputs scaled by {scale}, {bad} of {big.size} probabilities are NaN or "
+                           "infinite: exp() overflows. Subtract each column's maximum before exponentiating."],
+                    diagnoses=["softmax-overflow"])
+    if not np.allclose(big.sum(axis=0), 1.0, atol=1e-6):
+        return Part(lines=[f"With inputs scaled by {scale}, columns no longer sum to 1."])
+    if not explained:
+        return Part(lines=[f"Large inputs (x {scale}) give finite probabilities that sum to 1, which earns "
+                           "nothing on its own: the values on ordinary inputs are not the network's."])
+    return Part(STABLE_WEIGHT, [f"Large inputs (x {scale}) give finite probabilities that sum to 1."])
 
 
-def _which_activation(oracle: Any, hidden: list[int], theta: dict, x: np.ndarray, probs: np.ndarray,
-                      asked: str, rel: float) -> str | None:
+def which_activation(oracle: Any, hidden: list[int], theta: dict, x: np.ndarray, probs: np.ndarray,
+                     asked: str, rel: float) -> str | None:
+    """Another activation whose network gives exactly `probs`, if any."""
     for name in ACTIVATIONS:
         if name == asked:
             continue
@@ -133,3 +188,12 @@ def _which_activation(oracle: Any, hidden: list[int], theta: dict, x: np.ndarray
         if close(probs, alt, max(rel, 1e-6), 1e-9):
             return name
     return None
+
+
+CHECK = Check(
+    name="forward",
+    summary="feed_forward gives the reference's probabilities at a known theta, and stays finite on huge inputs",
+    Params=Params, Observation=Observation, operations=("construct", "set_parameters", "probabilities"),
+    observe=observe, judge=judge, mistakes=("wrong-activation", "softmax-overflow"),
+    prefetch=prefetch, validate=validate,
+)

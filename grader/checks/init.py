@@ -10,11 +10,15 @@ normal distribution, no constant blocks, and no two identical hidden units
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..schema import Criterion, Rubric
 from .base import CheckParams, Context, Verdict, failed, fmt, passed, sig, table
+from .contract import Check
+from .values import canonical_parameters, depth_problems
 
 
 class Params(CheckParams):
@@ -23,10 +27,22 @@ class Params(CheckParams):
     ks_p_min: float = 1e-4        # reject normality below this p-value
 
 
-def observe(ctx: Context, probe: Any, params: Params) -> dict:
+@dataclass(frozen=True)
+class Observation:
+    """The parameters the constructor drew, canonical and validated."""
+
+    hidden: tuple[int, ...]
+    theta: dict[str, np.ndarray]
+
+
+def observe(ctx: Context, probe: Any, params: Params) -> Observation:
     net = probe.new(params.hidden, seed=ctx.seed("init"))
-    net.require_layout()
-    return {"theta": net.parameters()}
+    layout = net.require_layout()
+    return Observation(tuple(params.hidden), canonical_parameters(net.raw_parameters(), layout, f"self.{net.attr}"))
+
+
+def validate(rubric: Rubric, crit: Criterion, params: Params) -> list[str]:
+    return depth_problems(rubric, params.hidden)
 
 
 def ks_pvalue(sample: np.ndarray, mean: float, std: float) -> tuple[float, float]:
@@ -52,43 +68,83 @@ def assess(values: np.ndarray, mean: float, std: float, params: Params) -> dict:
     return {"n": n, "mean": m, "std": s, "z_mean": z_mean, "z_std": z_std, "unique": unique, "ks_d": d, "ks_p": p}
 
 
-def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
+@dataclass(frozen=True)
+class Finding:
+    """One problem with the draws, and the mistake it is (None: unnamed)."""
+
+    text: str
+    diagnosis: str | None
+
+
+def judge(ctx: Context, obs: Observation, params: Params) -> Verdict:
     spec = ctx.rubric.assignment.init
-    theta = obs["theta"]
-    weights = np.concatenate([v.ravel() for k, v in theta.items() if k.startswith("W")])
-    biases = np.concatenate([v.ravel() for k, v in theta.items() if k.startswith("b")])
-    problems, diagnoses, rows = [], [], []
-    for label, values in (("weights", weights), ("biases", biases)):
+    blocks = {"weights": _values(obs.theta, "W"), "biases": _values(obs.theta, "b")}
+    total = sum(v.size for v in blocks.values())
+    bad = {label: int(v.size - np.isfinite(v).sum()) for label, v in blocks.items()}
+    if any(bad.values()):
+        return failed(f"Initial parameters should be draws from N({fmt(spec.mean)}, {fmt(spec.std)}^2), but "
+                      + " and ".join(f"{n} {label}" for label, n in bad.items() if n) + " are NaN or infinite.",
+                      diagnoses=["bad-output"])
+    rows, findings = [], []
+    for label, values in blocks.items():
         a = assess(values, spec.mean, spec.std, params)
         rows.append([label, a["n"], a["mean"], a["std"], a["ks_p"], a["unique"]])
-        if a["unique"] == 1:
-            problems.append(f"all {a['n']} {label} equal {fmt(float(values[0]))}: a constant, not random draws")
-            diagnoses.append("init-constant")
-            continue
-        if abs(a["z_mean"]) > params.z_limit:
-            problems.append(f"the {label} average {fmt(a['mean'])}, expected {fmt(spec.mean)} "
-                            f"({fmt(abs(a['z_mean']), 2)} standard errors away)")
-            diagnoses.append("init-wrong-scale")
-        if abs(a["z_std"]) > params.z_limit:
-            ratio = a["std"] / spec.std
-            problems.append(f"the {label} have standard deviation {fmt(a['std'])}, expected {fmt(spec.std)} "
-                            f"({fmt(ratio)} times too {'large' if ratio > 1 else 'small'})")
-            diagnoses.append("init-wrong-scale")
-        elif a["ks_p"] < params.ks_p_min:
-            problems.append(f"the {label} do not look normally distributed (Kolmogorov-Smirnov p = "
-                            f"{a['ks_p']:.1e}); e.g. a uniform distribution has the wrong shape")
-            diagnoses.append("init-not-normal")
-    w0 = theta.get("W0")
-    if w0 is not None and w0.shape[0] > 1:
-        rounded = np.round(w0, 12)
-        if np.unique(rounded, axis=0).shape[0] < w0.shape[0] and "init-constant" not in diagnoses:
-            problems.append("some hidden units start with identical weights, so they stay identical (symmetry)")
-            diagnoses.append("init-symmetric")
+        findings += _block_findings(label, values, a, spec, params)
+    findings += _symmetry_findings(obs.theta, findings)
     evidence = {"statistics": table(["block", "values", "mean", "std", "KS p-value", "distinct values"], rows),
                 "expected mean": sig(spec.mean), "expected std": sig(spec.std)}
-    if problems:
+    if findings:
         return failed(f"Initial parameters should be draws from N({fmt(spec.mean)}, {fmt(spec.std)}^2) "
-                      f"(checked on {weights.size + biases.size:,} values):\n- " + "\n- ".join(problems),
-                      diagnoses=sorted(set(diagnoses)), evidence=evidence)
-    return passed(f"The {weights.size + biases.size:,} initial values are consistent with "
+                      f"(checked on {total:,} values):\n- " + "\n- ".join(f.text for f in findings),
+                      diagnoses=sorted({f.diagnosis for f in findings if f.diagnosis}), evidence=evidence)
+    return passed(f"The {total:,} initial values are consistent with "
                   f"N({fmt(spec.mean)}, {fmt(spec.std)}^2): mean, spread and shape all fit.", evidence=evidence)
+
+
+def _values(theta: dict[str, np.ndarray], prefix: str) -> np.ndarray:
+    """Every value of the weight (W) or bias (b) blocks, flat."""
+    return np.concatenate([v.ravel() for k, v in theta.items() if k.startswith(prefix)])
+
+
+def _block_findings(label: str, values: np.ndarray, a: dict, spec: Any, params: Params) -> list[Finding]:
+    """A constant block; else a mean or spread off by more than z_limit
+    standard errors; else a shape the KS test rejects (a KS test against the
+    right normal also rejects a wrong mean or spread: it would name a second
+    mistake that is not there)."""
+    if a["unique"] == 1:
+        return [Finding(f"all {a['n']} {label} equal {fmt(float(values[0]))}: a constant, not random draws",
+                        "init-constant")]
+    out = []
+    if abs(a["z_mean"]) > params.z_limit:
+        out.append(Finding(f"the {label} average {fmt(a['mean'])}, expected {fmt(spec.mean)} "
+                           f"({fmt(abs(a['z_mean']), 2)} standard errors away)", "init-wrong-scale"))
+    if abs(a["z_std"]) > params.z_limit:
+        ratio = a["std"] / spec.std
+        out.append(Finding(f"the {label} have standard deviation {fmt(a['std'])}, expected {fmt(spec.std)} "
+                           f"({fmt(ratio)} times too {'large' if ratio > 1 else 'small'})", "init-wrong-scale"))
+    if not out and a["ks_p"] < params.ks_p_min:   # the shape, once mean and spread fit (else KS says the same)
+        out.append(Finding(f"the {label} do not look normally distributed (Kolmogorov-Smirnov p = "
+                           f"{a['ks_p']:.1e}); e.g. a uniform distribution has the wrong shape", "init-not-normal"))
+    return out
+
+
+def _symmetry_findings(theta: dict[str, np.ndarray], found: list[Finding]) -> list[Finding]:
+    """Hidden units with identical incoming weights stay identical forever
+    (not said again when the weights are constant altogether)."""
+    w0 = theta.get("W0")
+    if w0 is None or w0.shape[0] < 2 or any(f.diagnosis == "init-constant" for f in found):
+        return []
+    if np.unique(np.round(w0, 12), axis=0).shape[0] < w0.shape[0]:
+        return [Finding("some hidden units start with identical weights, so they stay identical (symmetry)",
+                        "init-symmetric")]
+    return []
+
+
+CHECK = Check(
+    name="init",
+    summary="the constructor's parameters look like independent draws from the rubric's normal distribution",
+    Params=Params, Observation=Observation, operations=("construct", "get_parameters"),
+    observe=observe, judge=judge,
+    mistakes=("init-constant", "init-wrong-scale", "init-not-normal", "init-symmetric"),
+    reference=False, validate=validate,
+)

@@ -12,9 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from ..probe import FLOAT64_EPS, float_eps, scalar
-from ..schema import ACTIVATIONS
+from ..probe import FLOAT64_EPS, ApiError, WorkerFailure, float_eps
+from ..schema import ACTIVATIONS, Criterion, Rubric
 from .base import CheckParams, Context, Verdict, close, failed, fmt, passed, sig
+from .contract import Check
+from .forward import output
+from .values import depth_problems, describe, loss_value
 
 
 class Params(CheckParams):
@@ -141,19 +144,40 @@ def probabilities_explained(ctx: Context, hidden: list[int], theta: dict, x: np.
     return False
 
 
-def observe(ctx: Context, probe: Any, params: Params) -> dict:
+@dataclass(frozen=True)
+class Observation:
+    """loss(x, y) at a known theta on a probe batch, validated, and feed_forward
+    there (to tell a wrong loss from a right loss of wrong probabilities)."""
+
+    hidden: tuple[int, ...]
+    theta: dict[str, np.ndarray]
+    x: np.ndarray
+    y: np.ndarray
+    value: float | None           # None: not a number (then `shown` says what it was)
+    shown: str
+    probs: np.ndarray | None      # canonical (C, S), None when feed_forward failed or gave no probabilities
+    float32: bool
+
+
+def observe(ctx: Context, probe: Any, params: Params) -> Observation:
     net = probe.new(params.hidden, seed=ctx.seed("net"))
     theta, x, y = probe_inputs(ctx, params)
     net.set_parameters(theta)
-    value = scalar(net.loss(x, y))
-    computed32 = False   # the loss is a bare number: its precision shows in the probabilities' dtype
+    raw = net.loss(x, y)
+    probs, computed32 = None, False   # the loss is a bare number: its precision shows in the probabilities' dtype
     try:
-        probs, _, raw = net.forward(x)
-        computed32 = float_eps(raw) > FLOAT64_EPS
-    except Exception:  # the forward criterion reports this; here it only helps the diagnosis
-        probs = None
-    return {"theta": theta, "x": x, "y": y, "loss": value, "probs": probs, "hidden": params.hidden,
-            "float32": net.is_float32 or computed32}
+        forward = net.call("feed_forward", x)["value"]
+    except (WorkerFailure, ApiError):  # the forward criterion reports this; here it only helps the diagnosis
+        pass
+    else:
+        computed32 = float_eps(forward) > FLOAT64_EPS
+        probs = output(forward, ctx.rubric.assignment.architecture.outputs, x.shape[0]).probs
+    return Observation(tuple(params.hidden), theta, x, y, loss_value(raw), describe(raw), probs,
+                       bool(net.is_float32 or computed32))
+
+
+def validate(rubric: Rubric, crit: Criterion, params: Params) -> list[str]:
+    return depth_problems(rubric, params.hidden)
 
 
 def loss_from_probabilities(kind: str, probs: np.ndarray, y: np.ndarray) -> float:
@@ -167,43 +191,58 @@ def loss_from_probabilities(kind: str, probs: np.ndarray, y: np.ndarray) -> floa
         return float(np.mean(0.5 * np.sum((onehot - probs) ** 2, axis=0)))
 
 
-def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
-    oracle, tol = ctx.oracle, ctx.tol
-    x, y, theta, hidden = obs["x"], obs["y"], obs["theta"], obs["hidden"]
-    expected = oracle.loss(hidden, theta, x, y)
-    value = obs["loss"]
-    s = y.shape[0]
-    evidence = {"your loss": sig(value), "expected loss": sig(expected), "samples S": s}
+def loss_name(ctx: Context, penalized: bool) -> str:
+    """The rubric's loss in words."""
     name = "mean cross-entropy" if ctx.rubric.assignment.loss == "cross_entropy" else "mean squared error"
-    arch = oracle.architecture(hidden)
-    penalized = arch.penalized
-    if penalized:
-        name += " plus the elastic-net penalty"
-    if not np.isfinite(value):
-        return failed(f"loss returned {value!r}, not a finite number (expected {fmt(expected, 6)}).",
+    return name + (" plus the elastic-net penalty" if penalized else "")
+
+
+def judge(ctx: Context, obs: Observation, params: Params) -> Verdict:
+    hidden = list(obs.hidden)
+    expected = ctx.oracle.loss(hidden, obs.theta, obs.x, obs.y)
+    evidence = {"your loss": sig(obs.value) if obs.value is not None else obs.shown, "expected loss": sig(expected),
+                "samples S": int(obs.y.shape[0])}
+    if obs.value is None or not np.isfinite(obs.value):
+        shown = obs.shown if obs.value is None else repr(obs.value)
+        return failed(f"loss returned {shown}, not a finite number (expected {fmt(expected, 6)}).",
                       diagnoses=["bad-output"], evidence=evidence)
-    rel = tol.float32_rel if obs["float32"] else tol.value_rel
-    found = named_loss(ctx, hidden, theta, x, y, value, rel)
+    rel = ctx.tol.float32_rel if obs.float32 else ctx.tol.value_rel
+    name = loss_name(ctx, ctx.oracle.architecture(hidden).penalized)
+    found = named_loss(ctx, hidden, obs.theta, obs.x, obs.y, obs.value, rel)
     if found is not None and found.diagnosis is None:
-        return passed(f"Your loss equals the {name}: {fmt(value, 6)}.", evidence=evidence)
-    ratio = value / expected if expected else float("nan")
+        return passed(f"Your loss equals the {name}: {fmt(obs.value, 6)}.", evidence=evidence)
+    ratio = obs.value / expected if expected else float("nan")
     evidence["ratio yours / expected"] = sig(ratio)
-    data = oracle.data_loss(hidden, theta, x, y)
     if found is not None and found.diagnosis != "wrong-activation":   # that one is forward's, judged below
-        if penalized:
-            evidence["data loss (no penalty)"] = sig(data)
-        return failed(f"Your loss is {fmt(value, 6)}, expected the {name} {fmt(expected, 6)}: {found.text}",
-                      diagnoses=[found.diagnosis], evidence=evidence)
-    probs = obs.get("probs")
-    if probs is not None and probs.shape == (ctx.rubric.assignment.architecture.outputs, s) \
-            and probabilities_explained(ctx, hidden, theta, x, probs, rel):
-        own = loss_from_probabilities(ctx.rubric.assignment.loss, probs, y)
-        if abs(value - (own + expected - data)) <= 1e-6 * max(1.0, abs(own)):
-            return passed(f"Your loss is the {name} of your own network's probabilities ({fmt(value, 6)}); "
-                          f"it differs from the expected {fmt(expected, 6)} only because feed_forward does "
-                          "(charged under 'forward').", evidence=evidence)
-    return failed(f"Your loss is {fmt(value, 6)}, expected the {name} {fmt(expected, 6)} "
+        return _named_mistake(ctx, obs, found, name, expected, evidence)
+    if _loss_of_own_probabilities(ctx, obs, expected, rel):
+        return passed(f"Your loss is the {name} of your own network's probabilities ({fmt(obs.value, 6)}); "
+                      f"it differs from the expected {fmt(expected, 6)} only because feed_forward does "
+                      "(charged under 'forward').", evidence=evidence)
+    return failed(f"Your loss is {fmt(obs.value, 6)}, expected the {name} {fmt(expected, 6)} "
                   f"(ratio {fmt(ratio)}).", evidence=evidence)
+
+
+def _named_mistake(ctx: Context, obs: Observation, found: NamedLoss, name: str, expected: float,
+                   evidence: dict[str, Any]) -> Verdict:
+    """A loss that is a named mistake's (not the activation's: forward's)."""
+    hidden = list(obs.hidden)
+    if ctx.oracle.architecture(hidden).penalized:
+        evidence["data loss (no penalty)"] = sig(ctx.oracle.data_loss(hidden, obs.theta, obs.x, obs.y))
+    return failed(f"Your loss is {fmt(obs.value, 6)}, expected the {name} {fmt(expected, 6)}: {found.text}",
+                  diagnoses=[found.diagnosis], evidence=evidence)
+
+
+def _loss_of_own_probabilities(ctx: Context, obs: Observation, expected: float, rel: float) -> bool:
+    """A wrong forward pass is charged once, under forward: the loss passes
+    when it is the right function of the student's own probabilities, and
+    those are explained (the reference's or a named mistake's)."""
+    probs, hidden = obs.probs, list(obs.hidden)
+    if probs is None or not probabilities_explained(ctx, hidden, obs.theta, obs.x, probs, rel):
+        return False
+    data = ctx.oracle.data_loss(hidden, obs.theta, obs.x, obs.y)
+    own = loss_from_probabilities(ctx.rubric.assignment.loss, probs, obs.y)
+    return bool(abs(obs.value - (own + expected - data)) <= 1e-6 * max(1.0, abs(own)))
 
 
 def _penalty_mistake(arch: Any, theta: dict, value: float, data: float, expected: float, s: int,
@@ -226,3 +265,12 @@ def _penalty_mistake(arch: Any, theta: dict, value: float, data: float, expected
             return diagnosis, text
     return None
 
+
+
+CHECK = Check(
+    name="loss",
+    summary="loss(x, y) is the rubric's loss of the reference network at a known theta",
+    Params=Params, Observation=Observation, operations=("construct", "set_parameters", "loss", "probabilities"),
+    observe=observe, judge=judge, mistakes=("loss-sum-not-mean", "penalty-missing", "penalty-on-biases"),
+    prefetch=prefetch, validate=validate,
+)

@@ -15,18 +15,26 @@ that hangs, crashes or returns other numbers costs TRAIN_SHARE.
 The start is drawn from the course secret in final grading, and steps of
 the runs are spot-checked against the update rule: a run that is not made
 of gradient steps (weights that jump to a precomputed point) earns nothing.
+
+The same five conditions are the criterion's `audit`: the reference's own
+runs must meet them with the criterion's settings (`nngrade rubric
+validate` and `batch` refuse a rubric whose bar the reference misses).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..probe import ApiError, WorkerFailure, describe_value
+from ..probe import ApiError, WorkerFailure
+from ..schema import Criterion, Rubric
 from .base import CheckParams, Context, Verdict, best_scale, fmt, sig
+from .contract import Check
 from .gradient import canonical_gradient, gradient_explained
 from .loss import named_loss
+from .values import canonical_parameters, depth_problems, describe, number_array
 
 
 #: the share of the criterion a train() that hangs, crashes or returns wrong losses costs
@@ -47,14 +55,45 @@ class Params(CheckParams):
     train_iterations: int = 5
 
 
-def observe(ctx: Context, probe: Any, params: Params) -> dict:
-    hidden = params.hidden or ctx.oracle.default_hidden
-    lr = params.lr or ctx.rubric.assignment.optimizer.lr
+Theta = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The student's GD and NAG runs from a common start and a short train(),
+    every parameter snapshot canonical and validated (one that is not a
+    parameter dict of the right shapes is the student's bad-output; None: a
+    snapshot the worker did not send)."""
+
+    hidden: tuple[int, ...]
+    lr: float
+    every: int
+    runs: dict[str, tuple[Theta | None, ...]]       # by method ("gd", "nag"): every `every` steps from 0
+    spots: dict[str, dict[int, Theta | None]]       # by method: snapshots after so many steps
+    spot_checks: tuple[int, ...]                    # the seeded steps of the GD run checked against the rule
+    own_gradients: tuple[Theta | None, ...]         # back_propagate at the start and at each spot check
+    history: tuple[float, ...] | None               # what train(x, y, n) returned, as numbers
+    history_error: str | None                       # why there is no history
+    float32: bool
+
+
+def settings(ctx: Context, params: Params) -> tuple[list[int], float]:
+    """The network sizes and learning rate of the runs (the rubric's unless the criterion says)."""
+    return list(params.hidden or ctx.oracle.default_hidden), params.lr or ctx.rubric.assignment.optimizer.lr
+
+
+def start(ctx: Context, hidden: list[int]) -> Theta:
+    """The runs' common start, drawn like the assignment's initialization
+    (so an init bug is not charged twice); seeded by the course secret in final grading."""
+    return ctx.oracle.theta(hidden, "training", std=ctx.rubric.assignment.init.std)
+
+
+def observe(ctx: Context, probe: Any, params: Params) -> Observation:
+    hidden, lr = settings(ctx, params)
     data = ctx.oracle.dataset
-    # the start and the spot-checked step are seeded (by the course secret in final grading)
-    theta0 = ctx.oracle.theta(hidden, "training", std=ctx.rubric.assignment.init.std)
-    spots_at = sorted(int(k) for k in np.random.default_rng(ctx.seed("spot")).choice(
-        np.arange(params.train_iterations + 1, params.iterations - 1), size=SPOT_CHECKS, replace=False))
+    theta0 = start(ctx, hidden)
+    spots_at = tuple(sorted(int(k) for k in np.random.default_rng(ctx.seed("spot")).choice(
+        np.arange(params.train_iterations + 1, params.iterations - 1), size=SPOT_CHECKS, replace=False)))
     extra = {"gd": (*range(1, params.train_iterations + 1), *spots_at, *(k + 1 for k in spots_at)), "nag": (1,)}
     runs, spots, float32 = {}, {}, False
     for method in ("gd", "nag"):
@@ -63,38 +102,44 @@ def observe(ctx: Context, probe: Any, params: Params) -> dict:
         float32 = float32 or net.is_float32
         start_at(net, theta0)
         positions, raw = net.steps_at(data.x_train, data.y_train, params.iterations, params.every, extra[method])
-        snaps = {p: layout.to_canonical(s) if isinstance(s, dict) else None for p, s in zip(positions, raw)}
-        runs[method] = [snaps.get(p) for p in range(0, params.iterations + 1, params.every)]
+        snaps = {p: canonical_parameters(s, layout, f"self.{net.attr} after {p} {method.upper()} steps")
+                 for p, s in zip(positions, raw)}
+        runs[method] = tuple(snaps.get(p) for p in range(0, params.iterations + 1, params.every))
         spots[method] = snaps
-    history, history_error = None, None
+    history, history_error = _train_history(ctx, probe, hidden, lr, theta0, params.train_iterations)
+    own = _own_gradients(probe, hidden, lr, ctx, [theta0, *(spots["gd"].get(k) for k in spots_at)], data)
+    return Observation(tuple(hidden), float(lr), params.every, runs, spots, spots_at, tuple(own), history,
+                       history_error, bool(float32))
+
+
+def _train_history(ctx: Context, probe: Any, hidden: list[int], lr: float, theta0: Theta,
+                   n: int) -> tuple[tuple[float, ...] | None, str | None]:
+    """train(x, y, n) from theta0: the losses it returned, or why there are none."""
+    data = ctx.oracle.dataset
     trainer = probe.new(hidden, method="gd", lr=lr, seed=ctx.seed("start"))
     trainer.require_layout()
     try:
         start_at(trainer, theta0)
-        value = trainer.call("train", data.x_train, data.y_train, params.train_iterations)["value"]
-        history = np.asarray(value, dtype=np.float64).ravel().tolist() if not isinstance(value, dict) else None
-        if history is None:
-            history_error = f"it returned {describe_value(value)}"
+        value = trainer.call("train", data.x_train, data.y_train, n)["value"]
     except WorkerFailure as failure:
-        history_error = failure.describe() if failure.kind == "exception" else failure.message
-    except Exception as exc:  # e.g. a history that is not a list of numbers
-        history_error = f"its result could not be read ({type(exc).__name__})"
-    own = _own_gradients(probe, hidden, lr, ctx, [theta0, *(spots["gd"].get(k) for k in spots_at)], data)
-    return {"runs": runs, "hidden": list(hidden), "lr": lr, "history": history, "history_error": history_error,
-            "every": params.every, "spot_checks": spots_at, "spots": spots, "own_gradients": own,
-            "float32": float32}
+        return None, failure.describe() if failure.kind == "exception" else failure.message
+    losses = number_array(value)
+    if losses is None:
+        return None, f"it returned {describe(value)}"
+    return tuple(float(v) for v in losses.ravel()), None
 
 
-def _own_gradients(probe: Any, hidden: list[int], lr: float, ctx: Context, points: list[dict | None],
-                   data: Any) -> list[dict | None]:
+def _own_gradients(probe: Any, hidden: list[int], lr: float, ctx: Context, points: list[Theta | None],
+                   data: Any) -> list[Theta | None]:
     """The student's back_propagate on the training split at the spot-checked
-    points (None where it fails): optional evidence, used only where the
-    evidence rule trusts it, and never asked of a back_propagate that has
-    already run out of time (the spot checks then use the reference)."""
+    points (None where it fails or is not a whole gradient): optional
+    evidence, used only where the evidence rule trusts it, and never asked
+    of a back_propagate that has already run out of time (the spot checks
+    then use the reference)."""
     backprop = probe.interface.method("back_propagate")
     if any(operation[0] == backprop for operation in probe.hung):
         return [None for _ in points]
-    out: list[dict | None] = []
+    out: list[Theta | None] = []
     try:
         helper = probe.new(hidden, method="gd", lr=lr, seed=ctx.seed("start"))
         layout = helper.require_layout()
@@ -103,6 +148,7 @@ def _own_gradients(probe: Any, hidden: list[int], lr: float, ctx: Context, point
             if theta is not None and all(np.all(np.isfinite(v)) for v in theta.values()):
                 helper.set_parameters(theta)
                 grads, _ = canonical_gradient(helper.gradient_raw(data.x_train, data.y_train), layout, theta)
+                grads = grads if all(g is not None for g in grads.values()) else None
             out.append(grads)
     except (WorkerFailure, ApiError):
         pass
@@ -174,91 +220,123 @@ def reference_curves(ctx: Context, hidden: list[int], theta0: dict, method: str,
     return ctx.oracle.memo(("training-curves", tuple(hidden), name, lr, mu, iterations, every, start), compute)
 
 
-def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
-    hidden, lr, every = obs["hidden"], obs["lr"], obs["every"]
-    mine = {m: curves(ctx, hidden, obs["runs"][m]) for m in ("gd", "nag")}
-    start = obs["runs"]["gd"][0]
-    ref = {m: reference_curves(ctx, hidden, start, m, lr, params.iterations, every) for m in ("gd", "nag")} \
+# -- the five conditions (the student's runs in judge, the reference's in audit) ---------------
+
+@dataclass(frozen=True)
+class Condition:
+    """One of the conditions each worth a fifth, judged on a pair of runs."""
+
+    met: bool
+    line: str
+    diagnoses: tuple[str, ...] = ()
+
+
+def descent(label: str, loss: list[float], x: list[int], params: Params) -> Condition:
+    """The loss falls by at least min_drop; one that blew up (even if it came
+    back down) diverged, one that did not fall made no progress."""
+    first, last = loss[0], loss[-1]
+    if not np.isfinite(last):
+        return Condition(False, f"{label}: the parameters became NaN or infinite during training.", ("diverged",))
+    fell = bool(last <= (1 - params.min_drop) * first)
+    lines = [f"{label}: loss {fmt(first, 4)} -> {fmt(last, 4)} over {params.iterations} iterations"
+             + ("." if fell else f" (should fall by at least {params.min_drop:.0%}).")]
+    blown = np.where(np.isfinite(loss), loss, np.inf)   # NaN or inf on the way counts as blown up
+    peak = int(np.argmax(blown))
+    if blown[peak] > DIVERGED_FACTOR * first:
+        size = f"{fmt(blown[peak], 4)} ({blown[peak] / first:.3g} times its start)" \
+            if np.isfinite(blown[peak]) else "NaN or infinity"
+        lines.append(f"{label}: the loss blew up to {size} at iteration {x[peak]}: the run diverged.")
+        return Condition(fell, "\n".join(lines), ("diverged",))
+    return Condition(fell, lines[0], () if fell else ("no-progress",))
+
+
+def accuracy_bar(label: str, accuracy: float, params: Params) -> Condition:
+    """The final test accuracy reaches the criterion's bar."""
+    ok = bool(np.isfinite(accuracy) and accuracy >= params.accuracy)
+    if not np.isfinite(accuracy):
+        return Condition(False, f"{label}: no test accuracy (the parameters are not finite; bar "
+                                f"{params.accuracy:.0%}).")
+    return Condition(ok, f"{label}: test accuracy {accuracy:.1%} (bar {params.accuracy:.0%} "
+                         f"{'reached' if ok else 'not reached'}).")
+
+
+def nag_below_gd(final_gd: float, final_nag: float) -> Condition:
+    """Momentum pays: NAG's final loss is below GD's."""
+    ok = bool(np.isfinite(final_nag) and np.isfinite(final_gd) and final_nag < final_gd)
+    return Condition(ok, "NAG ends below GD." if ok else
+                     f"NAG should end below GD (NAG {fmt(final_nag, 4)}, GD {fmt(final_gd, 4)}).")
+
+
+def conditions(runs: dict[str, dict[str, list[float]]], x: list[int], params: Params) -> list[Condition]:
+    """The five conditions on a GD and a NAG run's curves (`curves`)."""
+    labels = (("gd", "GD"), ("nag", "NAG"))
+    return ([descent(label, runs[m]["loss"], x, params) for m, label in labels]
+            + [accuracy_bar(label, runs[m]["test_acc"][-1], params) for m, label in labels]
+            + [nag_below_gd(runs["gd"]["loss"][-1], runs["nag"]["loss"][-1])])
+
+
+# -- judge ---------------------------------------------------------------------------------
+
+def judge(ctx: Context, obs: Observation, params: Params) -> Verdict:
+    hidden = list(obs.hidden)
+    mine = {m: curves(ctx, hidden, list(obs.runs[m])) for m in ("gd", "nag")}
+    start = obs.runs["gd"][0]
+    ref = {m: reference_curves(ctx, hidden, start, m, obs.lr, params.iterations, obs.every) for m in ("gd", "nag")} \
         if start is not None else None
-    x = [i * every for i in range(len(mine["gd"]["loss"]))]
-    conditions, lines, diagnoses = [], [], []
-    final = {}
-    for method, label in (("gd", "GD"), ("nag", "NAG")):
-        loss = mine[method]["loss"]
-        first, last = loss[0], loss[-1]
-        final[method] = last
-        if not np.isfinite(last):
-            lines.append(f"{label}: the parameters became NaN or infinite during training.")
-            diagnoses.append("diverged")
-            conditions.append(False)
-        else:
-            fell = last <= (1 - params.min_drop) * first
-            conditions.append(fell)
-            lines.append(f"{label}: loss {fmt(first, 4)} -> {fmt(last, 4)} over {params.iterations} iterations"
-                         + ("." if fell else f" (should fall by at least {params.min_drop:.0%})."))
-            blown = np.where(np.isfinite(loss), loss, np.inf)   # NaN or inf on the way counts as blown up
-            peak = int(np.argmax(blown))
-            if blown[peak] > DIVERGED_FACTOR * first:   # it blew up (even if it came back down), not merely stalled
-                size = f"{fmt(blown[peak], 4)} ({blown[peak] / first:.3g} times its start)" \
-                    if np.isfinite(blown[peak]) else "NaN or infinity"
-                lines.append(f"{label}: the loss blew up to {size} at iteration {x[peak]}: the run diverged.")
-                diagnoses.append("diverged")
-            elif not fell:
-                diagnoses.append("no-progress")
-    for method, label in (("gd", "GD"), ("nag", "NAG")):
-        acc = mine[method]["test_acc"][-1]
-        ok = bool(np.isfinite(acc) and acc >= params.accuracy)
-        conditions.append(ok)
-        lines.append(f"{label}: test accuracy {acc:.1%}" + (" (bar {:.0%} reached)." if ok else " (bar {:.0%} not reached).").format(params.accuracy))
-    nag_below = bool(np.isfinite(final["nag"]) and np.isfinite(final["gd"]) and final["nag"] < final["gd"])
-    conditions.append(nag_below)
-    lines.append("NAG ends below GD." if nag_below else
-                 f"NAG should end below GD (NAG {fmt(final['nag'], 4)}, GD {fmt(final['gd'], 4)}).")
+    x = [i * obs.every for i in range(len(mine["gd"]["loss"]))]
+    met = conditions(mine, x, params)
+    lines = [c.line for c in met]
+    diagnoses = [d for c in met for d in c.diagnoses]
     train_ok, train_line, train_diagnosis = _judge_history(ctx, obs, params)
     lines.append(train_line + ("" if train_ok else f" This costs {TRAIN_SHARE:.0%} of the criterion."))
     diagnoses += train_diagnosis
-    fraction = max(0.0, sum(conditions) / len(conditions) - (0.0 if train_ok else TRAIN_SHARE))
+    fraction = max(0.0, sum(c.met for c in met) / len(met) - (0.0 if train_ok else TRAIN_SHARE))
     spot_failure = _spot_check(ctx, obs)
     if spot_failure:
         fraction = 0.0
         lines.insert(0, spot_failure + " Training earns nothing without evidence that step() produced the run.")
         diagnoses.append("trajectory-mismatch")
-    evidence = {"learning rate": sig(lr), "iterations": params.iterations, "accuracy bar": sig(params.accuracy),
-                "final loss GD": sig(final["gd"]), "final loss NAG": sig(final["nag"]),
+    return Verdict(fraction, "\n".join(lines), diagnoses=sorted(set(diagnoses)),
+                   evidence=_evidence(obs, params, mine, ref), plots=_plots(x, mine, ref))
+
+
+def _evidence(obs: Observation, params: Params, mine: dict, ref: dict | None) -> dict[str, Any]:
+    evidence = {"learning rate": sig(obs.lr), "iterations": params.iterations, "accuracy bar": sig(params.accuracy),
+                "final loss GD": sig(mine["gd"]["loss"][-1]), "final loss NAG": sig(mine["nag"]["loss"][-1]),
                 "final test accuracy GD": sig(mine["gd"]["test_acc"][-1]),
                 "final test accuracy NAG": sig(mine["nag"]["test_acc"][-1])}
     if ref is not None:
         evidence["reference final loss GD"] = sig(ref["gd"]["loss"][-1])
         evidence["reference final loss NAG"] = sig(ref["nag"]["loss"][-1])
-    evidence["spot-checked steps"] = "GD " + ", ".join(str(k + 1) for k in [0, *obs["spot_checks"]]) + "; NAG 1"
-    plots = _plots(x, mine, ref)
-    return Verdict(fraction, "\n".join(lines), diagnoses=sorted(set(diagnoses)), evidence=evidence, plots=plots)
+    evidence["spot-checked steps"] = "GD " + ", ".join(str(k + 1) for k in [0, *obs.spot_checks]) + "; NAG 1"
+    return evidence
 
 
-def _judge_history(ctx: Context, obs: dict, params: Params) -> tuple[bool, str, list[str]]:
+def _judge_history(ctx: Context, obs: Observation, params: Params) -> tuple[bool, str, list[str]]:
     """train(x, y, n) returns n losses, each the assignment's loss (or the
     student's named wrong loss, charged under 'loss' already) at the iterate
     before or after that step; the GD run from the same start gives the
     iterates.  Returns (condition met, line, diagnoses)."""
     n = params.train_iterations
     call = f"train(x, y, {n})"
-    if obs["history_error"]:
-        return False, f"{call} failed: {obs['history_error']}.", ["train-broken"]
-    history = obs["history"]
+    if obs.history_error:
+        return False, f"{call} failed: {obs.history_error}.", ["train-broken"]
+    history = obs.history
     if history is None or len(history) != n:
         got = "nothing usable" if history is None else f"{len(history)} values"
         return False, f"{call} should return {n} losses; it returned {got}.", ["train-broken"]
-    gd = obs["spots"]["gd"]
+    gd = obs.spots["gd"]
     iterates = [gd.get(i) for i in range(n + 1)]
     if any(t is None or not all(np.all(np.isfinite(v)) for v in t.values()) for t in iterates):
         return False, f"{call} could not be checked: step() did not keep the parameters finite.", []
     data = ctx.oracle.dataset
-    rel = ctx.tol.float32_rel if obs.get("float32") else max(ctx.tol.value_rel, 1e-6)
+    hidden = list(obs.hidden)
+    rel = ctx.tol.float32_rel if obs.float32 else max(ctx.tol.value_rel, 1e-6)
 
-    def loss_of(value: float, theta: dict) -> bool:
-        return named_loss(ctx, obs["hidden"], theta, data.x_train, data.y_train, value, rel) is not None
+    def loss_of(value: float, theta: Theta) -> bool:
+        return named_loss(ctx, hidden, theta, data.x_train, data.y_train, value, rel) is not None
 
-    losses = [ctx.oracle.loss(obs["hidden"], t, data.x_train, data.y_train) for t in iterates]
+    losses = [ctx.oracle.loss(hidden, t, data.x_train, data.y_train) for t in iterates]
     # a diverging step() (judged by the conditions): its losses overflow differently
     blowing_up = [not np.isfinite(v) or v > 2 * losses[0] for v in losses]
     for i, value in enumerate(history):
@@ -270,45 +348,58 @@ def _judge_history(ctx: Context, obs: dict, params: Params) -> tuple[bool, str, 
     return True, f"{call} returns the loss of every iteration.", []
 
 
-def _spot_check(ctx: Context, obs: dict) -> str | None:
+def _spot_check(ctx: Context, obs: Observation) -> str | None:
     """Steps of the training run (the first of each run, SPOT_CHECKS at seeded
     positions of the GD run) must move the parameters along -g, with g the
     reference gradient or the student's own where the evidence rule trusts
     it, by any positive step size (a wrong one is charged in the step
     criteria) and with any frozen blocks (a key typo, charged there too).
     Weights that jump to a precomputed point fail here."""
-    data = ctx.oracle.dataset
-    hidden = obs["hidden"]
-    own = obs["own_gradients"]
-    checks = [("GD", 0, obs["spots"]["gd"], own[0]), ("NAG", 0, obs["spots"]["nag"], own[0])]
-    checks += [("GD", k, obs["spots"]["gd"], g) for k, g in zip(obs["spot_checks"], own[1:])]
-    start_loss = None
+    own = obs.own_gradients
+    checks = [("GD", 0, obs.spots["gd"], own[0]), ("NAG", 0, obs.spots["nag"], own[0])]
+    checks += [("GD", k, obs.spots["gd"], g) for k, g in zip(obs.spot_checks, own[1:])]
     for label, k, snaps, own_grad in checks:
         before, after = snaps.get(k), snaps.get(k + 1)
-        if before is None or after is None:
+        if not _checkable(ctx, obs, snaps, k):
             continue
-        if not all(np.all(np.isfinite(v)) for t in (before, after) for v in t.values()):
-            continue   # divergence is judged by the conditions
-        if k > 0:
-            # a run that is blowing up is judged by the conditions; its steps are numerically
-            # fragile (overflowing softmax), and weights that jumped to a good point have a low loss
-            start_loss = start_loss if start_loss is not None else ctx.oracle.loss(
-                hidden, snaps[0], data.x_train, data.y_train)
-            now = ctx.oracle.loss(hidden, before, data.x_train, data.y_train)
-            if not np.isfinite(now) or now > 2 * start_loss:
-                continue
-        moving = [key for key in before if not np.array_equal(before[key], after[key])]
-        if not moving:
-            continue   # no progress is judged by the conditions
-        options = [ctx.oracle.gradient(hidden, before, data.x_train, data.y_train)]
-        if own_grad is not None and gradient_explained(ctx, hidden, before, data.x_train, data.y_train, own_grad):
-            options.append(own_grad)
-        moved = np.concatenate([np.ravel(before[key] - after[key]) for key in moving])
-        tolerance = 1e-3 if obs.get("float32") else 1e-6
-        if not any(_along(moved, np.concatenate([np.ravel(g[key]) for key in moving]), tolerance) for g in options):
+        if not _is_gradient_step(ctx, obs, before, after, own_grad):
             return (f"{label} step {k + 1} of your training run is not a gradient step: the parameters did not "
                     "move along the gradient of the loss on the training data.")
     return None
+
+
+def _checkable(ctx: Context, obs: Observation, snaps: dict[int, Theta | None], k: int) -> bool:
+    """Step k can be spot-checked: both snapshots there and finite, and (past
+    the first step) the run not blowing up: such a run is judged by the
+    conditions; its steps are numerically fragile (overflowing softmax), and
+    weights that jumped to a good point have a low loss."""
+    before, after = snaps.get(k), snaps.get(k + 1)
+    if before is None or after is None:
+        return False
+    if not all(np.all(np.isfinite(v)) for t in (before, after) for v in t.values()):
+        return False   # divergence is judged by the conditions
+    if k == 0 or snaps.get(0) is None:
+        return k == 0
+    data, hidden = ctx.oracle.dataset, list(obs.hidden)
+    start_loss = ctx.oracle.loss(hidden, snaps[0], data.x_train, data.y_train)
+    now = ctx.oracle.loss(hidden, before, data.x_train, data.y_train)
+    return bool(np.isfinite(now) and now <= 2 * start_loss)
+
+
+def _is_gradient_step(ctx: Context, obs: Observation, before: Theta, after: Theta, own_grad: Theta | None) -> bool:
+    """The blocks that moved moved along -g (g the reference's gradient, or
+    the student's own where it is explained); no move at all is no progress,
+    judged by the conditions."""
+    moving = [key for key in before if not np.array_equal(before[key], after[key])]
+    if not moving:
+        return True
+    data, hidden = ctx.oracle.dataset, list(obs.hidden)
+    options = [ctx.oracle.gradient(hidden, before, data.x_train, data.y_train)]
+    if own_grad is not None and gradient_explained(ctx, hidden, before, data.x_train, data.y_train, own_grad):
+        options.append(own_grad)
+    moved = np.concatenate([np.ravel(before[key] - after[key]) for key in moving])
+    tolerance = 1e-3 if obs.float32 else 1e-6
+    return any(_along(moved, np.concatenate([np.ravel(g[key]) for key in moving]), tolerance) for g in options)
 
 
 def _along(moved: np.ndarray, gradient: np.ndarray, tolerance: float) -> bool:
@@ -328,3 +419,60 @@ def _plots(x: list[int], mine: dict, ref: dict | None) -> dict:
                               "series": series("loss")},
             "test accuracy": {"xlabel": "iteration", "ylabel": "test accuracy", "logy": False, "x": x,
                               "series": series("test_acc")}}
+
+
+# -- rubric rules ------------------------------------------------------------------------------
+
+def validate(rubric: Rubric, crit: Criterion, params: Params) -> list[str]:
+    """Cheap: hidden only, probe sizes as deep as the architecture, and room for the spot checks."""
+    problems = depth_problems(rubric, params.hidden)
+    if params.every < 1:
+        problems.append(f"every {params.every}: snapshots are taken every `every` steps, at least 1")
+    if crit.visibility == "public":
+        problems.append("a training criterion cannot be public: its judge runs the reference on the student's "
+                        "own iterates, which no student kit can record (make it hidden)")
+    if params.iterations - 1 - (params.train_iterations + 1) < SPOT_CHECKS:
+        problems.append(f"iterations {params.iterations} leaves no room for {SPOT_CHECKS} spot-checked steps "
+                        f"after the {params.train_iterations} of train(): give at least "
+                        f"{params.train_iterations + SPOT_CHECKS + 2}")
+    return problems
+
+
+def audit(rubric: Rubric, crit: Criterion, params: Params) -> list[str]:
+    """Costly: the reference itself meets the five conditions with the
+    criterion's settings (lr, iterations, bar), from the public start.  A
+    bar the reference misses (say lr copied from another rubric: 80.6 %
+    test accuracy against 0.9) would cost every correct submission points."""
+    from ..engine import oracle_for   # the engine imports the checks: import it only when auditing
+
+    oracle = oracle_for(rubric)
+    if oracle.answers is not None:   # a kit's rubric replays recorded answers: there is no reference to run
+        return []
+    ctx = Context(rubric, oracle, crit)
+    hidden, lr = settings(ctx, params)
+    ref = {m: reference_curves(ctx, hidden, start(ctx, hidden), m, lr, params.iterations, params.every)
+           for m in ("gd", "nag")}
+    x = list(range(0, params.iterations + 1, params.every))
+    missed = [c.line for c in conditions(ref, x, params) if not c.met]
+    if not missed:
+        return []
+    return [f"the reference itself misses this criterion's bar with lr {lr:g}, {params.iterations} iterations and "
+            f"hidden sizes {hidden}, so a correct submission could not earn its points: "
+            + " ".join(line.replace("\n", " ") for line in missed)
+            + " (change lr, iterations or accuracy)"]
+
+
+CHECK = Check(
+    name="training",
+    summary="GD and NAG runs made of step() calls lower the loss, reach the accuracy bar, NAG below GD; "
+            "train() returns the losses",
+    Params=Params, Observation=Observation,
+    # back_propagate ("gradient") is asked too, but only as optional evidence for the spot checks:
+    # a class without it is not refused here, so it is not listed as needed
+    operations=("construct", "get_parameters", "set_parameters", "step", "train"),
+    observe=observe, judge=judge,
+    mistakes=("no-progress", "diverged", "train-broken", "trajectory-mismatch"),
+    # the judge does ask the reference, on the student's own iterates, so no prefetch can serve a kit;
+    # the contract has no "reference, hidden only" yet: `validate` refuses a public training criterion
+    prefetch=None, reference=False, validate=validate, audit=audit,
+)

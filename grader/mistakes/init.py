@@ -20,12 +20,12 @@ RECORDS: tuple[Mistake, ...] = (
         'init-symmetric', FAMILY,
         title='Hidden units initialized symmetrically',
         explanation='Several hidden units start with identical weights, so they receive identical gradients and stay identical forever: the network cannot use them.',
-        fix='Draw each weight independently from N({mean}, {std}^2), e.g. np.random.normal({mean}, {std}, size=(N_H, 4)); do not copy one row or column.',
+        fix='Draw each weight independently from N({mean}, {std}^2), e.g. np.random.normal({mean}, {std}, size={w_first_shape}) for {w_first}; do not copy one row or column.',
     ),
     Mistake(
         'init-wrong-scale', FAMILY,
         title='Initial values have the wrong spread',
-        explanation='Your initial values do not have standard deviation {std} (or mean {mean}); a common cause is passing the variance 0.0025 where the standard deviation is expected, or forgetting to scale.',
+        explanation='Your initial values do not have standard deviation {std} (or mean {mean}); a common cause is passing the variance {std}^2 where the standard deviation is expected, or forgetting to scale.',
         fix='Use np.random.normal(loc={mean}, scale={std}, size=shape): scale is the standard deviation {std}, not the variance.',
     ),
     Mistake(

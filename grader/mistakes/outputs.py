@@ -25,13 +25,13 @@ RECORDS: tuple[Mistake, ...] = (
     Mistake(
         'loss-sum-not-mean', FAMILY,
         title='Loss summed over samples, not averaged',
-        explanation='Your loss is S times the mean cross-entropy: you add the per-sample losses but do not divide by the number of samples S.',
-        fix='Return L = -(1/S) sum_s log y~_{{y_s}}, e.g. -np.mean(np.log(p[y, np.arange(S)])) for probabilities p of shape (3, S).',
+        explanation='Your loss is S times the {loss}: you add the per-sample losses but do not divide by the number of samples S.',
+        fix='Average the per-sample losses over the S samples (divide their sum by S), e.g. -np.mean(np.log(p[y, np.arange(S)])) for the cross-entropy of probabilities p of shape ({outputs}, S).',
     ),
     Mistake(
         'key-typo', FAMILY,
         title='Parameter written under another key',
-        explanation="A parameter is updated under a different dict key (for example a lower-case key instead of {w_first}), so the real parameter in self.theta never changes.",
-        fix="Use exactly the keys {blocks} everywhere, e.g. loop over self.theta.keys() in step() instead of typing the names again.",
+        explanation="A parameter is updated under a different dict key (for example a lower-case key instead of {w_first}), so the real parameter in self.{theta} never changes.",
+        fix="Use exactly the keys {blocks} everywhere, e.g. loop over self.{theta}.keys() in step() instead of typing the names again.",
     ),
 )

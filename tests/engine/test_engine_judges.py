@@ -13,7 +13,7 @@ import pytest
 
 from grader.checks.loss import loss_from_probabilities
 from grader.checks.observe import parameter_description
-from grader.checks import forward, gd_step, gradient, init, loss, nag_step, param_count, param_shapes, training
+from grader.checks import gd_step, gradient, nag_step, param_count, param_shapes
 from reference import optimizers as ref_opt
 
 
@@ -181,93 +181,7 @@ def test_missing_gradient_block(make_ctx):
     assert verdict.fraction == 0 and verdict.diagnoses == ["bad-output"]
 
 
-# -- forward and loss ---------------------------------------------------------------------
-
-def forward_obs(ctx, probs_fn, big_fn=None):
-    params = ctx.criterion.check_params()
-    theta = ctx.oracle.theta(params.hidden, ctx.criterion.id)
-    x, _ = ctx.oracle.batch(params.samples, ctx.criterion.id)
-    probs = probs_fn(theta, x)
-    big = (big_fn or probs_fn)(theta, x * params.large_scale)
-    return {"theta": theta, "x": x, "probs": probs, "layout": "CS", "raw": None, "big_probs": big, "big_raw": None,
-            "hidden": params.hidden, "scale": params.large_scale, "float32": False}
-
-
-def test_forward_correct(make_ctx):
-    ctx = make_ctx("forward")
-    obs = forward_obs(ctx, lambda th, x: ctx.oracle.forward([6], th, x))
-    v = forward.judge(ctx, obs, ctx.criterion.check_params())
-    assert v.status == "passed"
-
-
-def test_forward_softmax_overflow_loses_stability_points_only(make_ctx):
-    ctx = make_ctx("forward")
-
-    def naive(th, x):
-        with np.errstate(all="ignore"):
-            z1 = th["W0"] @ x.T + th["b0"]
-            a1 = z1 / (1 + np.exp(-z1))
-            z2 = th["W1"] @ a1 + th["b1"]
-            e = np.exp(z2)
-            return e / e.sum(axis=0)
-
-    v = forward.judge(ctx, forward_obs(ctx, naive), ctx.criterion.check_params())
-    assert v.status == "partial" and "softmax-overflow" in v.diagnoses
-    assert v.fraction == pytest.approx(forward.VALUES_WEIGHT)
-
-
-@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "softplus"])
-def test_forward_names_the_activation_used(make_ctx, activation):
-    ctx = make_ctx("forward")
-    obs = forward_obs(ctx, lambda th, x: ctx.oracle.forward([6], th, x, activation=activation))
-    v = forward.judge(ctx, obs, ctx.criterion.check_params())
-    assert "wrong-activation" in v.diagnoses and activation in v.feedback
-
-
-def test_forward_bad_output(make_ctx):
-    ctx = make_ctx("forward")
-    obs = forward_obs(ctx, lambda th, x: ctx.oracle.forward([6], th, x))
-    obs["probs"], obs["raw"] = None, "a generator (<generator object>)"
-    v = forward.judge(ctx, obs, ctx.criterion.check_params())
-    # evidence before credit: stability on large inputs earns nothing without right values
-    assert "bad-output" in v.diagnoses and v.fraction == 0.0
-
-
-def test_forward_uniform_output_earns_nothing(make_ctx):
-    """Uniform probabilities are finite and sum to 1 on any input: no credit."""
-    ctx = make_ctx("forward")
-    obs = forward_obs(ctx, lambda th, x: np.full((3, x.shape[0]), 1 / 3))
-    v = forward.judge(ctx, obs, ctx.criterion.check_params())
-    assert v.fraction == 0.0 and "earns nothing" in v.feedback
-
-
-def test_forward_stability_counts_with_a_named_activation(make_ctx):
-    ctx = make_ctx("forward")
-    obs = forward_obs(ctx, lambda th, x: ctx.oracle.forward([6], th, x, activation="relu"))
-    v = forward.judge(ctx, obs, ctx.criterion.check_params())
-    assert v.fraction == pytest.approx(forward.STABLE_WEIGHT) and "wrong-activation" in v.diagnoses
-
-
-def loss_obs(ctx, value_fn):
-    params = ctx.criterion.check_params()
-    theta = ctx.oracle.theta(params.hidden, ctx.criterion.id)
-    x, y = ctx.oracle.batch(params.samples, ctx.criterion.id)
-    return {"theta": theta, "x": x, "y": y, "loss": value_fn(theta, x, y), "probs": ctx.oracle.forward(params.hidden, theta, x),
-            "hidden": params.hidden, "float32": False}
-
-
-def test_loss_correct_and_sum(make_ctx):
-    ctx = make_ctx("loss")
-    p = ctx.criterion.check_params()
-    ok = loss.judge(ctx, loss_obs(ctx, lambda th, x, y: ctx.oracle.loss(p.hidden, th, x, y)), p)
-    assert ok.status == "passed"
-    summed = loss.judge(ctx, loss_obs(ctx, lambda th, x, y: x.shape[0] * ctx.oracle.loss(p.hidden, th, x, y)), p)
-    assert summed.diagnoses == ["loss-sum-not-mean"]
-    nan = loss.judge(ctx, loss_obs(ctx, lambda th, x, y: float("nan")), p)
-    assert nan.diagnoses == ["bad-output"]
-
-
-# -- parameters and init ------------------------------------------------------------------
+# -- parameters ------------------------------------------------------------------
 
 def shapes_obs(entries_for):
     """A typed observation, built the way observe builds it: from worker replies."""
@@ -297,35 +211,6 @@ def test_param_shapes_and_count(make_ctx):
     extra = shapes_obs(lambda h: {"W0": (h, 4), "b0": (h, 1), "W1": (3, h), "b1": (3, 1), "v_W0": (h, 4)})
     v = param_count.judge(cctx, extra, cctx.criterion.check_params())
     assert v.status == "failed" and "more than" in v.feedback
-
-
-def init_obs(w_fn, b_fn, h=500):
-    rng = np.random.default_rng(1)
-    return {"theta": {"W0": w_fn(rng, (h, 4)), "b0": b_fn(rng, (h, 1)), "W1": w_fn(rng, (3, h)), "b1": b_fn(rng, (3, 1))}}
-
-
-@pytest.mark.parametrize("w_fn, b_fn, diagnosis", [
-    (lambda r, s: 0.05 * r.standard_normal(s), lambda r, s: 0.05 * r.standard_normal(s), None),
-    (lambda r, s: np.full(s, 0.05), lambda r, s: np.zeros(s), "init-constant"),
-    (lambda r, s: 0.5 * r.standard_normal(s), lambda r, s: 0.05 * r.standard_normal(s), "init-wrong-scale"),
-    (lambda r, s: r.uniform(-0.05 * 3**0.5, 0.05 * 3**0.5, s), lambda r, s: 0.05 * r.standard_normal(s), "init-not-normal"),
-    (lambda r, s: np.tile(0.05 * r.standard_normal((1, s[1])), (s[0], 1)) if s[1] == 4 else 0.05 * r.standard_normal(s),
-     lambda r, s: 0.05 * r.standard_normal(s), "init-symmetric"),
-])
-def test_init_statistics(make_ctx, w_fn, b_fn, diagnosis):
-    ctx = make_ctx("init")
-    v = init.judge(ctx, init_obs(w_fn, b_fn), ctx.criterion.check_params())
-    if diagnosis is None:
-        assert v.status == "passed", v.feedback
-    else:
-        assert diagnosis in v.diagnoses, v.feedback
-
-
-def test_ks_pvalue_sane():
-    rng = np.random.default_rng(3)
-    _, p_normal = init.ks_pvalue(rng.normal(0, 1, 2000), 0, 1)
-    _, p_shifted = init.ks_pvalue(rng.normal(0.3, 1, 2000), 0, 1)
-    assert p_normal > 0.01 and p_shifted < 1e-6
 
 
 # -- optimizer steps ------------------------------------------------------------------------
@@ -389,86 +274,6 @@ def test_nag_wrong_constant_momentum_is_inferred(make_ctx):
     ctx = make_ctx("nag-step")
     v = nag_step.judge(ctx, nag_obs(ctx, "nag", mu=0.5), ctx.criterion.check_params())
     assert v.diagnoses == ["wrong-momentum"] and v.evidence["inferred momentum"] == 0.5
-
-
-# -- training ---------------------------------------------------------------------------------
-
-def training_obs(ctx, gd_iterates=None, nag_iterates=None, history=None, history_error=None):
-    """An observation of the training criterion built from whole trajectories
-    (every iterate), sliced the way observe() snapshots them."""
-    p = ctx.criterion.check_params()
-    hidden = ctx.oracle.default_hidden
-    data = ctx.oracle.dataset
-    theta0 = ctx.oracle.theta(hidden, "training", std=0.05)
-
-    def grad(th):
-        return ctx.oracle.gradient(hidden, th, data.x_train, data.y_train)
-
-    full = {"gd": gd_iterates or ref_opt.trajectory("gd", grad, theta0, p.iterations, p.lr, 0.9).iterates,
-            "nag": nag_iterates or ref_opt.trajectory("nag", grad, theta0, p.iterations, p.lr, 0.9).iterates}
-    spots = [57, 123, 250]
-    if history is None:
-        history = [ctx.oracle.loss(hidden, full["gd"][i], data.x_train, data.y_train)
-                   for i in range(p.train_iterations)]
-    return {"runs": {m: full[m][::p.every] for m in full}, "hidden": hidden, "lr": p.lr, "history": history,
-            "history_error": history_error, "every": p.every, "spot_checks": spots, "float32": False,
-            "spots": {m: {i: full[m][i] for i in (*range(p.train_iterations + 1), *spots, *(k + 1 for k in spots))}
-                      for m in full},
-            "own_gradients": [grad(theta0), *(grad(full["gd"][k]) for k in spots)]}
-
-
-def test_training_judge_conditions(make_ctx):
-    ctx = make_ctx("training")
-    p = ctx.criterion.check_params()
-    good = training_obs(ctx)
-    v = training.judge(ctx, good, p)
-    assert v.status == "passed", v.feedback
-    assert set(v.plots) == {"training loss", "test accuracy"}
-    assert len(v.plots["training loss"]["series"]) == 4
-    theta0 = good["runs"]["gd"][0]
-    stuck = dict(good, runs={"gd": [theta0] * len(good["runs"]["gd"]), "nag": good["runs"]["nag"]})
-    v = training.judge(ctx, stuck, p)
-    assert v.status == "partial" and "no-progress" in v.diagnoses
-    nan = {k: np.full_like(val, np.nan) for k, val in theta0.items()}
-    diverged = dict(good, runs={"gd": good["runs"]["gd"][:-1] + [nan], "nag": good["runs"]["nag"]})
-    assert "diverged" in training.judge(ctx, diverged, p).diagnoses
-
-
-def test_training_jump_to_precomputed_weights_earns_nothing(make_ctx):
-    """A step() that recognises the training set and jumps to weights trained
-    offline: the run reaches the bar, but its first step is no gradient step."""
-    ctx = make_ctx("training")
-    p = ctx.criterion.check_params()
-    good = training_obs(ctx)
-    trained = good["runs"]["gd"][-1]
-    jump = [good["runs"]["gd"][0]] + [trained] * p.iterations
-    v = training.judge(ctx, training_obs(ctx, gd_iterates=jump, nag_iterates=jump), p)
-    assert v.fraction == 0.0 and "trajectory-mismatch" in v.diagnoses, v.feedback
-
-
-def test_training_accepts_a_named_wrong_step_size(make_ctx):
-    """Spot checks accept any positive step size along -g (a wrong lr is charged in gd-step)."""
-    ctx = make_ctx("training")
-    hidden, data = ctx.oracle.default_hidden, ctx.oracle.dataset
-    theta0 = ctx.oracle.theta(hidden, "training", std=0.05)
-    p = ctx.criterion.check_params()
-    gd = ref_opt.trajectory("gd", lambda th: ctx.oracle.gradient(hidden, th, data.x_train, data.y_train),
-                            theta0, p.iterations, 0.13, 0.9).iterates
-    v = training.judge(ctx, training_obs(ctx, gd_iterates=gd), p)
-    assert "trajectory-mismatch" not in v.diagnoses, v.feedback
-
-
-@pytest.mark.parametrize("history, error, phrase", [
-    ([1.0] * 5, None, "for iteration 1"),
-    ([1.0] * 3, None, "3 values"),
-    (None, "ZeroDivisionError: division by zero", "failed"),
-])
-def test_training_train_history_costs_its_share(make_ctx, history, error, phrase):
-    ctx = make_ctx("training")
-    p = ctx.criterion.check_params()
-    v = training.judge(ctx, training_obs(ctx, history=history if history else [0.0], history_error=error), p)
-    assert v.fraction == pytest.approx(1 - training.TRAIN_SHARE) and "train-broken" in v.diagnoses
-    assert phrase in v.feedback
 
 
 def test_nag_hard_coded_momentum_is_named(make_ctx):

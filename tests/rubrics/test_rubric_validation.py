@@ -236,6 +236,11 @@ def test_regularization_of_a_missing_weight_matrix_names_its_line():
 def test_regularization_of_existing_weight_matrices_is_accepted():
     text = edit("    hidden: [8]\n", "    hidden: [8, 6]\n")
     text = edit("      W0: 0.01\n", "      W0: 0.01\n      W2: 0.02\n", text)
+    # probe networks as deep as the architecture (each check's validate refuses shallower ones)
+    text = edit("      hidden: [[8], [5]]\n", "      hidden: [[8, 6], [5, 4]]\n", text)
+    for check in ("forward", "gradient", "gd_step"):
+        text = text.replace(f"    check: {check}\n", f"    check: {check}\n    params: {{hidden: [8, 6]}}\n", 1)
+    text = text.replace("    params: {hidden: [8, 6]}\n    params:\n", "    params:\n      hidden: [8, 6]\n")
     rubric = parse_rubric(text, FILE)
     assert rubric.assignment.regularization.l2 == {"W0": 0.01, "W2": 0.02}
 
