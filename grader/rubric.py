@@ -151,9 +151,10 @@ def check_problems(rubric: Rubric) -> list[tuple[tuple, str]]:
     problems: list[tuple[tuple, str]] = []
     for index, crit in enumerate(rubric.criteria):
         check = REGISTRY[crit.check]
-        if crit.visibility == "public" and check.reference and check.prefetch is None:
+        if crit.visibility == "public" and (not check.public or check.reference and check.prefetch is None):
             problems.append((("criteria", index, "visibility"), f"check {crit.check!r} cannot be public: "
-                             "a student kit could not judge it"))
+                             "a student kit could not judge it (its judge asks the reference "
+                             "for answers no kit can record): make it hidden"))
         if check.validate is not None:
             for message in check.validate(rubric, crit, crit.check_params()):
                 problems.append((("criteria", index, "params"), message))

@@ -12,6 +12,7 @@ A check module ends with one declaration:
         judge=judge,                   # (ctx, observation, params) -> Verdict (pure)
         mistakes=("key-typo",),        # grader.mistakes ids its verdicts may name
         reference=False,               # judge never asks the reference (the oracle) anything
+        public=True,                   # criteria of this kind may be public (False: hidden only)
         prefetch=None,                 # (ctx, params) -> None: asks the reference every answer judge
                                        # may need (recorded into student kits); required when reference
         validate=None,                 # (rubric, criterion, params) -> [problem, ...]: cheap cross-field
@@ -101,6 +102,7 @@ class Check:
     prefetch: Callable[..., None] | None = None
     validate: Callable[..., list[str]] | None = None
     reference: bool = True   # does judge ask the reference (the oracle)? then a public one needs prefetch
+    public: bool = True      # may a criterion of this kind be public (in a student kit)?
     audit: Callable[..., list[str]] | None = None
     instructor_notes: Callable[[Any], dict[str, str]] | None = None
 
@@ -120,9 +122,10 @@ class Check:
         _arity(self.judge, 3, "judge", name)
         if self.prefetch is not None:
             _arity(self.prefetch, 2, "prefetch", name)
-        elif self.reference:
+        elif self.reference and self.public:
             raise ContractError(f"check {name!r}: its judge asks the reference, so it must declare prefetch "
-                                "(a student kit judges public criteria from recorded answers only)")
+                                "(a student kit judges public criteria from recorded answers only), or "
+                                "public=False")
         for role in ("validate", "audit"):
             if getattr(self, role) is not None:
                 _arity(getattr(self, role), 3, role, name)

@@ -424,13 +424,10 @@ def _plots(x: list[int], mine: dict, ref: dict | None) -> dict:
 # -- rubric rules ------------------------------------------------------------------------------
 
 def validate(rubric: Rubric, crit: Criterion, params: Params) -> list[str]:
-    """Cheap: hidden only, probe sizes as deep as the architecture, and room for the spot checks."""
+    """Cheap: probe sizes as deep as the architecture, and room for the spot checks."""
     problems = depth_problems(rubric, params.hidden)
     if params.every < 1:
         problems.append(f"every {params.every}: snapshots are taken every `every` steps, at least 1")
-    if crit.visibility == "public":
-        problems.append("a training criterion cannot be public: its judge runs the reference on the student's "
-                        "own iterates, which no student kit can record (make it hidden)")
     if params.iterations - 1 - (params.train_iterations + 1) < SPOT_CHECKS:
         problems.append(f"iterations {params.iterations} leaves no room for {SPOT_CHECKS} spot-checked steps "
                         f"after the {params.train_iterations} of train(): give at least "
@@ -473,6 +470,6 @@ CHECK = Check(
     observe=observe, judge=judge,
     mistakes=("no-progress", "diverged", "train-broken", "trajectory-mismatch"),
     # the judge does ask the reference, on the student's own iterates, so no prefetch can serve a kit;
-    # the contract has no "reference, hidden only" yet: `validate` refuses a public training criterion
-    prefetch=None, reference=False, validate=validate, audit=audit,
+    # its judge runs the reference on the student's own start: no kit could record that, so hidden only
+    prefetch=None, reference=True, public=False, validate=validate, audit=audit,
 )

@@ -152,3 +152,11 @@ def test_the_schema_and_the_checks_import_one_way():
             "print(a, b)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_a_hidden_only_check_may_ask_the_reference_without_prefetch():
+    """(A public criterion of such a check is refused when the rubric loads:
+    tests/engine/test_judge_training.py::test_public_training_criterion_is_refused.)"""
+    assert Check(**{**GOOD, "reference": True, "public": False}).prefetch is None
+    with pytest.raises(ContractError, match="or public=False"):
+        Check(**{**GOOD, "reference": True, "public": True})

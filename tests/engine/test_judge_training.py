@@ -200,7 +200,7 @@ def test_public_training_criterion_is_refused():
     text = (BUNDLED / "penguins-silu.yaml").read_text()
     hidden = "    visibility: hidden\n    check: training\n"
     assert hidden in text
-    with pytest.raises(RubricError, match="training criterion cannot be public"):
+    with pytest.raises(RubricError, match="check .training. cannot be public.*make it hidden"):
         parse_rubric(text.replace(hidden, "    visibility: public\n    check: training\n"), "penguins-silu.yaml")
 
 
