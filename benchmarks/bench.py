@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime
 import json
 import math
@@ -159,8 +160,7 @@ class EngineProbe:
         from grader.checks import REGISTRY
         from grader.sandbox import client as client_mod
 
-        modules = {id(m): m for m in REGISTRY.values()}.values()
-        saved = [(m, m.observe, m.judge) for m in modules]
+        saved = [(name, REGISTRY[name]) for name in REGISTRY]
         saved_request = getattr(client_mod.WorkerClient, "request", None)
         probe = self
 
@@ -188,16 +188,16 @@ class EngineProbe:
                 if isinstance(message, dict):
                     phases[f"op {message.get('op')} seconds"] += seconds
 
-        for module, observe, judge in saved:
-            module.observe = wrap(observe, "observe")
-            module.judge = wrap(judge, "judge")
+        for name, check in saved:
+            REGISTRY.install(name, dataclasses.replace(check, observe=wrap(check.observe, "observe"),
+                                                       judge=wrap(check.judge, "judge")))
         if saved_request is not None:
             client_mod.WorkerClient.request = request
         try:
             yield self
         finally:
-            for module, observe, judge in saved:
-                module.observe, module.judge = observe, judge
+            for name, check in saved:
+                REGISTRY.install(name, check)
             if saved_request is not None:
                 client_mod.WorkerClient.request = saved_request
 
@@ -639,24 +639,24 @@ def experiments(rubric: Any, engine_load: float, repeats: int) -> dict[str, Any]
 def _training_judge_cache(rubric: Any, repeats: int) -> dict[str, Any]:
     from dataclasses import asdict
 
-    from grader.checks import training
+    from grader.checks import REGISTRY
     from grader.checks.base import Context
     from grader.engine import grade, oracle_for
 
     one = single_criterion(rubric, "training")
     crit = one.criteria[0]
     kept: dict[str, Any] = {}
-    observe = training.observe
+    training = REGISTRY["training"]
 
     def keep(ctx: Any, probe: Any, params: Any) -> Any:
-        kept["obs"] = observe(ctx, probe, params)
+        kept["obs"] = training.observe(ctx, probe, params)
         return kept["obs"]
 
-    training.observe = keep
+    REGISTRY.install("training", dataclasses.replace(training, observe=keep))
     try:
         grade(SOURCES["vectorized"], one)
     finally:
-        training.observe = observe
+        REGISTRY.install("training", training)
     ctx = Context(one, oracle_for(one), crit)
     params = crit.check_params()
     plain, verdict = [], None

@@ -53,16 +53,14 @@ def make_ctx(silu_rubric):
 @pytest.fixture
 def patch_check(monkeypatch):
     """Replace fields of a registered check's declaration for one test
-    (declarations are frozen: the registry's entry is swapped, then restored)."""
+    (declarations are frozen: the registry's entry is swapped through
+    monkeypatch, so `monkeypatch.undo()` or the test's end restores it)."""
     import dataclasses
 
     from grader.checks import REGISTRY
 
     def patch(name: str, **changes):
         changed = dataclasses.replace(REGISTRY[name], **changes)
-        for key in ("legacy",):   # TRANSITIONAL: attributes set outside the dataclass fields
-            if hasattr(REGISTRY[name], key):
-                object.__setattr__(changed, key, getattr(REGISTRY[name], key))
         monkeypatch.setitem(REGISTRY._names, name, changed)
         return changed
 

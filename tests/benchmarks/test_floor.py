@@ -10,6 +10,8 @@ a longer run), fails here until floor.py is updated.
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import subprocess
 import sys
@@ -78,7 +80,8 @@ def grader_questions(monkeypatch: pytest.MonkeyPatch) -> dict[str, Counter]:
         return request(self, message, timeout, **kw)
 
     for check in {c.check for c in rubric.criteria}:
-        monkeypatch.setattr(REGISTRY[check], "observe", tracking(REGISTRY[check].observe))
+        monkeypatch.setitem(REGISTRY._names, check, dataclasses.replace(REGISTRY[check],
+                                                                        observe=tracking(REGISTRY[check].observe)))
     monkeypatch.setattr(client_mod.WorkerClient, "request", recording)
     outcome = engine.grade(SUBMISSION, rubric)
     assert outcome.result["score"] == outcome.result["max_score"], "the vectorized sample must grade in full"

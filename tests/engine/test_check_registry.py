@@ -160,3 +160,14 @@ def test_a_hidden_only_check_may_ask_the_reference_without_prefetch():
     assert Check(**{**GOOD, "reference": True, "public": False}).prefetch is None
     with pytest.raises(ContractError, match="or public=False"):
         Check(**{**GOOD, "reference": True, "public": True})
+
+
+def test_install_swaps_a_declaration_and_gives_back_the_previous(package):
+    registry = LazyRegistry(package, ("one", "two"))
+    one = registry["one"]
+    changed = dataclasses.replace(one, summary="timed")
+    assert registry.install("one", changed) is one and registry["one"] is changed
+    with pytest.raises(ContractError, match="cannot stand in"):
+        registry.install("two", changed)
+    registry.install("one", one)
+    assert registry["one"] is one
