@@ -9,6 +9,7 @@ fails if its diagnosis is removed or mis-triggered.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -475,3 +476,27 @@ def test_prefetch_records_every_answer_the_judge_needs(make_ctx, rubric_id):
         assert (kit.status, kit.diagnoses, kit.feedback) == (full.status, full.diagnoses, full.feedback)
         assert kit.status != "grader-error"
 
+
+
+# -- end to end: buggy samples of new family members ------------------------------------------------
+
+CASES = Path(__file__).parent / "cases_gradient"
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("bug_derivative_missing.py", {"grad-W0": ["activation-derivative-missing"],
+                                   "grad-b0": ["activation-derivative-missing"]}),
+    ("bug_output_no_target.py", {f"grad-{b}": ["output-error-no-target"] for b in ("W0", "b0", "W1", "b1")}),
+    ("bug_mean_over_classes.py", {f"grad-{b}": ["divided-by-classes"] for b in ("W0", "b0", "W1", "b1")}),
+])
+def test_buggy_samples_are_named_end_to_end(silu_rubric, name, expected):
+    from grader.engine import grade
+
+    result = grade(CASES / name, silu_rubric, public_only=True).result
+    grads = {c["id"]: c for c in result["criteria"] if c["id"].startswith("grad-")}
+    assert result["grader_errors"] == []
+    for cid, crit in grads.items():
+        if cid in expected:
+            assert crit["status"] == "failed" and crit["diagnoses"] == expected[cid], crit["feedback"]
+        else:
+            assert crit["status"] == "passed", crit["feedback"]
