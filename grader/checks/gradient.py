@@ -110,11 +110,11 @@ def probe_inputs(ctx: Context, params: Params) -> tuple[dict, Any, Any]:
 
 
 def confirm_inputs(ctx: Context, params: Params) -> tuple[dict, Any, Any]:
-    """The second probe: another S and theta, seeded by the criterion (and by
-    the course secret when grading for real)."""
-    seed = ctx.seed("confirm")
-    x, y = ctx.oracle.batch(params.confirm_samples, "gradient-confirm", seed)
-    return ctx.oracle.theta(params.hidden, "gradient-confirm", seed), x, y
+    """The second probe: another S and theta, shared by every block like the
+    first (a kit records its reference answers once, not once per block),
+    seeded by the course secret when grading for real (`Oracle.seed`)."""
+    x, y = ctx.oracle.batch(params.confirm_samples, "gradient", "confirm")
+    return ctx.oracle.theta(params.hidden, "gradient", "confirm"), x, y
 
 
 def observe(ctx: Context, probe: Any, params: Params) -> Observation:
@@ -232,13 +232,15 @@ def validate(rubric: Rubric, crit: Criterion, params: Params) -> list[str]:
 
 def prefetch(ctx: Context, params: Params) -> None:
     """Every reference answer `judge` may need (recorded into student kits):
-    at both probes the gradient, its data part and the mutants; at the first
+    at both probes the gradient, its data part (when penalized) and the mutants; at the first
     also the named losses, other activations and single-sample gradients."""
     oracle = ctx.oracle
     small = oracle.architecture(params.hidden).param_count() <= KIT_MUTANT_LIMIT
+    penalized = oracle.architecture(params.hidden).penalized
     for theta, x, y in (probe_inputs(ctx, params), confirm_inputs(ctx, params)):
         oracle.gradient(params.hidden, theta, x, y)
-        oracle.data_gradient(params.hidden, theta, x, y)
+        if penalized:
+            oracle.data_gradient(params.hidden, theta, x, y)
         if small:
             oracle.gradient_mutants(params.hidden, theta, x, y)
     theta, x, y = probe_inputs(ctx, params)
@@ -284,7 +286,7 @@ def judge(ctx: Context, obs: Observation, params: Params) -> Verdict:
     g = obs.first.grads.get(block)
     form = obs.first.forms.get(block, "missing")
     if g is None or g.shape != ref.shape:
-        return _unusable(block, form, ref, evidence)
+        return _unusable(block, form if g is None else f"shape {g.shape}", ref, evidence)
     agreement = _agreement(g, ref, obs.fd, bounds)
     evidence.update(_agreement_evidence(agreement, obs.fd, ref))
     transposed = _transposed_note(block, ref) if form == "transposed" else None
