@@ -316,7 +316,8 @@ def comparison_bounds(ctx: Context, obs: Observation, ref: np.ndarray) -> Bounds
 
 def _evidence(ctx: Context, obs: Observation, ref_all: dict, bounds: Bounds) -> dict[str, Any]:
     arch = ctx.oracle.architecture(list(obs.hidden))
-    evidence: dict[str, Any] = {"samples S": obs.first.x.shape[0], "probe network": "-".join(map(str, arch.sizes))}
+    evidence: dict[str, Any] = {"samples S": obs.first.x.shape[0], "second probe S": obs.second.x.shape[0],
+                                "probe network": "-".join(map(str, arch.sizes))}
     if bounds.precision:
         evidence["precision"] = bounds.precision
     evidence["blocks"] = _block_table(obs.first, ref_all)

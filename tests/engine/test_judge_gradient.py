@@ -500,3 +500,22 @@ def test_buggy_samples_are_named_end_to_end(silu_rubric, name, expected):
             assert crit["status"] == "failed" and crit["diagnoses"] == expected[cid], crit["feedback"]
         else:
             assert crit["status"] == "passed", crit["feedback"]
+
+
+def test_directional_finite_differences_are_judged_the_same_way(make_ctx):
+    """Large networks compare along a few random unit directions instead of
+    every coordinate: the same verdicts."""
+    import dataclasses
+
+    ctx = make_ctx("grad-W1")
+    rng = np.random.default_rng(3)
+    for transform, status, diagnoses in ((lambda k, g, at: g, "passed", []),
+                                         (lambda k, g, at: at.samples * g, "failed", ["sum-not-mean"])):
+        obs = synthetic(ctx, transform)
+        true = ctx.oracle.gradient(list(obs.hidden), obs.first.theta, obs.first.x, obs.first.y)["W1"]
+        units = tuple(d / np.linalg.norm(d) for d in rng.standard_normal((3, *true.shape)))
+        fd = dataclasses.replace(obs.fd, coords=None, directions=units,
+                                 values=np.array([float(np.sum(true * d)) for d in units]))
+        verdict = judge(ctx, dataclasses.replace(obs, fd=fd))
+        assert (verdict.status, verdict.diagnoses) == (status, diagnoses), verdict.feedback
+        assert verdict.evidence["finite differences"] == "3 random directions"
