@@ -373,7 +373,7 @@ def _wrong(ctx: Context, obs: Observation, ref_all: dict, bounds: Bounds, agreem
     if agreement.matches_fd:
         credit, headline, notes = _own_loss_credit(ctx, obs, bounds, agreement)
         lines.insert(0, headline)
-        other = None if credit == 0.0 else _other_activation(ctx, obs, bounds.match)
+        other = None if credit == 0.0 else _other_activation(ctx, list(obs.hidden), obs.first, block, bounds.match)
         if other and "wrong-activation" not in diagnoses:
             diagnoses.append("wrong-activation")
             lines.append(f"It is exactly the gradient of a network with the {other} activation.")
@@ -466,10 +466,10 @@ def _single_samples(ctx: Context, obs: Observation) -> dict[str, np.ndarray]:
     return {label: grads[obs.block] for label, grads in singles.items()}
 
 
-def _other_activation(ctx: Context, obs: Observation, match: Match) -> str | None:
-    first = obs.first
-    for name, grads in ctx.oracle.activation_gradients(list(obs.hidden), first.theta, first.x, first.y).items():
-        if match.close(first.grads[obs.block], grads[obs.block]):
+def _other_activation(ctx: Context, hidden: list[int], sg: StudentGradient, block: str, match: Match) -> str | None:
+    """The other activation whose network's gradient the student's block is, if any."""
+    for name, grads in ctx.oracle.activation_gradients(hidden, sg.theta, sg.x, sg.y).items():
+        if match.close(sg.grads[block], grads[block]):
             return name
     return None
 
@@ -536,15 +536,11 @@ def gradient_explained(ctx: Context, hidden: list[int], theta: dict, x: np.ndarr
         singles = ({label: s[block] for label, s in oracle.single_sample_gradients(hidden, theta, x, y).items()}
                    if block.startswith("b") else {})
         finding = explain((point,), _sizes(ctx, hidden), _coefficients(ctx, hidden, block), match, block, singles)
-        if (finding is None or finding.diagnosis is None) and not _activation_explains(ctx, hidden, sg, block, match):
+        named = finding is not None and finding.diagnosis is not None
+        if not named and _other_activation(ctx, hidden, sg, block, match) is None:
             return None
         verdict = "named"
     return verdict
-
-
-def _activation_explains(ctx: Context, hidden: list[int], sg: StudentGradient, block: str, match: Match) -> bool:
-    grads = ctx.oracle.activation_gradients(hidden, sg.theta, sg.x, sg.y)
-    return any(match.close(sg.grads[block], g[block]) for g in grads.values())
 
 
 #: every mistake a verdict may name: the families' members and the single ones
