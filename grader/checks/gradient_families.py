@@ -164,8 +164,8 @@ def _named_factor(factor: Factor, part: Part, points: tuple[Point, ...], fits: l
              f"with S = {points[1].samples}" if len(points) > 1 and factor.follows_s
              else " at both probes (two batch sizes)" if len(points) > 1 else "")
     what = part.name.replace("your gradient", f"your gradient of {block}")
-    text = (f"{what[0].upper() + what[1:]} is exactly {factor.label} = {fmt(value, 4)} times the reference"
-            f"{where}: {factor.meaning}.")
+    named = factor.label if factor.label == fmt(value, 4) else f"{factor.label} = {fmt(value, 4)}"
+    text = f"{what[0].upper() + what[1:]} is exactly {named} times the reference{where}: {factor.meaning}."
     return Finding(factor.diagnosis, text, _ratios(points, fits))
 
 
