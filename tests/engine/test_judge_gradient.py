@@ -490,9 +490,20 @@ CASES = Path(__file__).parent / "cases_gradient"
     ("bug_mean_over_classes.py", {f"grad-{b}": ["divided-by-classes"] for b in ("W0", "b0", "W1", "b1")}),
 ])
 def test_buggy_samples_are_named_end_to_end(silu_rubric, name, expected):
+    assert_named_end_to_end(CASES / name, silu_rubric, expected)
+
+
+def test_penalty_subtracted_is_named_end_to_end(elastic):
+    assert_named_end_to_end(CASES / "bug_penalty_sign_flipped.py", elastic,
+                            {"grad-W0": ["penalty-sign-flipped"], "grad-W1": ["penalty-sign-flipped"]})
+
+
+def assert_named_end_to_end(path: Path, rubric: Any, expected: dict[str, list[str]]) -> None:
+    """Graded for real (public criteria): the gradient criteria in `expected`
+    fail with exactly those diagnoses, the others pass."""
     from grader.engine import grade
 
-    result = grade(CASES / name, silu_rubric, public_only=True).result
+    result = grade(path, rubric, public_only=True).result
     grads = {c["id"]: c for c in result["criteria"] if c["id"].startswith("grad-")}
     assert result["grader_errors"] == []
     for cid, crit in grads.items():
