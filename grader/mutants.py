@@ -18,20 +18,112 @@ from reference.activations import get_activation
 Params = dict[str, np.ndarray]
 
 
-def _sigmoid_prime(z: np.ndarray) -> np.ndarray:
-    sig = get_activation("sigmoid")
-    return sig.derivative(z)
+def backprop(arch: ref.Architecture, theta: Params, x: np.ndarray, y: np.ndarray, *,
+             output_error: OutputError | None = None,
+             derivative: Callable[[np.ndarray], np.ndarray] | None = None) -> Params:
+    """Backprop with one piece replaced: the output error dL/dz_L (a function
+    of the architecture, the probabilities (C, S) and the labels) or the
+    hidden activation's derivative (a function of z).
+
+    The reference's `gradient` offers a hook for the derivative only; the
+    output error needs its own, so the loop is written here once more, and
+    a test holds it to the reference's when nothing is replaced."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y).astype(np.int64)
+    cache = ref.forward_cache(arch, theta, x)
+    error = (output_error or correct_output_error)(arch, np.exp(cache.log_probs), y)
+    h_prime = derivative or arch.activation_fn.derivative
+    grads: Params = {}
+    for i in reversed(range(arch.num_layers)):
+        w = theta[f"W{i}"]
+        penalty = arch.l1_coefficients[i] * np.sign(w) + 2.0 * arch.l2_coefficients[i] * w
+        grads[f"W{i}"] = error @ cache.activations[i].T + penalty
+        grads[f"b{i}"] = error.sum(axis=1, keepdims=True)
+        if i > 0:
+            error = (w.T @ error) * h_prime(cache.pre_activations[i - 1])
+    return {key: grads[key] for key in ref.param_shapes(arch)}
+
+
+OutputError = Callable[[ref.Architecture, np.ndarray, np.ndarray], np.ndarray]
+
+
+def _onehot(p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(p)
+    out[y, np.arange(y.shape[0])] = 1.0
+    return out
+
+
+def _through_softmax(arch: ref.Architecture, p: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """dL/dz from dL/dp = g: the softmax Jacobian for squared error; for
+    cross-entropy g is already (p - onehot) / S, the collapsed product."""
+    if arch.loss == "cross_entropy":
+        return g
+    return p * (g - np.sum(p * g, axis=0, keepdims=True))
+
+
+def correct_output_error(arch: ref.Architecture, p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """dL/dz_L for the mean data loss, (C, S) (the reference's `_logit_error`)."""
+    return _through_softmax(arch, p, (p - _onehot(p, y)) / y.shape[0])
+
+
+# -- the mutants: one function per named mistake (its record's `mutant`) -----------------------
+# Each returns the whole gradient that mistake produces, or None where it
+# cannot be made (e.g. the sigmoid's derivative in a sigmoid network).
+
+def derivative_at_activation(arch: ref.Architecture, theta: Params, x: np.ndarray, y: np.ndarray) -> Params | None:
+    """h'(a) = h'(h(z)) in place of h'(z)."""
+    h = arch.activation_fn
+    return backprop(arch, theta, x, y, derivative=lambda z: h.derivative(h.value(z)))
+
+
+def sigmoid_derivative(arch: ref.Architecture, theta: Params, x: np.ndarray, y: np.ndarray) -> Params | None:
+    """sigma'(z) = sigma(z)(1 - sigma(z)) in place of the activation's h'(z)."""
+    if arch.activation == "sigmoid":
+        return None
+    return backprop(arch, theta, x, y, derivative=get_activation("sigmoid").derivative)
+
+
+def derivative_left_out(arch: ref.Architecture, theta: Params, x: np.ndarray, y: np.ndarray) -> Params | None:
+    """The error passed back through W^T without the factor h'(z)."""
+    return backprop(arch, theta, x, y, derivative=np.ones_like)
+
+
+def output_error_without_target(arch: ref.Architecture, theta: Params, x: np.ndarray,
+                                y: np.ndarray) -> Params | None:
+    """The output error y~ in place of y~ - onehot(y) (the target never subtracted)."""
+    return backprop(arch, theta, x, y, output_error=lambda a, p, yy: _through_softmax(a, p, p / yy.shape[0]))
+
+
+def softmax_jacobian_left_out(arch: ref.Architecture, theta: Params, x: np.ndarray,
+                              y: np.ndarray) -> Params | None:
+    """Squared error: (y~ - onehot(y)) / S taken for dL/dz, the softmax's Jacobian left out."""
+    if arch.loss != "squared_error":
+        return None
+    return backprop(arch, theta, x, y, output_error=lambda a, p, yy: (p - _onehot(p, yy)) / yy.shape[0])
+
+
+def output_derivative_applied(arch: ref.Architecture, theta: Params, x: np.ndarray,
+                              y: np.ndarray) -> Params | None:
+    """Cross-entropy: the collapsed error (y~ - onehot(y)) / S multiplied once
+    more by the softmax's diagonal derivative y~ (1 - y~)."""
+    if arch.loss != "cross_entropy":
+        return None
+    return backprop(arch, theta, x, y,
+                    output_error=lambda a, p, yy: (p - _onehot(p, yy)) / yy.shape[0] * p * (1.0 - p))
 
 
 def gradient_mutants(arch: ref.Architecture, theta: Params, x: np.ndarray, y: np.ndarray) -> dict[str, Params]:
-    """Gradients of the classic backprop mistakes, keyed by diagnosis id."""
-    h = arch.activation_fn
-    derivatives: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-        "activation-derivative-at-activation": lambda z: h.derivative(h.value(z)),
-    }
-    if arch.activation != "sigmoid":
-        derivatives["activation-derivative-sigmoid"] = _sigmoid_prime
-    return {name: ref.gradient(arch, theta, x, y, derivative=fn) for name, fn in derivatives.items()}
+    """Gradients of the classic backprop mistakes, keyed by diagnosis id: every
+    record of the gradients family that names a mutant (the records say which
+    function commits which mistake; this is the one list)."""
+    from .mistakes import MISTAKES
+
+    out = {}
+    for record in MISTAKES.values():
+        if record.family == "gradients" and record.mutant is not None:
+            grads = globals()[record.mutant](arch, theta, x, y)
+            if grads is not None:
+                out[record.id] = grads
+    return out
 
 
 def activation_mutants(arch: ref.Architecture, theta: Params, x: np.ndarray, y: np.ndarray,

@@ -177,29 +177,23 @@ class Oracle:
 
     def gradient_mutants(self, hidden: list[int], theta: Params, x: np.ndarray, y: np.ndarray) -> dict[str, Params]:
         """Gradients of the classic backprop mistakes, keyed by diagnosis id."""
-        from . import mutants
-
         spec = self.architecture(hidden)
-        return self._answer("gradient_mutants", lambda: mutants.gradient_mutants(spec, theta, x, y),
+        return self._answer("gradient_mutants", lambda: _mutants().gradient_mutants(spec, theta, x, y),
                             spec, theta, x, y, optional={})
 
     def activation_gradients(self, hidden: list[int], theta: Params, x: np.ndarray, y: np.ndarray) -> dict[str, Params]:
         """Correct gradients of the same network with every other activation."""
-        from . import mutants
-
         spec = self.architecture(hidden)
         return self._answer("activation_gradients",
-                            lambda: mutants.activation_mutants(spec, theta, x, y, ACTIVATIONS),
+                            lambda: _mutants().activation_mutants(spec, theta, x, y, ACTIVATIONS),
                             spec, theta, x, y, optional={})
 
     def single_sample_gradients(self, hidden: list[int], theta: Params, x: np.ndarray,
                                 y: np.ndarray) -> dict[str, Params]:
         """Gradients from one sample only, by label ('sample 4 / S', ...)."""
-        from . import mutants
-
         spec = self.architecture(hidden)
         return self._answer("single_sample_gradients",
-                            lambda: dict(mutants.single_sample_bias_gradients(spec, theta, x, y)),
+                            lambda: dict(_mutants().single_sample_bias_gradients(spec, theta, x, y)),
                             spec, theta, x, y, optional={})
 
     def trajectory(self, method: str, grad_fn: Callable[[Params], Params], theta0: Params, steps: int,
@@ -284,6 +278,13 @@ def _ref() -> Any:
     from reference import network
 
     return network
+
+
+def _mutants() -> Any:
+    """`grader.mutants` (it imports the reference: only when an answer is computed, never in a kit)."""
+    from . import mutants
+
+    return mutants
 
 
 @lru_cache(maxsize=4)

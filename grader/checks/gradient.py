@@ -8,36 +8,99 @@ On large networks (`mode: directional`) both comparisons use a few random
 directions instead of every coordinate, so the cost does not grow with
 the number of parameters.
 
-When the numbers are wrong the judge looks for the mistake that explains
-them: an exact factor (S, 1/S, -1), a transposed shape, a known wrong
-activation derivative, a bias gradient from a single sample.
+When the numbers are wrong the judge names the mistake by fitting them to
+families of known mistakes (`gradient_families`: scalings, penalty terms,
+output errors, derivative points), each fit confirmed on a second probe
+with another batch size and theta (one more `back_propagate` call, no
+finite differences), so a coincidence on one probe names nothing.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
 from ..probe import FLOAT64_EPS, float_eps, precision_name
+from ..schema import Criterion, Rubric
 from .base import CheckParams, Context, Verdict, best_scale, close, fmt, rel_error, sig, table
+from .contract import Check, StudentValueError
+from .gradient_families import FAMILY_MISTAKES, Finding, Match, Point, Sizes, explain
 from .loss import named_loss, prefetch_named_losses
 
 SELF_CONSISTENT_CREDIT = 0.5
+
+#: above this many parameters a kit records no mutant gradients (they would be huge)
+KIT_MUTANT_LIMIT = 100_000
+
+#: a back_propagate that calls the loss or the forward pass more often than
+#: this per call is taking finite differences, not backpropagating
+NUMERICAL_CALLS = 4
 
 
 class Params(CheckParams):
     block: str
     hidden: list[int] = [6]
     samples: int = 5
+    confirm_samples: int = 7    # the second probe's batch size: a factor S must follow it
     h: float = 1e-6
     mode: Literal["full", "directional"] = "full"
     directions: int = 4
     max_coordinates: int = 200
 
 
-#: above this many parameters a kit records no mutant gradients (they would be huge)
-KIT_MUTANT_LIMIT = 100_000
+# -- the observation -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StudentGradient:
+    """The student's `back_propagate` at one probe point, validated: per
+    block the canonical float64 array (None when unusable) and how it was
+    stored ('ok', 'transposed', 'missing', 'shape (2, 3)', 'a str', ...)."""
+
+    theta: dict[str, np.ndarray]
+    x: np.ndarray
+    y: np.ndarray
+    grads: dict[str, np.ndarray | None]
+    forms: dict[str, str]
+
+
+@dataclass(frozen=True)
+class FiniteDifferences:
+    """Central differences of the student's own loss at the first probe:
+    along flat coordinates of the block (`coords`) or unit `directions`."""
+
+    values: np.ndarray
+    coords: np.ndarray | None
+    directions: tuple[np.ndarray, ...] | None
+    h: float
+    own_loss: float
+
+    def project(self, g: np.ndarray) -> np.ndarray:
+        """The student's gradient seen the way the differences see it."""
+        if self.coords is not None:
+            return np.ravel(g)[self.coords]
+        return np.array([float(np.sum(g * d)) for d in self.directions or ()])
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the student's code did for one block's criterion."""
+
+    block: str
+    hidden: tuple[int, ...]
+    first: StudentGradient       # the probe the criterion is judged on
+    second: StudentGradient      # another S and theta: confirms a family fit before it is named
+    fd: FiniteDifferences
+    eps: float                   # machine epsilon of the student's gradient (float64's or coarser)
+    float32: bool                # the student keeps or computes in float32
+    calls: dict[str, int]        # loss / feed_forward calls during one back_propagate
+
+    @property
+    def loss_scale(self) -> float:
+        """|L| for a float32 loss (its rounding is eps |L|), else 1."""
+        own = self.fd.own_loss
+        return abs(own) if self.eps > FLOAT64_EPS and np.isfinite(own) else 1.0
 
 
 def probe_inputs(ctx: Context, params: Params) -> tuple[dict, Any, Any]:
@@ -46,60 +109,75 @@ def probe_inputs(ctx: Context, params: Params) -> tuple[dict, Any, Any]:
     return ctx.oracle.theta(params.hidden, "gradient"), x, y
 
 
-def prefetch(ctx: Context, params: Params) -> None:
-    """Every reference answer `judge` may need (recorded into student kits)."""
-    oracle = ctx.oracle
-    theta, x, y = probe_inputs(ctx, params)
-    oracle.gradient(params.hidden, theta, x, y)
-    oracle.data_gradient(params.hidden, theta, x, y)
-    prefetch_named_losses(ctx, params.hidden, theta, x, y)
-    if oracle.architecture(params.hidden).param_count() <= KIT_MUTANT_LIMIT:
-        oracle.gradient_mutants(params.hidden, theta, x, y)
-        oracle.activation_gradients(params.hidden, theta, x, y)
-        oracle.single_sample_gradients(params.hidden, theta, x, y)
+def confirm_inputs(ctx: Context, params: Params) -> tuple[dict, Any, Any]:
+    """The second probe: another S and theta, shared by every block like the
+    first (a kit records its reference answers once, not once per block),
+    seeded by the course secret when grading for real (`Oracle.seed`)."""
+    x, y = ctx.oracle.batch(params.confirm_samples, "gradient", "confirm")
+    return ctx.oracle.theta(params.hidden, "gradient", "confirm"), x, y
 
 
-def observe(ctx: Context, probe: Any, params: Params) -> dict:
+def observe(ctx: Context, probe: Any, params: Params) -> Observation:
     net = probe.new(params.hidden, seed=ctx.seed("net"))
     layout = net.require_layout()
-    if params.block not in layout.blocks:
-        raise KeyError(params.block)
+    if params.block not in layout.blocks:   # `validate` refuses such a rubric: reaching here is a grader bug
+        raise KeyError(f"block {params.block!r} is not in the probe network's layout")
     theta, x, y = probe_inputs(ctx, params)
     net.set_parameters(theta)
     reply = net.call("back_propagate", x, y, count=("loss", "feed_forward"))
-    raw = reply["value"]
-    grads, forms = canonical_gradient(raw, layout, theta)
+    first = student_gradient(reply.get("value"), layout, theta, x, y)
     # the precision the student computes in (the dtype of the gradient it returns)
     # sets the finite-difference step: float32 losses need h near eps^(1/3)
-    eps = float_eps(raw)
-    h, loss_scale = params.h, None
-    if eps > FLOAT64_EPS:
-        h = max(params.h, eps ** (1.0 / 3.0))
-    block_shape = theta[params.block].shape
+    eps = float_eps(reply.get("value"))
+    fd = _finite_differences(ctx, net, params, theta, x, y, eps)
+    theta2, x2, y2 = confirm_inputs(ctx, params)
+    net.set_parameters(theta2)
+    second = student_gradient(net.gradient_raw(x2, y2), layout, theta2, x2, y2)
+    return Observation(params.block, tuple(params.hidden), first, second, fd, eps,
+                       eps > FLOAT64_EPS or bool(net.is_float32), _calls(reply.get("calls")))
+
+
+def _finite_differences(ctx: Context, net: Any, params: Params, theta: dict, x: np.ndarray, y: np.ndarray,
+                        eps: float) -> FiniteDifferences:
+    h = max(params.h, eps ** (1.0 / 3.0)) if eps > FLOAT64_EPS else params.h
+    shape = theta[params.block].shape
     rng = np.random.default_rng(ctx.seed("directions"))
+    coords, directions = None, None
     if params.mode == "full":
-        size = int(np.prod(block_shape))
+        size = int(np.prod(shape))
         coords = (np.arange(size) if size <= params.max_coordinates
                   else np.sort(rng.choice(size, params.max_coordinates, replace=False)))
-        directions: list[Any] = [(params.block, int(i)) for i in coords]
+        asked: list[Any] = [(params.block, int(i)) for i in coords]
     else:
-        coords = None
-        directions = []
-        for _ in range(params.directions):
-            d = rng.standard_normal(block_shape)
-            directions.append({params.block: d / np.linalg.norm(d)})
-    fd, own_loss = net.finite_differences(theta, x, y, directions, h)
-    if eps > FLOAT64_EPS and np.isfinite(own_loss):
-        loss_scale = abs(own_loss)
-    return {"block": params.block, "hidden": list(params.hidden), "theta": theta, "x": x, "y": y,
-            "grads": grads, "forms": forms, "fd": fd, "coords": coords, "own_loss": own_loss, "eps": eps, "h": h,
-            "loss_scale": loss_scale, "float32": eps > FLOAT64_EPS or net.is_float32, "calls": reply.get("calls", {}),
-            "directions": None if coords is not None else [d[params.block] for d in directions]}
+        units = [rng.standard_normal(shape) for _ in range(params.directions)]
+        directions = tuple(d / np.linalg.norm(d) for d in units)
+        asked = [{params.block: d} for d in directions]
+    values, own_loss = net.finite_differences(theta, x, y, asked, h)
+    return FiniteDifferences(np.asarray(values, dtype=np.float64), coords, directions, h, float(own_loss))
+
+
+def _calls(value: Any) -> dict[str, int]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value.values()):
+        raise StudentValueError("the count of calls during back_propagate is malformed", value)
+    return {str(k): int(v) for k, v in value.items()}
+
+
+def student_gradient(raw: Any, layout: Any, theta: dict, x: np.ndarray, y: np.ndarray) -> StudentGradient:
+    grads, forms = canonical_gradient(raw, layout, theta)
+    return StudentGradient(theta, x, y, grads, forms)
+
+
+#: array kinds a gradient may have: float, signed and unsigned integers
+NUMERIC_KINDS = "fiu"
 
 
 def canonical_gradient(raw: Any, layout: Any, theta: dict) -> tuple[dict, dict]:
-    """Per block: the canonical array (or None) and how it was stored:
-    'ok', 'transposed' (the transpose of its parameter), 'missing', or a shape."""
+    """Per block: the canonical float64 array (or None) and how it was stored:
+    'ok', 'transposed' (the transpose of its parameter), 'missing', a shape,
+    or what it was instead of a numeric array.  Whatever the student
+    returned, nothing here raises, and nothing non-numeric gets through."""
     grads: dict[str, np.ndarray | None] = {}
     forms: dict[str, str] = {}
     if not isinstance(raw, dict) or "__obj__" in raw:
@@ -107,150 +185,69 @@ def canonical_gradient(raw: Any, layout: Any, theta: dict) -> tuple[dict, dict]:
             grads[key], forms[key] = None, "missing"
         return grads, forms
     for key, block in layout.blocks.items():
-        value = raw.get(block.student_key)
-        if not isinstance(value, np.ndarray):
-            grads[key], forms[key] = None, "missing" if value is None else type(value).__name__
-            continue
-        canon_shape = theta[key].shape
-        student_shape = block.to_student(theta[key]).shape
-        if value.shape == student_shape or value.size == theta[key].size and value.ndim == 1 and key.startswith("b"):
-            grads[key], forms[key] = block.to_canonical(value), "ok"
-        elif value.ndim == 2 and value.shape == student_shape[::-1] and student_shape[0] != student_shape[1]:
-            grads[key], forms[key] = block.to_canonical(value.T), "transposed"
-        elif value.shape == canon_shape:
-            grads[key], forms[key] = value.astype(np.float64), "ok"
-        else:
-            grads[key], forms[key] = None, f"shape {value.shape}"
+        grads[key], forms[key] = _canonical_block(raw.get(block.student_key), block, theta[key], key)
     return grads, forms
 
 
-def judge(ctx: Context, obs: dict, params: Params) -> Verdict:
-    oracle, tol = ctx.oracle, ctx.tol
-    block, hidden, theta, x, y = obs["block"], obs["hidden"], obs["theta"], obs["x"], obs["y"]
-    arch = oracle.architecture(hidden)
-    ref_all = oracle.gradient(hidden, theta, x, y)
-    ref = ref_all[block]
-    rel, abs_ = tolerances(ctx)
-    s = x.shape[0]
-    g = obs["grads"].get(block)
-    form = obs["forms"].get(block, "missing")
-    fd = np.asarray(obs["fd"], dtype=np.float64)
-    evidence: dict[str, Any] = {"samples S": s, "probe network": "-".join(str(n) for n in arch.sizes)}
-    fd_abs = abs_
-    eps = obs.get("eps", FLOAT64_EPS)
-    if eps > FLOAT64_EPS:
-        # a float32 computation: its rounding, not the rubric's float64 bounds, limits the agreement;
-        # a loss rounded to eps |L| puts eps |L| / h of noise on every finite difference
-        scale = obs.get("loss_scale")
-        scale = scale if scale is not None and np.isfinite(scale) else 1.0
-        rel = max(rel, tol.float32_rel)
-        abs_ = max(abs_, 16.0 * eps * float(np.max(np.abs(ref))))
-        fd_abs = max(abs_, 8.0 * eps * max(1.0, scale) / obs["h"])
-        evidence["precision"] = (f"your gradient is {precision_name(eps)}: finite-difference step "
-                                 f"h = {fmt(obs['h'])}, relative tolerance {fmt(rel)}")
-    evidence["blocks"] = _block_table(obs, ref_all)
-
-    if g is None:
-        what = "no entry" if form == "missing" else f"a {form}"
-        return Verdict(0.0, f"back_propagate returned {what} for {block}; expected an array of shape "
-                       f"{ref.shape} (the shape of {block}).",
-                       diagnoses=["gradient-shape" if form.startswith("shape") else "bad-output"], evidence=evidence)
-
-    student_proj = _project(g, obs)
-    fd_err = rel_error(student_proj, fd)
-    ref_err = rel_error(g, ref)
-    evidence["relative error vs finite differences"] = sig(fd_err)
-    evidence["relative error vs reference"] = sig(ref_err)
-    evidence["finite differences"] = ("all coordinates" if obs["coords"] is not None and len(obs["coords"]) == ref.size
-                                      else f"{len(fd)} {'coordinates' if obs['coords'] is not None else 'random directions'}")
-    matches_fd = close(student_proj, fd, rel, fd_abs)
-    matches_ref = close(g, ref, rel, abs_)
-    transposed_note = ""
-    if form == "transposed":
-        transposed_note = (f"Your gradient for {block} has shape {ref.shape[::-1]}, the transpose of {block}'s "
-                           f"shape {ref.shape}: a dimension slip (e.g. a^T e instead of e a^T).")
-        if matches_ref or matches_fd:
-            return Verdict(0.0, transposed_note + " Transposed back, its values are right.",
-                           diagnoses=["gradient-transposed"], evidence=evidence)
-    if matches_fd and matches_ref:
-        return Verdict(1.0, f"The gradient of {block} matches finite differences of your loss "
-                       f"(relative error {fmt(fd_err)}) and the reference ({fmt(ref_err)}).", evidence=evidence)
-    if matches_ref:
-        return Verdict(1.0, f"The gradient of {block} matches the reference (relative error {fmt(ref_err)}). "
-                       f"It does not match finite differences of your own loss ({fmt(fd_err)}), "
-                       "because your loss function differs (see the 'loss' criterion).", evidence=evidence)
-
-    diagnoses, lines = [], []
-    if transposed_note:
-        lines.append(transposed_note)
-        diagnoses.append("gradient-transposed")
-    found = _explain(g, ref, oracle, hidden, theta, x, y, block, rel, abs_, s)
-    if found:
-        diagnoses.append(found[0])
-        lines.append(found[1])
-        evidence.update(found[2])
-    loss_is = named_loss(ctx, hidden, theta, x, y, float(obs["own_loss"]),
-                         tol.float32_rel if obs.get("float32") else tol.value_rel, with_gradient=True)
-    # evidence before credit: "consistent with your own loss" counts only when that loss
-    # is a named mistake and the gradient is that loss's gradient as computed here (a zero
-    # gradient of a constant loss, or differences forged in the student's process, earn nothing)
-    own_gradient = loss_is.gradient.get(block) if loss_is and loss_is.diagnosis and loss_is.gradient else None
-    notes: dict[str, str] = {}
-    if matches_fd and (own_gradient is None or not close(g, own_gradient, rel, abs_)):
-        credit = 0.0
-        if loss_is is not None and loss_is.diagnosis is None:
-            notes["forged-finite-differences"] = (
-                f"the loss values around the probe point agree with a gradient of {block} that is not the "
-                "gradient of the (correct) loss at that point: the finite differences may have been forged "
-                "inside the student's process")
-        lines.insert(0, f"The gradient of {block} differs from the reference (relative error {fmt(ref_err)}). It "
-                     f"agrees with finite differences of your own loss ({fmt(obs['own_loss'], 6)} here), but "
-                     + ("that loss is the assignment's, whose gradient it is not"
-                        if loss_is and loss_is.diagnosis is None else
-                        "it is not the gradient of any loss the grader knows")
-                     + ", so this earns nothing.")
-    elif matches_fd:
-        credit = SELF_CONSISTENT_CREDIT
-        lines.insert(0, f"The gradient of {block} is consistent with your own loss (finite-difference error "
-                     f"{fmt(fd_err)}) but differs from the reference (relative error {fmt(ref_err)}), so the "
-                     "function you differentiate is not the assignment's.")
-        other = _other_activation(g, oracle, hidden, theta, x, y, block, rel, abs_)
-        if other and "wrong-activation" not in diagnoses:
-            diagnoses.append("wrong-activation")
-            lines.append(f"It is exactly the gradient of a network with the {other} activation.")
-    else:
-        credit = 0.0
-        numbers = (f"relative error {fmt(fd_err)} against finite differences of your own loss, "
-                   f"{fmt(ref_err)} against the reference")
-        if found:  # the named mistake is the headline; the numbers back it up
-            lines.append(f"(The gradient of {block}: {numbers}.)")
-        else:
-            lines.insert(0, f"The gradient of {block} is wrong: {numbers}.")
-        if not found:
-            worst = int(np.argmax(np.abs(np.ravel(g) - np.ravel(ref))))
-            idx = [int(i) for i in np.unravel_index(worst, ref.shape)]
-            lines.append(f"Largest difference at {block}{idx}: yours {fmt(float(np.ravel(g)[worst]), 6)}, "
-                         f"expected {fmt(float(np.ravel(ref)[worst]), 6)}.")
-    hint = _hint_from_blocks(obs, ref_all, block, rel, abs_)
-    if hint and not found:
-        lines.append(hint)
-    return Verdict(credit, "\n".join(lines), diagnoses=diagnoses, evidence=evidence, notes=notes)
+def _canonical_block(value: Any, block: Any, parameter: np.ndarray, key: str) -> tuple[np.ndarray | None, str]:
+    if value is None:
+        return None, "missing"
+    if not isinstance(value, np.ndarray):
+        return None, f"a {type(value).__name__}"
+    if value.dtype.kind not in NUMERIC_KINDS:
+        return None, f"an array of {value.dtype}"
+    canon_shape = parameter.shape
+    student_shape = block.to_student(parameter).shape
+    if value.shape == student_shape or value.size == parameter.size and value.ndim == 1 and key.startswith("b"):
+        return np.asarray(block.to_canonical(value), dtype=np.float64), "ok"
+    if value.ndim == 2 and value.shape == student_shape[::-1] and student_shape[0] != student_shape[1]:
+        return np.asarray(block.to_canonical(value.T), dtype=np.float64), "transposed"
+    if value.shape == canon_shape:
+        return value.astype(np.float64), "ok"
+    return None, f"shape {value.shape}"
 
 
-#: a back_propagate that calls the loss or the forward pass more often than
-#: this per call is taking finite differences, not backpropagating
-NUMERICAL_CALLS = 4
+# -- the rubric's rules, the reference's answers --------------------------------------------------
+
+def validate(rubric: Rubric, crit: Criterion, params: Params) -> list[str]:
+    """The block exists in the rubric's architecture, the probe network is as
+    deep as it (a 1-hidden-layer probe would never see W2), and the two
+    probes' batch sizes differ (else a factor S cannot be told from a constant)."""
+    if rubric.assignment is None:
+        return ["the gradient check needs an assignment with an architecture"]
+    depth = len(rubric.assignment.architecture.hidden)
+    problems = []
+    blocks = [f"{kind}{i}" for i in range(depth + 1) for kind in "Wb"]
+    if params.block not in blocks:
+        problems.append(f"block {params.block!r} is not in the architecture (its blocks are {', '.join(blocks)})")
+    if len(params.hidden) != depth:
+        example = [max(6 - i, 2) for i in range(depth)]
+        problems.append(f"probe hidden sizes {params.hidden} have {len(params.hidden)} hidden layer(s), the "
+                        f"architecture has {depth}: use e.g. hidden: {example}")
+    if params.samples == params.confirm_samples:
+        problems.append(f"samples and confirm_samples are both {params.samples}: the second probe needs another "
+                        "batch size")
+    return problems
 
 
-def instructor_notes(obs: dict) -> dict[str, Any]:
-    """Facts for the instructor only (run.json), never a score: a gradient
-    computed by finite differences of the student's own loss."""
-    calls = obs.get("calls") or {}
-    total = sum(int(v) for v in calls.values())
-    if total > NUMERICAL_CALLS:
-        return {"numerical-gradient": f"back_propagate called {', '.join(f'{k} {v} times' for k, v in sorted(calls.items()))} "
-                                      "for one gradient: it computes finite differences, not backpropagation"}
-    return {}
+def prefetch(ctx: Context, params: Params) -> None:
+    """Every reference answer `judge` may need (recorded into student kits):
+    at both probes the gradient, its data part (when penalized) and the mutants; at the first
+    also the named losses, other activations and single-sample gradients."""
+    oracle = ctx.oracle
+    small = oracle.architecture(params.hidden).param_count() <= KIT_MUTANT_LIMIT
+    penalized = oracle.architecture(params.hidden).penalized
+    for theta, x, y in (probe_inputs(ctx, params), confirm_inputs(ctx, params)):
+        oracle.gradient(params.hidden, theta, x, y)
+        if penalized:
+            oracle.data_gradient(params.hidden, theta, x, y)
+        if small:
+            oracle.gradient_mutants(params.hidden, theta, x, y)
+    theta, x, y = probe_inputs(ctx, params)
+    prefetch_named_losses(ctx, params.hidden, theta, x, y)
+    if small:
+        oracle.activation_gradients(params.hidden, theta, x, y)
+        oracle.single_sample_gradients(params.hidden, theta, x, y)
 
 
 def tolerances(ctx: Context) -> tuple[float, float]:
@@ -260,6 +257,258 @@ def tolerances(ctx: Context) -> tuple[float, float]:
     return ctx.tol.grad_rel * factor, ctx.tol.grad_abs * factor
 
 
+# -- judging -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Bounds:
+    """How close counts: against the reference (`match`) and against finite
+    differences (`fd_abs`), loosened for a float32 computation."""
+
+    match: Match
+    fd_abs: float
+    precision: str | None
+
+
+@dataclass(frozen=True)
+class Agreement:
+    fd_error: float
+    ref_error: float
+    matches_fd: bool
+    matches_ref: bool
+
+
+def judge(ctx: Context, obs: Observation, params: Params) -> Verdict:
+    block, hidden = obs.block, list(obs.hidden)
+    ref_all = ctx.oracle.gradient(hidden, obs.first.theta, obs.first.x, obs.first.y)
+    ref = ref_all[block]
+    bounds = comparison_bounds(ctx, obs, ref)
+    evidence = _evidence(ctx, obs, ref_all, bounds)
+    g = obs.first.grads.get(block)
+    form = obs.first.forms.get(block, "missing")
+    if g is None or g.shape != ref.shape:
+        return _unusable(block, form if g is None else f"shape {g.shape}", ref, evidence)
+    agreement = _agreement(g, ref, obs.fd, bounds)
+    evidence.update(_agreement_evidence(agreement, obs.fd, ref))
+    transposed = _transposed_note(block, ref) if form == "transposed" else None
+    if transposed and (agreement.matches_ref or agreement.matches_fd):
+        return Verdict(0.0, transposed + " Transposed back, its values are right.",
+                       diagnoses=["gradient-transposed"], evidence=evidence)
+    if agreement.matches_ref:
+        return _passed(block, agreement, evidence)
+    finding = explain(confirmation_points(ctx, obs), _sizes(ctx, hidden), _coefficients(ctx, hidden, block),
+                      bounds.match, block, _single_samples(ctx, obs))
+    return _wrong(ctx, obs, ref_all, bounds, agreement, finding, transposed, evidence)
+
+
+def comparison_bounds(ctx: Context, obs: Observation, ref: np.ndarray) -> Bounds:
+    """The grading tolerance; a float32 computation's rounding, not the
+    rubric's float64 bounds, limits the agreement (a loss rounded to eps |L|
+    puts eps |L| / h of noise on every finite difference)."""
+    rel, abs_ = tolerances(ctx)
+    if obs.eps <= FLOAT64_EPS:
+        return Bounds(Match(rel, abs_), abs_, None)
+    rel = max(rel, ctx.tol.float32_rel)
+    abs_ = max(abs_, 16.0 * obs.eps * float(np.max(np.abs(ref))))
+    fd_abs = max(abs_, 8.0 * obs.eps * max(1.0, obs.loss_scale) / obs.fd.h)
+    return Bounds(Match(rel, abs_), fd_abs, f"your gradient is {precision_name(obs.eps)}: finite-difference step "
+                                            f"h = {fmt(obs.fd.h)}, relative tolerance {fmt(rel)}")
+
+
+def _evidence(ctx: Context, obs: Observation, ref_all: dict, bounds: Bounds) -> dict[str, Any]:
+    arch = ctx.oracle.architecture(list(obs.hidden))
+    evidence: dict[str, Any] = {"samples S": obs.first.x.shape[0], "second probe S": obs.second.x.shape[0],
+                                "probe network": "-".join(map(str, arch.sizes))}
+    if bounds.precision:
+        evidence["precision"] = bounds.precision
+    evidence["blocks"] = _block_table(obs.first, ref_all)
+    return evidence
+
+
+def _unusable(block: str, form: str, ref: np.ndarray, evidence: dict) -> Verdict:
+    what = "no entry" if form == "missing" else f"a {form}" if form.startswith("shape") else form
+    return Verdict(0.0, f"back_propagate returned {what} for {block}; expected an array of shape "
+                   f"{ref.shape} (the shape of {block}).",
+                   diagnoses=["gradient-shape" if form.startswith("shape") else "bad-output"], evidence=evidence)
+
+
+def _agreement(g: np.ndarray, ref: np.ndarray, fd: FiniteDifferences, bounds: Bounds) -> Agreement:
+    projected = fd.project(g)
+    return Agreement(rel_error(projected, fd.values), rel_error(g, ref),
+                     close(projected, fd.values, bounds.match.rel, bounds.fd_abs), bounds.match.close(g, ref))
+
+
+def _agreement_evidence(agreement: Agreement, fd: FiniteDifferences, ref: np.ndarray) -> dict[str, Any]:
+    seen = ("all coordinates" if fd.coords is not None and len(fd.coords) == ref.size
+            else f"{len(fd.values)} {'coordinates' if fd.coords is not None else 'random directions'}")
+    return {"relative error vs finite differences": sig(agreement.fd_error),
+            "relative error vs reference": sig(agreement.ref_error), "finite differences": seen}
+
+
+def _transposed_note(block: str, ref: np.ndarray) -> str:
+    return (f"Your gradient for {block} has shape {ref.shape[::-1]}, the transpose of {block}'s shape {ref.shape}: "
+            "a dimension slip (e.g. a^T e instead of e a^T).")
+
+
+def _passed(block: str, agreement: Agreement, evidence: dict) -> Verdict:
+    if agreement.matches_fd:
+        return Verdict(1.0, f"The gradient of {block} matches finite differences of your loss (relative error "
+                       f"{fmt(agreement.fd_error)}) and the reference ({fmt(agreement.ref_error)}).", evidence=evidence)
+    return Verdict(1.0, f"The gradient of {block} matches the reference (relative error "
+                   f"{fmt(agreement.ref_error)}). It does not match finite differences of your own loss "
+                   f"({fmt(agreement.fd_error)}), because your loss function differs (see the 'loss' criterion).",
+                   evidence=evidence)
+
+
+def _wrong(ctx: Context, obs: Observation, ref_all: dict, bounds: Bounds, agreement: Agreement,
+           finding: Finding | None, transposed: str | None, evidence: dict) -> Verdict:
+    """A gradient that is not the reference's: what it is, and what it earns."""
+    block = obs.block
+    diagnoses = ["gradient-transposed"] if transposed else []
+    lines = [transposed] if transposed else []
+    if finding is not None:
+        diagnoses += [finding.diagnosis] if finding.diagnosis else []
+        lines.append(finding.text)
+        evidence.update(finding.evidence)
+    named = finding is not None and finding.diagnosis is not None
+    if agreement.matches_fd:
+        credit, headline, notes = _own_loss_credit(ctx, obs, bounds, agreement)
+        lines.insert(0, headline)
+        other = None if credit == 0.0 else _other_activation(ctx, list(obs.hidden), obs.first, block, bounds.match)
+        if other and "wrong-activation" not in diagnoses:
+            diagnoses.append("wrong-activation")
+            lines.append(f"It is exactly the gradient of a network with the {other} activation.")
+        return Verdict(credit, "\n".join(lines), diagnoses=diagnoses, evidence=evidence, notes=notes)
+    numbers = (f"relative error {fmt(agreement.fd_error)} against finite differences of your own loss, "
+               f"{fmt(agreement.ref_error)} against the reference")
+    if named:   # the named mistake is the headline; the numbers back it up
+        lines.append(f"(The gradient of {block}: {numbers}.)")
+    else:
+        lines.insert(0, f"The gradient of {block} is wrong: {numbers}.")
+        if finding is None:
+            lines.append(_largest_difference(block, obs.first.grads[block], ref_all[block]))
+        hint = _hint_from_blocks(obs.first, ref_all, block, bounds.match)
+        lines += [hint] if hint else []
+    return Verdict(0.0, "\n".join(lines), diagnoses=diagnoses, evidence=evidence)
+
+
+def _own_loss_credit(ctx: Context, obs: Observation, bounds: Bounds,
+                     agreement: Agreement) -> tuple[float, str, dict[str, str]]:
+    """Evidence before credit: "consistent with your own loss" counts only when
+    that loss is a named mistake and the gradient is that loss's gradient as
+    computed here (a zero gradient of a constant loss, or differences forged
+    in the student's process, earn nothing)."""
+    block, hidden, first = obs.block, list(obs.hidden), obs.first
+    g = first.grads[block]
+    loss_is = named_loss(ctx, hidden, first.theta, first.x, first.y, obs.fd.own_loss,
+                         ctx.tol.float32_rel if obs.float32 else ctx.tol.value_rel, with_gradient=True)
+    own = loss_is.gradient.get(block) if loss_is and loss_is.diagnosis and loss_is.gradient else None
+    if own is not None and bounds.match.close(g, own):
+        return SELF_CONSISTENT_CREDIT, (
+            f"The gradient of {block} is consistent with your own loss (finite-difference error "
+            f"{fmt(agreement.fd_error)}) but differs from the reference (relative error {fmt(agreement.ref_error)}), "
+            "so the function you differentiate is not the assignment's."), {}
+    notes = {}
+    if loss_is is not None and loss_is.diagnosis is None:
+        notes["forged-finite-differences"] = (
+            f"the loss values around the probe point agree with a gradient of {block} that is not the gradient "
+            "of the (correct) loss at that point: the finite differences may have been forged inside the "
+            "student's process")
+    why = ("that loss is the assignment's, whose gradient it is not" if loss_is and loss_is.diagnosis is None
+           else "it is not the gradient of any loss the grader knows")
+    return 0.0, (f"The gradient of {block} differs from the reference (relative error {fmt(agreement.ref_error)}). "
+                 f"It agrees with finite differences of your own loss ({fmt(obs.fd.own_loss, 6)} here), but "
+                 f"{why}, so this earns nothing."), notes
+
+
+def _largest_difference(block: str, g: np.ndarray, ref: np.ndarray) -> str:
+    with np.errstate(invalid="ignore"):
+        worst = int(np.nanargmax(np.abs(np.ravel(g) - np.ravel(ref)))) if np.any(np.isfinite(g)) else 0
+    idx = [int(i) for i in np.unravel_index(worst, ref.shape)]
+    return (f"Largest difference at {block}{idx}: yours {fmt(float(np.ravel(g)[worst]), 6)}, "
+            f"expected {fmt(float(np.ravel(ref)[worst]), 6)}.")
+
+
+def confirmation_points(ctx: Context, obs: Observation) -> tuple[Point, ...]:
+    """The probe points a family fit must hold at: the first, and the second
+    when the student's gradient there is usable."""
+    hidden = list(obs.hidden)
+    points = [_point(ctx, hidden, sg, obs.block) for sg in (obs.first, obs.second)]
+    return tuple(p for p in points if p is not None)
+
+
+def _point(ctx: Context, hidden: list[int], sg: StudentGradient, block: str) -> Point | None:
+    oracle = ctx.oracle
+    ref = oracle.gradient(hidden, sg.theta, sg.x, sg.y)[block]
+    g = sg.grads.get(block)
+    if g is None or g.shape != ref.shape:
+        return None
+    data = oracle.data_gradient(hidden, sg.theta, sg.x, sg.y)[block] if oracle.architecture(hidden).penalized \
+        else ref
+    mutants = {k: v[block] for k, v in oracle.gradient_mutants(hidden, sg.theta, sg.x, sg.y).items()}
+    return Point(sg.theta, sg.x, sg.y, g, ref, data, mutants)
+
+
+def _sizes(ctx: Context, hidden: list[int]) -> Sizes:
+    sizes = ctx.oracle.architecture(hidden).sizes
+    return Sizes(inputs=sizes[0], classes=sizes[-1])
+
+
+def _coefficients(ctx: Context, hidden: list[int], block: str) -> tuple[float, float]:
+    arch, layer = ctx.oracle.architecture(hidden), int(block[1:])
+    return arch.l1_coefficients[layer], arch.l2_coefficients[layer]
+
+
+def _single_samples(ctx: Context, obs: Observation) -> dict[str, np.ndarray]:
+    if not obs.block.startswith("b"):
+        return {}
+    first = obs.first
+    singles = ctx.oracle.single_sample_gradients(list(obs.hidden), first.theta, first.x, first.y)
+    return {label: grads[obs.block] for label, grads in singles.items()}
+
+
+def _other_activation(ctx: Context, hidden: list[int], sg: StudentGradient, block: str, match: Match) -> str | None:
+    """The other activation whose network's gradient the student's block is, if any."""
+    for name, grads in ctx.oracle.activation_gradients(hidden, sg.theta, sg.x, sg.y).items():
+        if match.close(sg.grads[block], grads[block]):
+            return name
+    return None
+
+
+def _block_table(sg: StudentGradient, ref_all: dict) -> dict:
+    rows = []
+    for key, ref in ref_all.items():
+        g = sg.grads.get(key)
+        if g is None or g.shape != ref.shape:
+            rows.append([key, sg.forms.get(key, "missing"), "-", "-"])
+            continue
+        c, residual = best_scale(g, ref)
+        rows.append([key, sg.forms.get(key, "ok"), rel_error(g, ref), c if residual < 1e-6 else "-"])
+    return table(["block", "stored as", "relative error vs reference", "exact ratio"], rows)
+
+
+def _hint_from_blocks(sg: StudentGradient, ref_all: dict, block: str, match: Match) -> str | None:
+    """Output-layer blocks right but hidden-layer blocks wrong points at the
+    backward pass through the hidden activation."""
+    last = max(int(k[1:]) for k in ref_all if k.startswith("W"))
+    right = {k for k, ref in ref_all.items() if sg.grads.get(k) is not None and match.close(sg.grads[k], ref)}
+    if {f"W{last}", f"b{last}"} <= right and not block.endswith(str(last)):
+        return (f"W{last} and b{last} are right, so the error enters when you propagate back through the hidden "
+                "activation: check h'(z) and where you evaluate it.")
+    return None
+
+
+def instructor_notes(obs: Observation) -> dict[str, str]:
+    """Facts for the instructor only (run.json), never a score: a gradient
+    computed by finite differences of the student's own loss."""
+    if sum(obs.calls.values()) > NUMERICAL_CALLS:
+        counts = ", ".join(f"{k} {v} times" for k, v in sorted(obs.calls.items()))
+        return {"numerical-gradient": f"back_propagate called {counts} for one gradient: it computes finite "
+                                      "differences, not backpropagation"}
+    return {}
+
+
+# -- the door for the step and training checks ---------------------------------------------------
+
 def gradient_explained(ctx: Context, hidden: list[int], theta: dict, x: np.ndarray, y: np.ndarray,
                        grads: dict | None) -> str | None:
     """How far a student's whole gradient can be trusted: "reference" when
@@ -267,123 +516,41 @@ def gradient_explained(ctx: Context, hidden: list[int], theta: dict, x: np.ndarr
     not is reproduced by a named mistake, None otherwise.
 
     The evidence rule's door for gradients: a step or a training run is
-    judged with the student's own gradient only when this is not None."""
+    judged with the student's own gradient only when this is not None.
+    It sees one probe point (the step's own), so a family fit is taken
+    there unconfirmed: the gradient criteria confirm it on their second probe."""
     if not grads or any(g is None for g in grads.values()):
         return None
     oracle = ctx.oracle
-    rel, abs_ = tolerances(ctx)
+    match = Match(*tolerances(ctx))
     ref_all = oracle.gradient(hidden, theta, x, y)
+    sg = StudentGradient(theta, x, y, grads, {k: "ok" for k in grads})
     verdict = "reference"
     for block, ref in ref_all.items():
         g = grads.get(block)
         if g is None or g.shape != ref.shape:
             return None
-        if close(g, ref, rel, abs_):
+        if match.close(g, ref):
             continue
-        if _explain(g, ref, oracle, hidden, theta, x, y, block, rel, abs_, x.shape[0]) is None \
-                and _other_activation(g, oracle, hidden, theta, x, y, block, rel, abs_) is None:
+        point = _point(ctx, hidden, sg, block)
+        singles = ({label: s[block] for label, s in oracle.single_sample_gradients(hidden, theta, x, y).items()}
+                   if block.startswith("b") else {})
+        finding = explain((point,), _sizes(ctx, hidden), _coefficients(ctx, hidden, block), match, block, singles)
+        named = finding is not None and finding.diagnosis is not None
+        if not named and _other_activation(ctx, hidden, sg, block, match) is None:
             return None
         verdict = "named"
     return verdict
 
 
-def _project(g: np.ndarray, obs: dict) -> np.ndarray:
-    if obs["coords"] is not None:
-        return np.ravel(g)[np.asarray(obs["coords"], dtype=int)]
-    return np.array([float(np.sum(g * d)) for d in obs["directions"]])
+#: every mistake a verdict may name: the families' members and the single ones
+MISTAKES: tuple[str, ...] = (*FAMILY_MISTAKES, "gradient-transposed", "gradient-shape", "wrong-activation")
 
-
-def _explain(g: np.ndarray, ref: np.ndarray, oracle: Any, hidden: list[int], theta: dict, x: np.ndarray, y: np.ndarray,
-             block: str, rel: float, abs_: float, s: int) -> tuple[str, str, dict] | None:
-    """The known mistake that reproduces the student's numbers, if any."""
-    arch = oracle.architecture(hidden)
-    penalty_mistake = _explain_penalty(g, oracle, hidden, theta, x, y, block, rel, abs_)
-    if penalty_mistake:
-        return penalty_mistake
-    c, residual = best_scale(g, ref)
-    if (residual >= 1e-6 or not np.isfinite(c)) and arch.penalized:
-        # with a penalty, a scale mistake shows on the data part only: g - reg = c * data
-        data = oracle.data_gradient(hidden, theta, x, y)[block]
-        c, residual = best_scale(g - (ref - data), data)
-    if residual < 1e-6 and np.isfinite(c):
-        ev = {"ratio yours / reference": sig(c)}
-        if abs(c - s) < 1e-6 * s:
-            return ("sum-not-mean", f"Your gradient is exactly S = {s} times the correct one: you sum over the "
-                    f"samples but do not divide by S.", ev)
-        if abs(c - 1.0 / s) < 1e-6:
-            return ("mean-twice", f"Your gradient is exactly 1/S = 1/{s} of the correct one: you divide by S twice.", ev)
-        if abs(c + 1.0) < 1e-6:
-            return ("sign-flip", "Your gradient has the right size but the opposite sign.", ev)
-        if abs(c - s * s) < 1e-6 * s * s:
-            return ("sum-not-mean", f"Your gradient is S^2 = {s * s} times the correct one.", ev)
-    for name, mutant in oracle.gradient_mutants(hidden, theta, x, y).items():
-        if close(g, mutant[block], rel, abs_):
-            text = {"activation-derivative-sigmoid":
-                    f"Your gradient equals backprop with the sigmoid's derivative s(z)(1 - s(z)) in place of "
-                    f"the {arch.activation} derivative.",
-                    "activation-derivative-at-activation":
-                    "Your gradient equals backprop with the activation's derivative evaluated at the "
-                    "activation a = h(z) instead of the pre-activation z."}[name]
-            return (name, text, {})
-    if block.startswith("b"):
-        for label, single in oracle.single_sample_gradients(hidden, theta, x, y).items():
-            if close(g, single[block], rel, abs_):
-                return ("bias-one-sample", f"Your bias gradient equals the gradient of a single sample "
-                        f"({label}); it must combine all S = {s} samples (sum the error over the sample axis, "
-                        "then divide by S).", {"matches": label})
-    return None
-
-
-def _explain_penalty(g: np.ndarray, oracle: Any, hidden: list[int], theta: dict, x: np.ndarray, y: np.ndarray, block: str,
-                     rel: float, abs_: float) -> tuple[str, str, dict] | None:
-    """Elastic-net mistakes: no penalty term, the penalty on a bias, the L2
-    term's derivative without its factor 2."""
-    arch = oracle.architecture(hidden)
-    layer = int(block[1:])
-    c1, c2 = arch.l1_coefficients[layer], arch.l2_coefficients[layer]
-    if not (c1 or c2):
-        return None
-    data = oracle.data_gradient(hidden, theta, x, y)[block]
-    p = theta[block]
-    if block.startswith("W"):
-        if close(g, data, rel, abs_):
-            return ("penalty-missing", f"Your gradient of {block} is the gradient of the data loss alone: the "
-                    f"elastic-net term l1 sign({block}) + 2 l2 {block} is missing.", {})
-        if c2 and close(g, data + c1 * np.sign(p) + c2 * p, rel, abs_):
-            return ("penalty-l2-factor", f"Your gradient of {block} has the L2 term l2 {block} instead of "
-                    f"2 l2 {block}: the derivative of l2 sum {block}^2 is 2 l2 {block}.", {})
-    elif close(g, data + c1 * np.sign(p) + 2.0 * c2 * p, rel, abs_):
-        return ("penalty-on-biases", f"Your gradient of {block} contains the elastic-net term l1 sign({block}) "
-                f"+ 2 l2 {block}; only the weight matrices are penalized, never the biases.", {})
-    return None
-
-
-def _other_activation(g: np.ndarray, oracle: Any, hidden: list[int], theta: dict, x: np.ndarray, y: np.ndarray,
-                      block: str, rel: float, abs_: float) -> str | None:
-    for name, grads in oracle.activation_gradients(hidden, theta, x, y).items():
-        if close(g, grads[block], rel, abs_):
-            return name
-    return None
-
-
-def _block_table(obs: dict, ref_all: dict) -> dict:
-    rows = []
-    for key, ref in ref_all.items():
-        g = obs["grads"].get(key)
-        if g is None:
-            rows.append([key, obs["forms"].get(key, "missing"), "-", "-"])
-            continue
-        c, residual = best_scale(g, ref)
-        rows.append([key, obs["forms"].get(key, "ok"), rel_error(g, ref), c if residual < 1e-6 else "-"])
-    return table(["block", "stored as", "relative error vs reference", "exact ratio"], rows)
-
-
-def _hint_from_blocks(obs: dict, ref_all: dict, block: str, rel: float, abs_: float) -> str | None:
-    """Output-layer blocks right but hidden-layer blocks wrong points at the
-    backward pass through the hidden activation."""
-    last = max(int(k[1:]) for k in ref_all if k.startswith("W"))
-    right = {k for k, ref in ref_all.items() if obs["grads"].get(k) is not None and close(obs["grads"][k], ref, rel, abs_)}
-    if {f"W{last}", f"b{last}"} <= right and not block.endswith(str(last)):
-        return (f"W{last} and b{last} are right, so the error enters when you propagate back through the hidden "
-                "activation: check h'(z) and where you evaluate it.")
-    return None
+CHECK = Check(
+    name="gradient",
+    summary="one block's gradient equals the reference's (and finite differences of the student's own loss); "
+            "a wrong one is named by a family fit confirmed on a second probe",
+    Params=Params, Observation=Observation, operations=("construct", "get_parameters", "set_parameters", "gradient", "loss"),
+    observe=observe, judge=judge, mistakes=MISTAKES, prefetch=prefetch, reference=True, validate=validate,
+    instructor_notes=instructor_notes,
+)
