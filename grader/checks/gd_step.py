@@ -27,8 +27,6 @@ from .contract import Check, StudentValueError
 from .gradient import canonical_gradient, gradient_explained
 
 MATCH = 1e-6
-#: the second probe's learning rate, as a multiple of the first's: no value students write into code
-SECOND_LR_FACTOR = 0.37
 
 Theta = dict[str, np.ndarray]
 
@@ -109,14 +107,19 @@ class Observation:
     runs: tuple[Run, ...]   # the rubric's learning rate first, then the second probe
 
 
-def second_lr(lr: float) -> float:
-    return lr * SECOND_LR_FACTOR
+def second_lr(lr: float, seed: int) -> float:
+    """The second probe's learning rate: lr times a factor drawn from `seed`
+    (the course secret's when grading for real) in [0.3, 0.45], away from
+    the named factors (1/2, 1/S, ...) so a hard-coded lr is never mistaken
+    for one, rounded to print plainly."""
+    factor = float(np.random.default_rng(seed).uniform(0.3, 0.45))
+    return float(f"{lr * factor:.3g}")
 
 
 def observe(ctx: Context, probe: Any, params: Params) -> Observation:
     lr = params.lr or ctx.rubric.assignment.optimizer.lr
     runs = (_run(ctx, probe, params, lr, ("net",), ("step",)),
-            _run(ctx, probe, params, second_lr(lr), ("net", 2), ("step", 2)))
+            _run(ctx, probe, params, second_lr(lr, ctx.seed("lr")), ("net", 2), ("step", 2)))
     return Observation(tuple(params.hidden), runs)
 
 

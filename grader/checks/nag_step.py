@@ -60,8 +60,16 @@ class Params(CheckParams):
     momentum: float | None = None  # default: the rubric's
 
 
-def second_momentum(mu: float) -> float:
-    """A momentum far from the rubric's and from the values students hard-code."""
+def second_momentum(mu: float, seed: int) -> float:
+    """The second probe's momentum: drawn from `seed` (the course secret's
+    when grading for real, so nobody can write it into the code), far from
+    mu and from 1 - mu (so "the same number" and "the same relation" cannot
+    coincide), rounded to print plainly."""
+    rng = np.random.default_rng(seed)
+    for _ in range(64):
+        m = round(float(rng.uniform(0.4, 0.8)), 3)
+        if abs(m - mu) > 0.1 and abs(m - (1.0 - mu)) > 0.1 and abs(m - 0.5) > 0.02:
+            return m
     return 0.55 if abs(mu - 0.55) > 0.1 else 0.8
 
 
@@ -124,7 +132,7 @@ def observe(ctx: Context, probe: Any, params: Params) -> Observation:
     second_run = None
     if optimizer.schedule == "constant":
         # the same steps at another momentum: a coefficient written into the code shows here
-        mu2 = second_momentum(mu)
+        mu2 = second_momentum(mu, ctx.seed("momentum"))
         other = probe.new(params.hidden, method="nag", lr=params.lr, momentum=mu2, seed=ctx.seed("nag2"))
         raw2, second = _student_run(other, other.require_layout(), shapes, x, y, SECOND_STEPS)
         second_run = Run(mu2, second, float_eps(raw2),
@@ -247,7 +255,8 @@ def tolerance(ctx: Context, run: Run, candidate: list[Theta] | tuple[Theta, ...]
 
 
 def follows(ctx: Context, run: Run, candidate: list[Theta] | tuple[Theta, ...]) -> bool:
-    return distance(run.iterates, candidate) <= tolerance(ctx, run, candidate)
+    """The run follows `candidate` within tolerance (an absent replay is followed by nothing)."""
+    return len(candidate) > 1 and distance(run.iterates, candidate) <= tolerance(ctx, run, candidate)
 
 
 def reference_gradient(ctx: Context, obs: Observation) -> GradFn:
@@ -409,7 +418,8 @@ def describe(rule: StepRule) -> str:
     where = "the look-ahead point y_k" if rule.evaluate == LOOKAHEAD else "the current iterate theta_k"
     start = "y_k" if rule.start == LOOKAHEAD else "theta_k"
     prev = "theta_{k-1}" if rule.previous == UPDATED else "theta_0 (never updated)"
-    text = (f"momentum {fmt(rule.momentum)} (y_k = theta_k + {fmt(rule.momentum)} (theta_k - {prev})), "
+    sign = "-" if rule.momentum < 0 else "+"
+    text = (f"momentum {fmt(rule.momentum)} (y_k = theta_k {sign} {fmt(abs(rule.momentum))} (theta_k - {prev})), "
             f"the gradient at {where}, the step from {start}")
     return text + (f", learning rate x {fmt(rule.factor)}" if abs(rule.factor - 1.0) > 1e-9 else "")
 

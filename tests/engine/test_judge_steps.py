@@ -11,6 +11,7 @@ never grader errors.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -40,7 +41,7 @@ def gd_obs(ctx, step_fn: Callable[[Theta, Theta, float, int], Theta], new_keys=(
     params = ctx.criterion.check_params()
     lr = ctx.rubric.assignment.optimizer.lr
     runs = []
-    for index, (part, rate) in enumerate(((("step",), lr), (("step", 2), gd_step.second_lr(lr)))):
+    for index, (part, rate) in enumerate(((("step",), lr), (("step", 2), gd_step.second_lr(lr, ctx.seed("lr"))))):
         theta = ctx.oracle.theta(params.hidden, *part)
         x, y = ctx.oracle.batch(params.samples, *part)
         g = ctx.oracle.gradient(params.hidden, theta, x, y)
@@ -131,7 +132,7 @@ def test_gd_random_factors_are_not_named(make_ctx, c1, c2):
     ctx = make_ctx("gd-step")
     lr = ctx.rubric.assignment.optimizer.lr
     c1, c2 = round(c1, 3), round(c2, 3)
-    if abs(c1 - c2) < 1e-3 or abs(c1 * lr - c2 * gd_step.second_lr(lr)) < 1e-6 or c1 == 1.0:
+    if abs(c1 - c2) < 1e-3 or abs(c1 * lr - c2 * gd_step.second_lr(lr, ctx.seed("lr"))) < 1e-6 or c1 == 1.0:
         return
     v = judge_gd(ctx, gd_obs(ctx, lambda t, g, rate, probe: mutants.scaled_gd_step(g, t, rate, (c1, c2)[probe])))
     assert v.diagnoses == [], (c1, c2, v.feedback)
@@ -268,7 +269,7 @@ def nag_obs(ctx, first, second=None, aliases=(), rubric_grad=None, eps=FLOAT64_E
         for key in first_run.replays})
     second_run = None
     if optimizer.schedule == "constant":
-        mu2 = nag_step.second_momentum(mu)
+        mu2 = nag_step.second_momentum(mu, ctx.seed("momentum"))
         second_run = _run(ctx, student_of(second if second is not None else first), reference, theta0,
                           nag_step.SECOND_STEPS, params.lr, mu2, ("nag", "nag_stored"), (mu2, mu), eps)
     return nag_step.Observation(tuple(params.hidden), x, y, params.lr, mu, optimizer.schedule, first_run, second_run,
@@ -378,7 +379,7 @@ def test_nag_random_momenta_are_not_named(make_ctx, m1, m2):
     the second probe, names nothing; the fitted number is reported."""
     ctx = make_ctx("nag-step")
     mu = ctx.rubric.assignment.optimizer.momentum
-    mu2 = nag_step.second_momentum(mu)
+    mu2 = nag_step.second_momentum(mu, ctx.seed("momentum"))
     m1, m2 = round(m1, 3), round(m2, 3)
     named1 = [mu, 1 - mu, -mu, 0.0]
     named2 = [mu2, 1 - mu2, -mu2, 0.0, m1, mu]
@@ -451,3 +452,56 @@ def test_validate_needs_two_steps_and_the_architectures_depth(make_ctx, silu_rub
     gd_crit = make_ctx("gd-step").criterion
     assert gd_step.validate(silu_rubric, gd_crit, gd_step.Params()) == []
     assert gd_step.validate(silu_rubric, gd_crit, gd_step.Params(hidden=[3, 3]))
+
+
+# -- end to end: the step cases, graded in the sandbox --------------------------------------------
+
+CASES = Path(__file__).resolve().parent / "cases_steps"
+#: each case is submissions/correct_vectorized.py with one line of step() changed
+CASE_DIAGNOSES = {
+    "gd_lr_twice": {"gd-step": ["wrong-step-size"]},
+    "gd_step_not_applied": {"gd-step": ["step-not-applied"]},
+    "nag_lookahead_not_stepped": {"nag-step": ["lookahead-not-stepped"]},
+    "nag_momentum_complement": {"nag-step": ["momentum-complement"]},
+    "nag_momentum_half_literal": {"nag-step": ["wrong-momentum"]},
+    "nag_momentum_sign_flipped": {"nag-step": ["momentum-sign-flipped"]},
+    "nag_previous_not_updated": {"nag-step": ["previous-not-updated"]},
+}
+
+
+def test_every_case_has_an_expectation():
+    assert sorted(p.stem for p in CASES.glob("*.py")) == sorted(CASE_DIAGNOSES)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(CASE_DIAGNOSES))
+def test_step_case_is_named_end_to_end(case, silu_rubric):
+    from grader.engine import grade
+
+    result = grade(CASES / f"{case}.py", silu_rubric).result
+    by_id = {c["id"]: c for c in result["criteria"]}
+    for cid in ("gd-step", "nag-step"):
+        expected = CASE_DIAGNOSES[case].get(cid)
+        crit = by_id[cid]
+        if expected is None:
+            assert crit["status"] == "passed", (cid, crit["feedback"])
+        else:
+            assert crit["status"] == "failed" and crit["diagnoses"] == expected, (cid, crit["feedback"])
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 2**63), st.sampled_from([0.9, 0.5, 0.55, 0.7, 0.3]))
+def test_second_probe_values_are_drawn_from_the_seed_and_kept_apart(seed, mu):
+    """The second probe's momentum and learning rate come from the seed (the
+    course secret's when grading), and never sit where a named relation or a
+    hard-coded value could be confused with the first probe's."""
+    mu2 = nag_step.second_momentum(mu, seed)
+    assert abs(mu2 - mu) > 0.1 and abs(mu2 - (1 - mu)) > 0.1
+    lr2 = gd_step.second_lr(0.01, seed)
+    assert 0.003 <= lr2 <= 0.0045
+    assert all(abs(lr2 / 0.01 - f) > 0.04 for f in (0.5, 0.2, 1.0))
+
+
+def test_second_probe_values_differ_between_seeds():
+    assert len({nag_step.second_momentum(0.9, s) for s in range(20)}) > 5
+    assert len({gd_step.second_lr(0.01, s) for s in range(20)}) > 5
