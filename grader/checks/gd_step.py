@@ -145,12 +145,17 @@ def _run(ctx: Context, probe: Any, params: Params, lr: float, net_seed: tuple, p
 
 
 def prefetch(ctx: Context, params: Params) -> None:
-    """Every reference answer judge asks: the gradient at each probe's
-    start (the trust question is asked in observe, from the same points)."""
+    """Every reference answer observe and judge ask, all at the probes'
+    fixed starts: the gradient, and the named mistakes' gradients the trust
+    question (`gradient_explained`) compares a student's with -- asked by
+    putting it a gradient no mistake explains, so none is skipped."""
+    hidden = list(params.hidden)
     for part in (("step",), ("step", 2)):
-        theta = ctx.oracle.theta(params.hidden, *part)
+        theta = ctx.oracle.theta(hidden, *part)
         x, y = ctx.oracle.batch(params.samples, *part)
-        ctx.oracle.gradient(list(params.hidden), theta, x, y)
+        reference = ctx.oracle.gradient(hidden, theta, x, y)
+        unexplained = {k: np.full_like(v, 0.123) for k, v in reference.items()}
+        gradient_explained(ctx, hidden, theta, x, y, unexplained)
 
 
 def validate(rubric: Rubric, crit: Criterion, params: Params) -> list[str]:

@@ -505,3 +505,28 @@ def test_second_probe_values_are_drawn_from_the_seed_and_kept_apart(seed, mu):
 def test_second_probe_values_differ_between_seeds():
     assert len({nag_step.second_momentum(0.9, s) for s in range(20)}) > 5
     assert len({gd_step.second_lr(0.01, s) for s in range(20)}) > 5
+
+
+def test_gd_prefetch_records_every_answer_observe_and_judge_ask(make_ctx, silu_rubric):
+    """A kit replays recorded answers only: with gd-step's prefetch recorded,
+    the trust question and the judge run for a right, a scaled and an
+    unexplained gradient without asking anything unrecorded."""
+    from grader.checks.base import Context
+    from grader.checks.gradient import gradient_explained
+    from grader.oracle import Oracle
+
+    crit = silu_rubric.criterion("gd-step")
+    recorder = Oracle(silu_rubric, record={})
+    gd_step.prefetch(Context(silu_rubric, recorder, crit), crit.check_params())
+    ctx = Context(silu_rubric, Oracle(silu_rubric, answers=dict(recorder.record)), crit)
+    full = make_ctx("gd-step")
+    obs = gd_obs(full, scaled(1.0))
+    assert judge_gd(ctx, obs).status == "passed"
+    for run in obs.runs:
+        hidden = list(obs.hidden)
+        mutant_grads = full.oracle.gradient_mutants(hidden, run.theta, run.x, run.y)
+        owns = [run.own_gradient, {k: 5 * v for k, v in run.own_gradient.items()},
+                {k: v + 1 for k, v in run.own_gradient.items()}, *mutant_grads.values()]
+        for own in owns:
+            assert gradient_explained(ctx, hidden, run.theta, run.x, run.y, own) \
+                == gradient_explained(full, hidden, run.theta, run.x, run.y, own)
