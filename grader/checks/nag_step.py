@@ -36,7 +36,7 @@ import numpy as np
 from ..mutants import FROZEN, ITERATE, LOOKAHEAD, UPDATED, StepRule
 from ..probe import FLOAT64_EPS, ApiError, WorkerFailure, float_eps
 from ..schema import Criterion, Rubric
-from .base import CheckParams, Context, Verdict, fmt, scale_is, sig, table
+from .base import CheckParams, Context, Verdict, best_scale, fmt, scale_is, sig, table
 from .contract import Check, StudentValueError
 from .gd_step import Snapshot, Theta, canonical_snapshot
 from .gradient import canonical_gradient, gradient_explained
@@ -113,6 +113,7 @@ class Observation:
     aliases: tuple[str, ...]      # attributes sharing memory with the parameters
     own_gradient: bool            # the replays used the student's back_propagate (trusted)
     own_at_start: Theta | None    # the student's gradient at the first snapshot, when used
+    own_scale: float = 1.0        # the student's gradient is exactly this multiple of the reference's (S, 1/S, -1)
 
 
 def observe(ctx: Context, probe: Any, params: Params) -> Observation:
@@ -138,8 +139,22 @@ def observe(ctx: Context, probe: Any, params: Params) -> Observation:
         second_run = Run(mu2, second, float_eps(raw2),
                          _replays(ctx, grad_fn, second, ("nag", "nag_stored"), (mu2, mu), params))
     own_at_start = grad_fn(first[0].values) if used_own[0] and first[0].usable else None   # cached: no extra call
+    reference = ctx.oracle.gradient(list(params.hidden), first[0].values, x, y) if own_at_start else None
     return Observation(tuple(params.hidden), x, y, params.lr, mu, optimizer.schedule, first_run, second_run,
-                       aliases, bool(used_own[0]), own_at_start)
+                       aliases, bool(used_own[0]), own_at_start, own_scale(own_at_start, reference))
+
+
+def own_scale(own: Theta | None, reference: Theta | None) -> float:
+    """s when the student's gradient is exactly s times the reference's (a
+    sum for a mean, S; a mean taken twice, 1/S; the descent direction, -1):
+    step() then moves by s lr g, which is their gradient's mistake (charged
+    in the gradient criteria), not a learning-rate one.  1 otherwise."""
+    if not own or not reference or set(own) != set(reference):
+        return 1.0
+    a = np.concatenate([np.ravel(own[k]) for k in reference])
+    b = np.concatenate([np.ravel(reference[k]) for k in reference])
+    c, residual = best_scale(a, b)
+    return float(c) if np.isfinite(c) and residual < 1e-9 and c != 0 else 1.0
 
 
 def _student_run(net: Any, layout: Any, shapes: Theta, x: np.ndarray, y: np.ndarray,
@@ -390,18 +405,19 @@ def fit_family(ctx: Context, run: Run, grad: GradFn, lr: float) -> list[MemberFi
 
 
 def snapped(ctx: Context, run: Run, fit: MemberFit, grad: GradFn, lr: float,
-            values: dict[str, float]) -> tuple[MemberFit, str | None]:
-    """The fit with its momentum and factor replaced by named values (factor 1,
-    the relations of `values`) when those still fit: a named value is only
-    used when the numbers cannot tell it from the fitted one."""
-    for factor in (1.0, fit.rule.factor):
+            values: dict[str, float], unit: float = 1.0) -> tuple[MemberFit, str | None]:
+    """The fit with its momentum and factor replaced by named values (factor
+    `unit`: the right learning rate; the relations of `values`) when those
+    still fit: a named value is only used when the numbers cannot tell it
+    from the fitted one."""
+    for factor in (unit, fit.rule.factor):
         for relation, m in values.items():
             rule = StepRule(m, factor, fit.rule.start, fit.rule.evaluate, fit.rule.previous)
             member = evaluate_member(ctx, run, rule, grad, lr)
             if member.fits:
                 return member, relation
-        if factor == 1.0:
-            rule = StepRule(fit.rule.momentum, 1.0, fit.rule.start, fit.rule.evaluate, fit.rule.previous)
+        if factor == unit:
+            rule = StepRule(fit.rule.momentum, unit, fit.rule.start, fit.rule.evaluate, fit.rule.previous)
             member = evaluate_member(ctx, run, rule, grad, lr)
             if member.fits:
                 return member, None
@@ -559,8 +575,10 @@ def _name_member(ctx: Context, obs: Observation, evidence: dict[str, Any]) -> Ve
                                    [[describe(f.rule), f.residual] for f in fits])
     if not fits or not fits[0].fits:
         return _unexplained(obs, fits, evidence)
-    member, relation = snapped(ctx, obs.first, fits[0], grad, obs.lr, relations(obs.momentum))
+    member, relation = snapped(ctx, obs.first, fits[0], grad, obs.lr, relations(obs.momentum), obs.own_scale)
     evidence["your steps fit"] = describe(member.rule)
+    if obs.own_scale != 1.0:
+        evidence["your gradient"] = f"{fmt(obs.own_scale)} x the reference's (its factor is not charged here)"
     named = _read(obs, member, relation)
     confirmation = _confirm(ctx, obs, member, relation, grad)
     if confirmation is None:   # no second probe (FISTA schedule): the first one names it
@@ -612,10 +630,10 @@ def _read(obs: Observation, member: MemberFit, relation: str | None) -> Named:
     elif relation is None:
         diagnoses.append("wrong-momentum")
         parts.append(f"the momentum is {fmt(rule.momentum)} instead of {fmt(mu)}")
-    if abs(rule.factor - 1.0) > 1e-9:
+    if abs(rule.factor - obs.own_scale) > 1e-9 * abs(obs.own_scale):
+        used = rule.factor / obs.own_scale * obs.lr   # with the student's own gradient, as step() uses it
         diagnoses.append("wrong-step-size")
-        parts.append(f"the learning rate is {fmt(rule.factor * obs.lr)} instead of {fmt(obs.lr)} "
-                     "(step() ignores self.lr or scales it)")
+        parts.append(f"the learning rate is {fmt(used)} instead of {fmt(obs.lr)} (step() ignores self.lr or scales it)")
     return Named(tuple(diagnoses), "Your NAG steps fit the momentum family: " + "; ".join(parts) + ".")
 
 

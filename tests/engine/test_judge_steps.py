@@ -246,7 +246,8 @@ def _run(ctx, student: Student, grad, theta0: Theta, steps: int, lr: float, mu: 
     return nag_step.Run(mu, snaps, eps, replays)
 
 
-def nag_obs(ctx, first, second=None, aliases=(), rubric_grad=None, eps=FLOAT64_EPS) -> nag_step.Observation:
+def nag_obs(ctx, first, second=None, aliases=(), rubric_grad=None, eps=FLOAT64_EPS,
+            student_scale=1.0) -> nag_step.Observation:
     """A student's NAG run at the rubric's momentum (`first`: a method name of
     the reference or a function like the mutants') and, for a constant
     schedule, at the second momentum (`second`, the same student by
@@ -261,8 +262,11 @@ def nag_obs(ctx, first, second=None, aliases=(), rubric_grad=None, eps=FLOAT64_E
     def reference(th):
         return ctx.oracle.gradient(params.hidden, th, x, y)
 
-    grad = rubric_grad or reference
-    first_run = _run(ctx, student_of(first), reference, theta0, params.steps, params.lr, mu,
+    def students(th):   # the student's back_propagate, which their step() uses
+        return {k: student_scale * v for k, v in reference(th).items()}
+
+    grad = rubric_grad or (students if student_scale != 1.0 else reference)
+    first_run = _run(ctx, student_of(first), students, theta0, params.steps, params.lr, mu,
                      ("nag", "nag_stored", "nag_fista"), (mu,), eps)
     first_run = dataclasses.replace(first_run, replays={
         key: tuple(ref_opt.trajectory(key[0], grad, theta0, params.steps, params.lr, key[1]).stored)
@@ -270,10 +274,10 @@ def nag_obs(ctx, first, second=None, aliases=(), rubric_grad=None, eps=FLOAT64_E
     second_run = None
     if optimizer.schedule == "constant":
         mu2 = nag_step.second_momentum(mu, ctx.seed("momentum"))
-        second_run = _run(ctx, student_of(second if second is not None else first), reference, theta0,
+        second_run = _run(ctx, student_of(second if second is not None else first), students, theta0,
                           nag_step.SECOND_STEPS, params.lr, mu2, ("nag", "nag_stored"), (mu2, mu), eps)
     return nag_step.Observation(tuple(params.hidden), x, y, params.lr, mu, optimizer.schedule, first_run, second_run,
-                                tuple(aliases), True, None)
+                                tuple(aliases), True, students(theta0), student_scale)
 
 
 def judge_nag(ctx, obs):
@@ -530,3 +534,16 @@ def test_gd_prefetch_records_every_answer_observe_and_judge_ask(make_ctx, silu_r
         for own in owns:
             assert gradient_explained(ctx, hidden, run.theta, run.x, run.y, own) \
                 == gradient_explained(full, hidden, run.theta, run.x, run.y, own)
+
+
+@pytest.mark.parametrize("scale", [5.0, 0.2])
+def test_nag_member_with_a_scaled_own_gradient_charges_no_learning_rate(make_ctx, scale):
+    """back_propagate returns S g (or g / S), step() uses it in heavy-ball
+    steps: heavy-ball is named, the gradient's factor is not charged again
+    as a learning rate; the same steps with 2 lr are."""
+    ctx = make_ctx("nag-step")
+    v = judge_nag(ctx, nag_obs(ctx, mutant("heavy_ball_steps"), student_scale=scale))
+    assert v.diagnoses == ["heavy-ball"], v.feedback
+    doubled = lambda grad, t0, steps, lr, mu: mutants.heavy_ball_steps(grad, t0, steps, 2 * lr, mu)   # noqa: E731
+    v = judge_nag(ctx, nag_obs(ctx, doubled, student_scale=scale))
+    assert v.diagnoses == ["heavy-ball", "wrong-step-size"], v.feedback
