@@ -169,10 +169,19 @@ REFERENCE = {"W0": np.zeros((2, 3)), "b0": np.zeros(2)}
     ({"W0": "abc", "b0": np.zeros(2)}, "not an array of numbers"),
     ({"W0": np.zeros((3, 2)), "b0": np.zeros(2)}, "shape"),
     ({"W0": np.array([["a"] * 3] * 2), "b0": np.zeros(2)}, "not an array of numbers"),
+    ({"W0": [[1, 2, 3], [4, "x", 6]], "b0": np.zeros(2)}, "not an array of numbers"),
+    ({"W0": [[1, 2, 3], [4, 5]], "b0": np.zeros(2)}, "not an array of numbers"),
+    ({"W0": None, "b0": np.zeros(2)}, "not an array of numbers"),
 ])
 def test_odd_snapshots_are_the_students_bad_output(raw, phrase):
     with pytest.raises(StudentValueError, match=phrase):
         canonical_snapshot(raw, {}, _Layout(REFERENCE), REFERENCE, "after step()")
+
+
+def test_nested_lists_of_numbers_are_read_as_arrays():
+    snap = canonical_snapshot({"W0": [[1, 2, 3], [4, 5, 6]], "b0": np.zeros(2, dtype=np.float32)}, {},
+                              _Layout(REFERENCE), REFERENCE, "after step()")
+    assert snap.usable and snap.values["W0"].dtype == np.float64 and snap.values["W0"][1, 2] == 6
 
 
 def test_missing_and_nonfinite_blocks_are_kept_for_the_judge():
