@@ -431,6 +431,9 @@ def relations(mu: float) -> dict[str, float]:
 
 def describe(rule: StepRule) -> str:
     """A member in words: what each fitted knob says."""
+    if rule.momentum == 0.0 or (rule.start, rule.evaluate) == (ITERATE, ITERATE):
+        scaled = f" with learning rate x {fmt(rule.factor)}" if abs(rule.factor - 1.0) > 1e-9 else ""
+        return "plain gradient steps (no momentum)" + scaled
     where = "the look-ahead point y_k" if rule.evaluate == LOOKAHEAD else "the current iterate theta_k"
     start = "y_k" if rule.start == LOOKAHEAD else "theta_k"
     prev = "theta_{k-1}" if rule.previous == UPDATED else "theta_0 (never updated)"
