@@ -23,14 +23,14 @@ S samples; "set theta" writes values into the student's dict):
   theta +- h e_i for every coordinate i of the block (1 + 2 n loss calls:
   49, 13, 37, 7);
 * gd-step: N_H = 6, set theta, back_propagate, set theta again, one step
-  (lr 0.01, S = 5);
+  (lr 0.01, S = 5); then the same at the second probe's lr (0.00346);
 * nag-step: NAG at N_H = 6 (lr 0.05, momentum 0.9): 4 steps with a snapshot
-  each; the five candidate replays (NAG, NAG storing the look-ahead, FISTA,
-  heavy ball, GD) from the first snapshot with a helper network's
-  back_propagate as the gradient, asked once per distinct point; then the
-  second-momentum probe: NAG at momentum 0.55 for 3 steps and the NAG /
-  stored-look-ahead replays at momenta 0.55 and 0.9 from its start.  For a
-  correct submission that is 15 + 9 = 24 back_propagate calls (S = 5);
+  each; the three correct-form replays (NAG, NAG storing the look-ahead,
+  FISTA) from the first snapshot with a helper network's back_propagate as
+  the gradient, asked once per distinct point; then the second-momentum
+  probe: NAG at momentum 0.637 for 3 steps and the NAG / stored-look-ahead
+  replays at momenta 0.637 and 0.9 from its start (the family fit that names
+  a wrong trajectory uses the reference gradient, no student call);
 * training: on the penguins training split (280 x 4), N_H = 16, lr 0.1, from
   one start drawn N(0, 0.05^2) (written over theta and over any attribute
   holding a copy of the constructor's theta, e.g. NAG's previous iterate):
@@ -79,6 +79,7 @@ if str(ROOT) not in sys.path:
 
 # -- the questions' parameters: penguins-silu and the checks' defaults -------------
 LR, MU = 0.01, 0.9                       # rubric optimizer (gd-step, the probe networks)
+GD_SECOND_LR = 0.00346                   # gd_step.second_lr(0.01, penguins-silu's public seed)
 SHAPE_HIDDEN = (16, 5, 7)                # param-shapes / param-count params.hidden
 INIT_HIDDEN = 500                        # init params.hidden
 PROBE_HIDDEN = 6                         # forward, loss, gradient, gd_step, nag_step Params.hidden
@@ -86,8 +87,8 @@ FORWARD_SAMPLES, FORWARD_SCALE = 7, 1000.0   # forward / loss Params.samples, fo
 GRAD_SAMPLES, FD_STEP = 5, 1e-6          # gradient Params.samples, h (float64)
 STEP_SAMPLES = 5                         # gd_step / nag_step Params.samples
 NAG_LR, NAG_STEPS = 0.05, 4              # nag_step Params.lr, steps
-NAG_CANDIDATES = ("nag", "nag_stored", "nag_fista", "heavy_ball", "gd")   # nag_step.CANDIDATES
-SECOND_MU, SECOND_STEPS = 0.55, 3        # nag_step.second_momentum(0.9), SECOND_STEPS
+NAG_CANDIDATES = ("nag", "nag_stored", "nag_fista")   # the replays of nag_step.observe
+SECOND_MU, SECOND_STEPS = 0.637, 3       # nag_step.second_momentum(0.9, penguins-silu's public seed), SECOND_STEPS
 SECOND_CANDIDATES = ("nag", "nag_stored")
 TRAIN_HIDDEN, TRAIN_LR, INIT_STD = 16, 0.1, 0.05   # training: architecture, params.lr, init std
 ITERATIONS, EVERY, TRAIN_ITERATIONS = 300, 10, 5   # training Params
@@ -250,14 +251,15 @@ def main(argv: list[str]) -> int:
             flat[i] = base[i]
 
     def gd_step() -> None:
-        net = new(PROBE_HIDDEN)
-        theta = random_theta(net)
-        x, y = batch(STEP_SAMPLES)
-        net.back_propagate(x, y)
-        set_theta(net, theta)
-        snaps = [snapshot(net)]
-        net.step(x, y)
-        snaps.append(snapshot(net))
+        for lr in (LR, GD_SECOND_LR):
+            net = new(PROBE_HIDDEN, lr=lr)
+            theta = random_theta(net)
+            x, y = batch(STEP_SAMPLES)
+            net.back_propagate(x, y)
+            set_theta(net, theta)
+            snaps = [snapshot(net)]
+            net.step(x, y)
+            snaps.append(snapshot(net))
 
     def nag_step() -> None:
         x, y = batch(STEP_SAMPLES)
