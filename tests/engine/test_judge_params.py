@@ -1,15 +1,15 @@
-"""Every diagnosis the grader claims, tested on synthetic observations.
+"""The parameter checks' judges on typed observations (param_shapes, param_count).
 
-Judges are pure functions of observations, so each known mistake is
-reproduced here with the reference's own numbers, mutated the way the
-mistake mutates them, without starting a student process.  Each test fails
-if its diagnosis is removed or mis-triggered.
+The other checks' judges have their own files (test_judge_gradient.py,
+test_judge_steps.py, test_judge_outputs.py, test_judge_init.py,
+test_judge_training.py): each known mistake reproduced with the reference's
+own numbers, without starting a student process; each test fails if its
+diagnosis is removed or mis-triggered.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from grader.checks.observe import parameter_description
 from grader.checks import param_count, param_shapes
