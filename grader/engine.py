@@ -231,10 +231,6 @@ def observe_criterion(rubric: Rubric, oracle: Oracle | None, crit: Criterion, pr
     except StudentValueError as exc:
         return _bad_output(exc)
     except Exception as exc:  # after validation nothing is the student's: the grader failed
-        if getattr(check, "legacy", False):   # TRANSITIONAL: undeclared checks keep the old blame
-            return Verdict(0.0, f"The grader could not observe this criterion ({type(exc).__name__}: {exc}). "
-                           "This usually means an unexpected type or shape was returned.",
-                           diagnoses=["bad-output"], status="error")
         return grader_error(crit, "observing", exc)
     return Observed(check, ctx, params, observation)
 
@@ -250,10 +246,6 @@ def judge_criterion(observed: Observed) -> Verdict:
     except StudentValueError as exc:
         return _bad_output(exc)
     except Exception as exc:  # the observation was validated: a failure here is the grader's
-        if getattr(check, "legacy", False):   # TRANSITIONAL: undeclared checks keep the old blame
-            return Verdict(0.0, f"The grader could not judge your output ({type(exc).__name__}: {exc}). "
-                           "This usually means an unexpected type or shape was returned.",
-                           diagnoses=["bad-output"], status="error")
         return grader_error(ctx.criterion, "judging", exc)
     undeclared = [d for d in verdict.diagnoses if not check.declares(d)]
     if undeclared:

@@ -67,9 +67,6 @@ class LazyRegistry(Mapping[str, Check]):
 def declaration(module: ModuleType, name: str) -> Check:
     """The module's `CHECK`, which must be a `Check` of the same name."""
     check = getattr(module, "CHECK", None)
-    if check is None and hasattr(module, "observe"):   # TRANSITIONAL: removed once every check declares CHECK
-        from .contract import legacy_check
-        return legacy_check(module, name)
     if not isinstance(check, Check):
         raise ContractError(f"check module {module.__name__} declares no CHECK = Check(...)")
     if check.name != name:

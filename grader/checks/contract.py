@@ -140,19 +140,3 @@ class Check:
         """May a verdict of this check name `diagnosis`?"""
         return diagnosis in self.mistakes or diagnosis in RUNTIME_MISTAKES
 
-
-@dataclass
-class LegacyObservation:
-    """TRANSITIONAL: the untyped dict of a check not yet declared."""
-
-    data: Any
-
-
-def legacy_check(module: Any, name: str) -> Check:
-    """TRANSITIONAL: a declaration built from an undeclared module."""
-    check = Check(name=name, summary=name, Params=module.Params, Observation=LegacyObservation,
-                  operations=(), observe=module.observe, judge=module.judge, mistakes=tuple(MISTAKES),
-                  prefetch=getattr(module, "prefetch", None), reference=False,
-                  instructor_notes=getattr(module, "instructor_notes", None))
-    object.__setattr__(check, "legacy", True)
-    return check

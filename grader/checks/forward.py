@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..adapter import probabilities_to_canonical
+from ..adapter import OUTPUT_LAYOUTS, RefusedLayout, layout_shape, probabilities_to_canonical
 from ..probe import FLOAT64_EPS, WorkerFailure, float_eps
 from ..schema import ACTIVATIONS, Criterion, Rubric
 from .base import CheckParams, Context, Verdict, close, fmt, rel_error, sig
@@ -71,10 +71,14 @@ def validate(rubric: Rubric, crit: Criterion, params: Params) -> list[str]:
     return depth_problems(rubric, params.hidden)
 
 
-def output(raw: Any, classes: int, samples: int) -> Output:
-    """feed_forward's value as probabilities, whatever the student returned."""
+def output(raw: Any, classes: int, samples: int, allowed: tuple[str, ...] | list[str] = OUTPUT_LAYOUTS) -> Output:
+    """feed_forward's value as probabilities, whatever the student returned,
+    read only in the layouts the rubric's `interface.output_layouts` lists."""
     arr = number_array(raw)
-    probs, seen = probabilities_to_canonical(arr, classes, samples) if arr is not None else (None, "")
+    try:
+        probs, seen = probabilities_to_canonical(arr, classes, samples, allowed) if arr is not None else (None, "")
+    except RefusedLayout as refused:
+        return Output(None, problem=str(refused))
     if probs is None:
         return Output(None, problem=describe(raw))
     return Output(probs, layout=seen)
@@ -85,13 +89,14 @@ def observe(ctx: Context, probe: Any, params: Params) -> Observation:
     theta, x = probe_inputs(ctx, params)
     net.set_parameters(theta)
     classes = ctx.rubric.assignment.architecture.outputs
+    layouts = ctx.rubric.interface.output_layouts
     raw = net.call("feed_forward", x)["value"]
     try:
-        big = output(net.call("feed_forward", x * params.large_scale)["value"], classes, x.shape[0])
+        big = output(net.call("feed_forward", x * params.large_scale)["value"], classes, x.shape[0], layouts)
     except WorkerFailure as failure:  # math.exp raises OverflowError, for one
         big = Output(None, problem=f"an error: {failure.describe()}")
     return Observation(tuple(params.hidden), theta, x, params.large_scale,
-                       bool(net.is_float32 or float_eps(raw) > FLOAT64_EPS), output(raw, classes, x.shape[0]), big)
+                       bool(net.is_float32 or float_eps(raw) > FLOAT64_EPS), output(raw, classes, x.shape[0], layouts), big)
 
 
 # -- judge ------------------------------------------------------------------------------
@@ -124,8 +129,9 @@ def _judge_values(ctx: Context, obs: Observation) -> Part:
     c, s = expected.shape
     probs = obs.ordinary.probs
     if probs is None:
+        shapes = " or ".join(str(layout_shape(a, c, s)) for a in ctx.rubric.interface.output_layouts)
         return Part(lines=[f"feed_forward returned {obs.ordinary.problem}; expected an array of probabilities "
-                           f"of shape ({c}, {s}) (or ({s}, {c})) for {s} samples"], diagnoses=["bad-output"])
+                           f"of shape {shapes} for {s} samples"], diagnoses=["bad-output"])
     err = rel_error(probs, expected)
     part = Part(evidence={"relative error vs reference": sig(err),
                           "output layout": "(C, S)" if obs.ordinary.layout == "CS" else "(S, C)"})

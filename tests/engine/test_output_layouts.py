@@ -102,7 +102,7 @@ def test_a_rubric_asking_for_cs_refuses_an_sc_answer_with_a_clear_message(tmp_pa
     assert crit["score"] == 0 and crit["diagnoses"] == ["bad-output"], crit
     feedback = " ".join(crit["feedback"].split())
     s = int(re.search(r"for (\d+) samples and 3 classes", feedback).group(1))
-    assert f"feed_forward() returned probabilities of shape ({s}, 3), laid out (samples, classes)" in feedback
+    assert f"feed_forward returned probabilities of shape ({s}, 3), laid out (samples, classes)" in feedback
     assert f"this assignment asks for (classes, samples) = (3, {s})" in feedback, feedback
 
 
