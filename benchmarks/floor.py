@@ -21,7 +21,8 @@ S samples; "set theta" writes values into the student's dict):
 * grad-W0/b0/W1/b1: N_H = 6, set theta, back_propagate(x, y) with S = 5, then
   the grader-driven finite differences: one loss call at theta and one at
   theta +- h e_i for every coordinate i of the block (1 + 2 n loss calls:
-  49, 13, 37, 7);
+  49, 13, 37, 7), then back_propagate once more at another theta with
+  S = 7 (the second probe that confirms a named mistake);
 * gd-step: N_H = 6, set theta, back_propagate, set theta again, one step
   (lr 0.01, S = 5); then the same at the second probe's lr (0.00346);
 * nag-step: NAG at N_H = 6 (lr 0.05, momentum 0.9): 4 steps with a snapshot
@@ -85,6 +86,7 @@ INIT_HIDDEN = 500                        # init params.hidden
 PROBE_HIDDEN = 6                         # forward, loss, gradient, gd_step, nag_step Params.hidden
 FORWARD_SAMPLES, FORWARD_SCALE = 7, 1000.0   # forward / loss Params.samples, forward large_scale
 GRAD_SAMPLES, FD_STEP = 5, 1e-6          # gradient Params.samples, h (float64)
+CONFIRM_SAMPLES = 7                      # gradient Params.confirm_samples (the second probe)
 STEP_SAMPLES = 5                         # gd_step / nag_step Params.samples
 NAG_LR, NAG_STEPS = 0.05, 4              # nag_step Params.lr, steps
 NAG_CANDIDATES = ("nag", "nag_stored", "nag_fista")   # the replays of nag_step.observe
@@ -249,6 +251,8 @@ def main(argv: list[str]) -> int:
                 flat[i] = base[i] + sign * FD_STEP
                 net.loss(x, y)
             flat[i] = base[i]
+        random_theta(net)              # the second probe: another theta and S confirm a named mistake
+        net.back_propagate(*batch(CONFIRM_SAMPLES))
 
     def gd_step() -> None:
         for lr in (LR, GD_SECOND_LR):

@@ -26,7 +26,7 @@ from grader.checks.gradient_families import FAMILY_MISTAKES, MUTANT_SAYS
 from grader.checks.loss import loss_from_probabilities
 from grader.engine import Observed, judge_criterion
 from grader.mistakes import MISTAKES
-from grader.oracle import Oracle, _arch
+from grader.oracle import Oracle
 from grader.probe import FLOAT64_EPS
 from grader.rubric import find_rubric, load_rubric, parse_rubric
 from reference import network as ref
@@ -271,7 +271,7 @@ def test_mutant_backprop_is_the_reference_when_nothing_is_replaced(elastic, squa
     for rubric in (elastic, squared, load_rubric("penguins-silu")):
         oracle = Oracle.for_rubric(rubric)
         theta, (x, y) = oracle.theta([6, 5], "t"), oracle.batch(5, "t")
-        arch = _arch(oracle.architecture([6, 5]))
+        arch = oracle.architecture([6, 5])
         expected, got = ref.gradient(arch, theta, x, y), mutants.backprop(arch, theta, x, y)
         assert all(np.allclose(expected[k], got[k], rtol=1e-12, atol=1e-15) for k in expected)
 
