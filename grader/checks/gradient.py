@@ -294,7 +294,8 @@ def judge(ctx: Context, obs: Observation, params: Params) -> Verdict:
         return Verdict(0.0, transposed + " Transposed back, its values are right.",
                        diagnoses=["gradient-transposed"], evidence=evidence)
     if agreement.matches_ref:
-        return _passed(block, agreement, evidence)
+        elsewhere = _wrong_elsewhere(ctx, obs, bounds)
+        return elsewhere if elsewhere is not None else _passed(block, agreement, evidence)
     finding = explain(confirmation_points(ctx, obs), _sizes(ctx, hidden), _coefficients(ctx, hidden, block),
                       bounds.match, block, _single_samples(ctx, obs))
     return _wrong(ctx, obs, ref_all, bounds, agreement, finding, transposed, evidence)
@@ -357,6 +358,25 @@ def _passed(block: str, agreement: Agreement, evidence: dict) -> Verdict:
                    f"{fmt(agreement.ref_error)}). It does not match finite differences of your own loss "
                    f"({fmt(agreement.fd_error)}), because your loss function differs (see the 'loss' criterion).",
                    evidence=evidence)
+
+
+def _wrong_elsewhere(ctx: Context, obs: Observation, bounds: Bounds) -> Verdict | None:
+    """A gradient right on the first probe must be right on the second
+    (another theta and batch size): one that is not was written for the
+    first probe's batch (a hard-coded sample count, a fixed-size buffer)."""
+    block, second = obs.block, obs.second
+    ref2 = ctx.oracle.gradient(list(obs.hidden), second.theta, second.x, second.y)[block]
+    g2 = second.grads.get(block)
+    if g2 is not None and g2.shape == ref2.shape and bounds.match.close(g2, ref2):
+        return None
+    s1, s2 = obs.first.x.shape[0], second.x.shape[0]
+    got = ("no usable array" if g2 is None or g2.shape != ref2.shape
+           else f"relative error {fmt(rel_error(g2, ref2))}")
+    return Verdict(0.0, f"The gradient of {block} is right for the batch of S = {s1} samples but not for another "
+                   f"batch of S = {s2} samples at other parameters ({got}): it depends on something fixed for the "
+                   "first batch, such as a hard-coded sample count or an array of fixed size.",
+                   diagnoses=["gradient-batch-specific"],
+                   evidence={"samples S (first, second)": [s1, s2], "second probe": got})
 
 
 def _wrong(ctx: Context, obs: Observation, ref_all: dict, bounds: Bounds, agreement: Agreement,
@@ -544,7 +564,8 @@ def gradient_explained(ctx: Context, hidden: list[int], theta: dict, x: np.ndarr
 
 
 #: every mistake a verdict may name: the families' members and the single ones
-MISTAKES: tuple[str, ...] = (*FAMILY_MISTAKES, "gradient-transposed", "gradient-shape", "wrong-activation")
+MISTAKES: tuple[str, ...] = (*FAMILY_MISTAKES, "gradient-transposed", "gradient-shape", "wrong-activation",
+                             "gradient-batch-specific")
 
 CHECK = Check(
     name="gradient",

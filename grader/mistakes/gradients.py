@@ -167,4 +167,11 @@ RECORDS: tuple[Mistake, ...] = (
         fix="Use the assignment's activation in the hidden layer ({activation}: {h}) and its derivative in back-propagation.",
         recognized="the gradient equals the reference's for a network with another activation.",
     ),
+    Mistake(
+        'gradient-batch-specific', FAMILY,
+        title='Gradient right for one batch only',
+        explanation='Your gradient is right for the batch the grader asked about first but wrong for another batch of a different size at other parameters: something in it is fixed to the first batch.',
+        fix='Take the sample count from the input (S = x.shape[0]) and build every array from the shapes of x and {theta}; never write a number of samples into the code.',
+        recognized='the block matches the reference on the first probe and not on the second (another S and theta).',
+    ),
 )

@@ -138,6 +138,16 @@ def test_each_scaling_is_named_with_its_meaning(make_ctx, diagnosis, block):
     assert "exactly" in verdict.feedback and "times the reference" in verdict.feedback
 
 
+@pytest.mark.parametrize("second", [lambda k, g, at: g * at.samples / 5, lambda k, g, at: None])
+def test_right_on_the_first_probe_only_earns_nothing(make_ctx, second):
+    """A gradient written for S = 5 (hard-coded) is right on the first probe
+    and wrong (or unusable) on the second: never a pass."""
+    ctx = make_ctx("grad-W0")
+    verdict = judge(ctx, synthetic(ctx, second=second))
+    assert verdict.status == "failed" and verdict.diagnoses == ["gradient-batch-specific"]
+    assert "S = 5" in verdict.feedback and "S = 7" in verdict.feedback
+
+
 def test_sum_not_mean_says_S_at_both_probes(make_ctx):
     ctx = make_ctx("grad-b0")
     verdict = judge(ctx, synthetic(ctx, lambda k, g, at: at.samples * g))
@@ -491,6 +501,13 @@ CASES = Path(__file__).parent / "cases_gradient"
 ])
 def test_buggy_samples_are_named_end_to_end(silu_rubric, name, expected):
     assert_named_end_to_end(CASES / name, silu_rubric, expected)
+
+
+def test_a_gradient_right_for_one_batch_size_only_fails_end_to_end(silu_rubric):
+    """S written into the code: right on the first probe (S = 5), wrong on
+    the second (S = 7): no gradient criterion passes."""
+    assert_named_end_to_end(CASES / "bug_hard_coded_batch.py", silu_rubric,
+                            {f"grad-{b}": ["gradient-batch-specific"] for b in ("W0", "b0", "W1", "b1")})
 
 
 def test_penalty_subtracted_is_named_end_to_end(elastic):
