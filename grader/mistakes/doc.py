@@ -29,7 +29,7 @@ def markdown() -> str:
                   "| --- | --- | --- |"]
         for record in records:
             text = record.render(words)
-            how = (record.recognized or "named where it is detected").replace("|", "\\|")
+            how = record.recognized.replace("|", "\\|")
             if record.mutant:
                 how += f" (computed on purpose: `grader.mutants.{record.mutant}`)"
             lines.append(f"| `{record.id}` | {text.title.replace('|', chr(92) + '|')} | {how} |")

@@ -31,6 +31,10 @@ def test_every_record_is_named_by_a_declared_check_or_by_the_engine() -> None:
     assert orphans == []
 
 
+def test_every_record_says_how_it_is_recognized() -> None:
+    assert [r.id for r in MISTAKES.values() if not r.recognized.strip()] == []
+
+
 def test_every_mutant_a_record_names_exists() -> None:
     from grader import mutants
 
