@@ -16,10 +16,12 @@ validates it (`grader.checks.observe`) before any judge sees it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .schema import Interface
+if TYPE_CHECKING:   # the schema imports this module (the method roles come from here)
+    from .schema import Interface
 
-__all__ = ["Operation", "OPERATIONS", "operation", "methods_needed", "describe_needs"]
+__all__ = ["Operation", "OPERATIONS", "METHOD_ROLES", "operation", "methods_needed", "describe_needs"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,10 @@ OPERATIONS: dict[str, Operation] = {op.name: op for op in (
 )}
 
 
+#: the keys of a rubric's `interface.methods`: the operations carried out by a method of their own
+METHOD_ROLES: tuple[str, ...] = tuple(op.role for op in OPERATIONS.values() if op.role is not None)
+
+
 def operation(name: str) -> Operation:
     """The operation called `name`; an unknown name is a programming error
     (registration of a check refuses it before any grading)."""
@@ -76,7 +82,7 @@ def operation(name: str) -> Operation:
                        f"{', '.join(OPERATIONS)}") from None
 
 
-def methods_needed(names: tuple[str, ...] | list[str], interface: Interface) -> list[str]:
+def methods_needed(names: tuple[str, ...] | list[str], interface: "Interface") -> list[str]:
     """The student's method names (the rubric's spelling) that `names` need."""
     out = []
     for name in names:
@@ -86,7 +92,7 @@ def methods_needed(names: tuple[str, ...] | list[str], interface: Interface) -> 
     return list(dict.fromkeys(out))
 
 
-def describe_needs(names: tuple[str, ...] | list[str], interface: Interface) -> str:
+def describe_needs(names: tuple[str, ...] | list[str], interface: "Interface") -> str:
     """What a criterion needs from the class, in the rubric's spelling: for
     the message a student gets when a method is missing."""
     methods = ", ".join(f"{m}()" for m in methods_needed(names, interface))

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from .operations import METHOD_ROLES
+
 
 def _bundled_folder() -> Path:
     """The bundled rubrics: inside the package in an installed wheel
@@ -98,9 +100,9 @@ class Interface(Strict):
         "num_input": "num_input", "num_hidden": "num_hidden", "num_output": "num_output",
         "gradient_method": "gradient_method", "lr": "lr", "momentum": "momentum"}
     constructor_extra: dict[str, Any] = {}
-    methods: dict[Literal["init_params", "feed_forward", "loss", "back_propagate", "step", "train"], str] = {
-        "init_params": "init_params", "feed_forward": "feed_forward", "loss": "loss",
-        "back_propagate": "back_propagate", "step": "step", "train": "train"}
+    methods: dict[str, str] = Field(default={role: role for role in METHOD_ROLES}, description=(
+        "the student's method for each operation that has one (grader/operations.py): "
+        + ", ".join(METHOD_ROLES)))
     parameters_attribute: str = "theta"
     weight_key: str = "W{i}"
     bias_key: str = "b{i}"
@@ -115,6 +117,14 @@ class Interface(Strict):
     skeleton: str | None = Field(default=None, description=(
         "the course's own skeleton nn.py (relative to the rubric file), copied verbatim into student kits; "
         "without it the kit's skeleton is generated from the canonical operations in this interface's names"))
+
+    @field_validator("methods")
+    @classmethod
+    def _known_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(METHOD_ROLES))
+        if unknown:
+            raise ValueError(f"unknown method role(s) {', '.join(unknown)}; the roles are {', '.join(METHOD_ROLES)}")
+        return {**{role: role for role in METHOD_ROLES}, **value}
 
     def method(self, role: str) -> str:
         return self.methods.get(role, role)  # type: ignore[call-overload]

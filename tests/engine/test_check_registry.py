@@ -170,3 +170,17 @@ def test_install_swaps_a_declaration_and_gives_back_the_previous(package):
         registry.install("two", changed)
     registry.install("one", one)
     assert registry["one"] is one
+
+
+def test_the_interface_s_method_roles_are_the_operations_roles():
+    """One list: a rubric may rename exactly the methods grader/operations.py
+    carries out through a method of their own."""
+    from grader.operations import METHOD_ROLES
+    from grader.rubric import RubricError, find_rubric, parse_rubric
+
+    text = find_rubric("penguins-silu").read_text()
+    renamed = parse_rubric(text.replace("  class_name: NN\n", "  class_name: NN\n  methods: {back_propagate: backward}\n"))
+    assert renamed.interface.method("back_propagate") == "backward"
+    assert set(renamed.interface.methods) == set(METHOD_ROLES) and "back_propagate" in METHOD_ROLES
+    with pytest.raises(RubricError, match="unknown method role.*predict.*the roles are"):
+        parse_rubric(text.replace("  class_name: NN\n", "  class_name: NN\n  methods: {predict: guess}\n"))
