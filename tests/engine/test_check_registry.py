@@ -127,7 +127,7 @@ def test_a_good_declaration_is_accepted():
 @pytest.mark.parametrize("change, message", [
     ({"Params": dict}, "Params must be a subclass of CheckParams"),
     ({"Observation": dict}, "Observation must be a dataclass"),
-    ({"operations": ("loss", "predict")}, "unknown operations \\['predict'\\]"),
+    ({"operations": ("loss", "teleport")}, "unknown operations \\['teleport'\\]"),
     ({"mistakes": ("no-such-mistake",)}, "have no record"),
     ({"observe": lambda ctx, probe: None}, "observe takes 2 positional arguments"),
     ({"judge": lambda ctx, obs, params, extra: None}, "judge takes 4"),
@@ -182,5 +182,5 @@ def test_the_interface_s_method_roles_are_the_operations_roles():
     renamed = parse_rubric(text.replace("  class_name: NN\n", "  class_name: NN\n  methods: {back_propagate: backward}\n"))
     assert renamed.interface.method("back_propagate") == "backward"
     assert set(renamed.interface.methods) == set(METHOD_ROLES) and "back_propagate" in METHOD_ROLES
-    with pytest.raises(RubricError, match="unknown method role.*predict.*the roles are"):
-        parse_rubric(text.replace("  class_name: NN\n", "  class_name: NN\n  methods: {predict: guess}\n"))
+    with pytest.raises(RubricError, match="unknown method role.*teleport.*the roles are"):
+        parse_rubric(text.replace("  class_name: NN\n", "  class_name: NN\n  methods: {teleport: guess}\n"))
