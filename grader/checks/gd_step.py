@@ -23,6 +23,7 @@ import numpy as np
 from ..probe import FLOAT64_EPS, ApiError, WorkerFailure, float_eps
 from ..schema import Criterion, Rubric
 from .base import CheckParams, Context, Verdict, best_scale, fmt, fmt_pair, rel_error, scale_is, sig, table
+from .values import depth_problems
 from .contract import Check, StudentValueError
 from .gradient import canonical_gradient, gradient_explained
 
@@ -170,10 +171,7 @@ def prefetch(ctx: Context, params: Params) -> None:
 
 def validate(rubric: Rubric, crit: Criterion, params: Params) -> list[str]:
     """The probe network must be as deep as the rubric's."""
-    depth = len(rubric.assignment.architecture.hidden)
-    if len(params.hidden) != depth:
-        return [f"hidden {params.hidden} does not have the architecture's {depth} hidden layer(s)"]
-    return []
+    return depth_problems(rubric, params.hidden)
 
 
 # -- fitting one run to theta - c lr g ----------------------------------------------------------

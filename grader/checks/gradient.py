@@ -25,6 +25,7 @@ import numpy as np
 from ..probe import FLOAT64_EPS, float_eps, precision_name
 from ..schema import Criterion, Rubric
 from .base import CheckParams, Context, Verdict, best_scale, close, fmt, rel_error, sig, table
+from .values import depth_problems
 from .contract import Check, StudentValueError
 from .gradient_families import FAMILY_MISTAKES, Finding, Match, Point, Sizes, explain
 from .loss import named_loss, prefetch_named_losses
@@ -220,10 +221,7 @@ def validate(rubric: Rubric, crit: Criterion, params: Params) -> list[str]:
     blocks = [f"{kind}{i}" for i in range(depth + 1) for kind in "Wb"]
     if params.block not in blocks:
         problems.append(f"block {params.block!r} is not in the architecture (its blocks are {', '.join(blocks)})")
-    if len(params.hidden) != depth:
-        example = [max(6 - i, 2) for i in range(depth)]
-        problems.append(f"probe hidden sizes {params.hidden} have {len(params.hidden)} hidden layer(s), the "
-                        f"architecture has {depth}: use e.g. hidden: {example}")
+    problems += depth_problems(rubric, params.hidden)
     if params.samples == params.confirm_samples:
         problems.append(f"samples and confirm_samples are both {params.samples}: the second probe needs another "
                         "batch size")

@@ -37,6 +37,7 @@ from ..mutants import FROZEN, ITERATE, LOOKAHEAD, UPDATED, StepRule
 from ..probe import FLOAT64_EPS, ApiError, WorkerFailure, float_eps
 from ..schema import Criterion, Rubric
 from .base import CheckParams, Context, Verdict, best_scale, fmt, scale_is, sig, table
+from .values import depth_problems
 from .contract import Check, StudentValueError
 from .gd_step import Snapshot, Theta, canonical_snapshot
 from .gradient import canonical_gradient, gradient_explained
@@ -224,9 +225,7 @@ def validate(rubric: Rubric, crit: Criterion, params: Params) -> list[str]:
     hidden, because judge asks the reference at the student's own iterates,
     which no kit can record in advance."""
     problems = []
-    depth = len(rubric.assignment.architecture.hidden)
-    if len(params.hidden) != depth:
-        problems.append(f"hidden {params.hidden} does not have the architecture's {depth} hidden layer(s)")
+    problems += depth_problems(rubric, params.hidden)
     if params.steps < 2:
         problems.append(f"steps = {params.steps}: the first NAG step (a FISTA one too) is a plain gradient step, "
                         "so at least 2 are needed to see any momentum")

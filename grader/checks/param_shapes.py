@@ -9,6 +9,7 @@ from typing import Any
 from ..adapter import accepted_forms, asked_shape, canonical_keys, classify_shape, is_bias
 from ..schema import Criterion, Rubric
 from .base import CheckParams, Context, Verdict, failed, passed, table
+from .values import depth_problems
 from .contract import Check
 from .observe import ParameterDescription, parameter_description
 
@@ -45,12 +46,7 @@ def observe(ctx: Context, probe: Any, params: Params) -> Observation:
 def validate(rubric: Rubric, crit: Criterion, params: Params) -> list[str]:
     """Probe networks as deep as the rubric's: a 2-hidden-layer assignment
     probed with 1-hidden-layer nets would vouch for blocks it never saw."""
-    depth = len(rubric.assignment.architecture.hidden)
-    wrong = [h for h in params.hidden if len(h) != depth]
-    if wrong:
-        return [f"hidden sizes {wrong} do not have the architecture's {depth} hidden layer(s) "
-                f"(e.g. {[list(rubric.assignment.architecture.hidden)]})"]
-    return []
+    return [problem for hidden in params.hidden for problem in depth_problems(rubric, hidden)]
 
 
 #: how a bias's layout is named in feedback

@@ -93,9 +93,17 @@ def depth_problems(rubric: Any, hidden: list[int] | None, field: str = "hidden")
     """A probe network must be as deep as the rubric's architecture: a
     2-hidden-layer assignment probed with a 1-hidden-layer net (a default
     copied from a 1-layer rubric) would vouch for blocks it never saw.
-    `hidden` None: the check uses the architecture's own sizes."""
+    `hidden` None: the check uses the architecture's own sizes.  The one
+    wording of this rule for every check."""
     if hidden is None or rubric.assignment is None:
         return []
+    arch = list(rubric.assignment.architecture.hidden)
+    if len(hidden) == len(arch):
+        return []
+    first = hidden[0] if hidden else arch[0]
+    example = [max(first - i, 2) for i in range(len(arch))]   # as deep, sizes still distinct
+    return [f"{field} {list(hidden)} has {len(hidden)} hidden layer(s), the architecture {len(arch)} "
+            f"({arch}): give probe sizes as deep as the architecture, e.g. {field}: {example}"]
     arch = list(rubric.assignment.architecture.hidden)
     if len(hidden) != len(arch):
         return [f"{field} {list(hidden)} has {len(hidden)} hidden layer(s), the architecture {len(arch)} "
