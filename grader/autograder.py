@@ -219,7 +219,7 @@ def run(root: Path) -> Path:
     target = results / "results.json"
     started = time.monotonic()
     try:
-        rubric: Rubric = load_rubric(source / RUBRIC_FILE)
+        rubric: Rubric = load_rubric(source / RUBRIC_FILE, skeleton=False)   # the kit's skeleton is not bundled
         secret = _load_secret(source / SECRET_FILE)
     except (RubricError, SecretError, OSError) as exc:
         doc = failure_results(f"The autograder is misconfigured ({exc}). Please tell your instructor.")

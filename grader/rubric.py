@@ -85,7 +85,9 @@ def find_rubric(name_or_path: str | Path) -> Path:
     raise RubricError(f"no rubric {str(name_or_path)!r}: not a file, and not a bundled id ({known})")
 
 
-def load_rubric(name_or_path: str | Path) -> Rubric:
+def load_rubric(name_or_path: str | Path, *, skeleton: bool = True) -> Rubric:
+    """`skeleton=False`: do not resolve `interface.skeleton` (only a kit
+    uses it; the Gradescope bundle grades without it and does not carry it)."""
     path = find_rubric(name_or_path)
     rubric = parse_rubric(path.read_text(encoding="utf-8"), str(path))
     if rubric.answers and not Path(rubric.answers).is_absolute():
@@ -93,7 +95,7 @@ def load_rubric(name_or_path: str | Path) -> Rubric:
         if not answers.is_file():
             raise RubricError(f"{path}: answers file {rubric.answers} not found next to the rubric")
         rubric = rubric.model_copy(update={"answers": str(answers)})
-    if rubric.interface.skeleton:
+    if rubric.interface.skeleton and skeleton:
         rubric = _resolve_skeleton(rubric, path)
     return rubric
 

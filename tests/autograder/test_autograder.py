@@ -20,7 +20,7 @@ from grader.autograder import (LOCKDOWN, PYTHON_VARIABLE, ROOT_VARIABLE, RUNTIME
 from grader.cli import main
 from grader.kit import build_kit
 from grader.render.gradescope import validate_gradescope
-from grader.rubric import load_rubric
+from grader.rubric import find_rubric, load_rubric
 from grader.secret import CourseSecret
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -249,5 +249,24 @@ def test_a_submission_at_the_uid_level_cannot_read_the_secret(bundle, world_pyth
         doc = run_autograder(root, world_python, NNGRADE_ISOLATION="uid+rlimits")
         assert doc["score"] == 0 and "PermissionError" in doc["output"], doc["output"]
         assert SECRET.hex not in json.dumps(doc)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_rubric_with_a_course_skeleton_bundles_and_grades_without_it(tmp_path):
+    """The skeleton serves only student kits: the bundle carries the rubric's
+    bytes and not the skeleton file, and grading inside it must not need it."""
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "skeleton.py").write_text("class NN:\n    pass\n")
+    text = find_rubric("penguins-silu").read_text()
+    assert "  class_name: NN\n" in text
+    (course / "hw.yaml").write_text(text.replace("  class_name: NN\n", "  class_name: NN\n  skeleton: skeleton.py\n"))
+    out = tmp_path / "autograder.zip"
+    build_bundle(str(course / "hw.yaml"), SECRET, out)
+    root = make_root(out, SUBMISSIONS / "correct_vectorized.py")
+    try:
+        doc = run_autograder(root)
+        assert "misconfigured" not in doc.get("output", "") and doc["score"] > 0
     finally:
         shutil.rmtree(root, ignore_errors=True)
