@@ -409,7 +409,10 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
         console.print(text(note, style="yellow"))
     console.print(text(f"report: {folder.resolve() / 'report.html'} (instructor's view)"))
     console.print(text(release_line(args.out.resolve(), args.release)))
-    return EXIT_OK
+    failed = outcome.result.get("grader_errors") or []
+    if failed:   # the grade is incomplete: like a batch, say where to look and exit non-zero
+        print_grader_errors(console, {outcome.result["submission"]: list(failed)}, args.out.resolve())
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def release_line(out: Path, released: bool) -> str:

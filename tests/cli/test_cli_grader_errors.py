@@ -115,3 +115,18 @@ def test_check_says_the_grader_failed_and_does_not_count_it(run_cli, patch_check
         "code" in run.text, run
     assert "the other 7 public checks passed; tell the course staff" in run.text, run
     assert "have been told" not in run.text, run   # on a student's machine nobody has been told yet
+
+
+def test_grade_exits_non_zero_and_says_where_when_the_grader_failed(run_cli, patch_check, tmp_path):
+    """`nngrade grade` (one submission) writes its outputs like a batch and,
+    like a batch, exits 1 naming the criterion and where the traceback is."""
+    def judge(ctx, observation, params):
+        raise KeyError("W9")
+
+    patch_check("param_count", judge=judge)
+    out = tmp_path / "out"
+    run = run_cli(["grade", Path(__file__).resolve().parents[2] / "submissions" / "correct_vectorized.py",
+                   "--rubric", "penguins-silu", "--out", out])
+    assert run.code == 1, run
+    assert "correct_vectorized: param-count" in run.text and "run.json" in run.text, run
+    assert (out / "correct_vectorized" / "result.json").is_file()
