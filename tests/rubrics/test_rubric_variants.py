@@ -24,8 +24,15 @@ ALLOWED_KEYS = {"rubric", "score", "failed", "diagnoses", "unpinned"}
 # -- fast: the expectations themselves are consistent ------------------------------
 
 
+# Samples of the course templates A, B and C (the handout's TEMPLATES.md)
+# that the grader cannot grade until their glue exists; until then
+# tests/examples/test_template_samples.py pins them against the reference maths.
+NOT_GRADED_YET = ("stateful", "twolayer", "drift")
+
+
 def test_every_example_has_an_expectation_and_vice_versa():
-    files = sorted(str(p.relative_to(EXAMPLES)) for p in EXAMPLES.rglob("*.py"))
+    files = sorted(str(p.relative_to(EXAMPLES)) for p in EXAMPLES.rglob("*.py")
+                   if p.relative_to(EXAMPLES).parts[0] not in NOT_GRADED_YET)
     assert files == sorted(EXPECTED)
 
 
