@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -151,7 +151,7 @@ class StatefulAdapter(Adapter):
 
     nag_method = "nag_fista"
 
-    def new(self, theta: Theta, method: str = "GD", lr: float = 0.01):
+    def new(self, theta: Theta, method: str = "GD", lr: float = 0.01) -> Any:
         sizes = self.arch.sizes
         net = self.module.NN(sizes[0], sizes[1], sizes[2], gradient_method=method, lr=lr)
         t = _copy(theta)
@@ -159,7 +159,7 @@ class StatefulAdapter(Adapter):
         return net
 
     @staticmethod
-    def read(net) -> Theta:
+    def read(net: Any) -> Theta:
         return {k: np.array(net.theta[k], dtype=np.float64, copy=True) for k in CANONICAL}
 
     def outputs(self, theta: Theta, x: np.ndarray) -> np.ndarray:
@@ -180,7 +180,8 @@ class StatefulAdapter(Adapter):
         assert net.back_propagate(y) is None, "back_propagate must return nothing"
         return {k: np.array(net.gradient[k], dtype=np.float64) for k in CANONICAL}
 
-    def run(self, method, theta, x, y, lr, momentum, steps):
+    def run(self, method: str, theta: Theta, x: np.ndarray, y: np.ndarray, lr: float, momentum: float,
+            steps: int) -> list[Theta]:
         net = self.new(theta, method, lr)
         stored = [self.read(net)]
         for _ in range(steps):
@@ -221,7 +222,7 @@ class TwoLayerAdapter(Adapter):
                 "W1": np.array(params["W2"], dtype=np.float64).T.copy(),
                 "b1": np.array(params["b2"], dtype=np.float64).reshape(-1, 1)}
 
-    def new(self, theta: Theta, weight_scale: float = 1e-3):
+    def new(self, theta: Theta, weight_scale: float = 1e-3) -> Any:
         d, h, c = self.arch.sizes
         net = self.module.TwoLayerNet(d, h, c, weight_scale=weight_scale, reg=self.reg)
         net.params = self.to_student(theta)
@@ -241,7 +242,8 @@ class TwoLayerAdapter(Adapter):
         """The module-level update rule for GD / MOMENTUM / NAG."""
         return {"GD": self.module.sgd, "MOMENTUM": self.module.sgd_momentum, "NAG": self.module.nesterov}[method]
 
-    def run(self, method, theta, x, y, lr, momentum, steps):
+    def run(self, method: str, theta: Theta, x: np.ndarray, y: np.ndarray, lr: float, momentum: float,
+            steps: int) -> list[Theta]:
         """The course's loop: dw at the stored w, one config per parameter,
         no 'velocity' key on the first call."""
         net = self.new(theta)
@@ -266,7 +268,7 @@ class OneBasedAdapter(Adapter):
 
     ONE_BASED = {"W0": "W1", "b0": "b1", "W1": "W2", "b1": "b2"}
 
-    def new(self, theta: Theta, method: str = "GD", lr: float = 0.01, momentum: float = 0.9):
+    def new(self, theta: Theta, method: str = "GD", lr: float = 0.01, momentum: float = 0.9) -> Any:
         d, h, c = self.arch.sizes
         net = self.module.NN(d, h, c, gradient_method=method, lr=lr, momentum=momentum)
         net.theta = {self.ONE_BASED[k]: v.copy() for k, v in theta.items()}
@@ -275,16 +277,17 @@ class OneBasedAdapter(Adapter):
     def read(self, student: Theta) -> Theta:
         return {k: np.array(student[self.ONE_BASED[k]], dtype=np.float64, copy=True) for k in CANONICAL}
 
-    def outputs(self, theta, x):
+    def outputs(self, theta: Theta, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.new(theta).forwardPass(x), dtype=np.float64).T
 
-    def loss(self, theta, x, y):
+    def loss(self, theta: Theta, x: np.ndarray, y: np.ndarray) -> float:
         return float(self.new(theta).loss(x, y))
 
-    def gradient(self, theta, x, y):
+    def gradient(self, theta: Theta, x: np.ndarray, y: np.ndarray) -> Theta:
         return self.read(self.new(theta).backwardPass(x, y))
 
-    def run(self, method, theta, x, y, lr, momentum, steps):
+    def run(self, method: str, theta: Theta, x: np.ndarray, y: np.ndarray, lr: float, momentum: float,
+            steps: int) -> list[Theta]:
         net = self.new(theta, method, lr, momentum)
         stored = [self.read(net.theta)]
         for _ in range(steps):
@@ -302,7 +305,7 @@ class LayerListAdapter(Adapter):
 
     nag_method = "nag_velocity"
 
-    def new(self, theta: Theta, method: str = "GD", lr: float = 0.01, momentum: float = 0.9):
+    def new(self, theta: Theta, method: str = "GD", lr: float = 0.01, momentum: float = 0.9) -> Any:
         d, h, c = self.arch.sizes
         net = self.module.NN(d, h, c, gradient_method=method, lr=lr, momentum=momentum)
         for i, layer in enumerate(net.layers):
@@ -310,27 +313,28 @@ class LayerListAdapter(Adapter):
         return net
 
     @staticmethod
-    def read(net) -> Theta:
+    def read(net: Any) -> Theta:
         out: Theta = {}
         for i, layer in enumerate(net.layers):
             out[f"W{i}"] = np.array(layer.W, dtype=np.float64, copy=True)
             out[f"b{i}"] = np.array(layer.b, dtype=np.float64, copy=True)
         return out
 
-    def outputs(self, theta, x):
+    def outputs(self, theta: Theta, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.new(theta).feed_forward(x), dtype=np.float64)
 
-    def loss(self, theta, x, y):
+    def loss(self, theta: Theta, x: np.ndarray, y: np.ndarray) -> float:
         return float(self.new(theta).loss(x, y))
 
-    def gradient(self, theta, x, y):
+    def gradient(self, theta: Theta, x: np.ndarray, y: np.ndarray) -> Theta:
         grads = self.new(theta).back_propagate(x, y)
         out: Theta = {}
         for i, (dw, db) in enumerate(grads):
             out[f"W{i}"], out[f"b{i}"] = np.asarray(dw, dtype=np.float64), np.asarray(db, dtype=np.float64)
         return out
 
-    def run(self, method, theta, x, y, lr, momentum, steps):
+    def run(self, method: str, theta: Theta, x: np.ndarray, y: np.ndarray, lr: float, momentum: float,
+            steps: int) -> list[Theta]:
         net = self.new(theta, method, lr, momentum)
         stored, velocity = [self.read(net)], None
         for _ in range(steps):
