@@ -210,28 +210,15 @@ def _gradient_function(ctx: Context, helper: Any, hidden: list[int], x: np.ndarr
     return grad, used_own
 
 
-def prefetch(ctx: Context, params: Params) -> None:
-    """The reference answers that do not depend on the student: none of
-    judge's do (it evaluates gradients at the student's own iterates), so
-    `validate` keeps nag-step hidden and this records the probe batch's
-    gradient at the reference start only, for completeness."""
-    x, y = ctx.oracle.batch(params.samples, "nag")
-    ctx.oracle.gradient(list(params.hidden), ctx.oracle.theta(list(params.hidden), "nag"), x, y)
-
-
 def validate(rubric: Rubric, crit: Criterion, params: Params) -> list[str]:
     """Probe depth follows the architecture; enough steps to tell the methods
-    apart (the first step of every member is a gradient step, FISTA's too);
-    hidden, because judge asks the reference at the student's own iterates,
-    which no kit can record in advance."""
-    problems = []
-    problems += depth_problems(rubric, params.hidden)
+    apart (the first step of every member is a gradient step, FISTA's too).
+    Hidden only (the declaration's `public=False`): judge asks the reference
+    at the student's own iterates, which no kit can record in advance."""
+    problems = depth_problems(rubric, params.hidden)
     if params.steps < 2:
         problems.append(f"steps = {params.steps}: the first NAG step (a FISTA one too) is a plain gradient step, "
                         "so at least 2 are needed to see any momentum")
-    if crit.visibility == "public":
-        problems.append("nag-step must be hidden: its judge asks the reference at the student's own iterates, "
-                        "which a student kit cannot record")
     return problems
 
 
@@ -692,5 +679,6 @@ CHECK = Check(
     mistakes=("key-typo", "step-not-applied", "heavy-ball", "zero-momentum", "nag-missing", "wrong-momentum",
               "momentum-hard-coded", "momentum-complement", "momentum-sign-flipped", "previous-not-updated",
               "lookahead-not-stepped", "wrong-step-size"),
-    prefetch=prefetch, validate=validate,
+    # judge asks the reference at the student's own iterates: no kit could record that, so hidden only
+    reference=True, public=False, validate=validate,
 )

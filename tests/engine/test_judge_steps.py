@@ -25,6 +25,7 @@ from grader.checks.contract import StudentValueError
 from grader.checks.gd_step import Snapshot, canonical_snapshot
 from grader.engine import Observed, judge_criterion
 from grader.probe import FLOAT64_EPS
+from grader.rubric import RubricError, find_rubric, parse_rubric
 from reference import optimizers as ref_opt
 
 FLOAT32_EPS = float(np.finfo(np.float32).eps)
@@ -460,8 +461,12 @@ def test_validate_needs_two_steps_and_the_architectures_depth(make_ctx, silu_rub
     assert nag_step.validate(silu_rubric, crit, nag_step.Params()) == []
     assert any("at least 2" in p for p in nag_step.validate(silu_rubric, crit, nag_step.Params(steps=1)))
     assert any("hidden layer" in p for p in nag_step.validate(silu_rubric, crit, nag_step.Params(hidden=[4, 4])))
-    public = crit.model_copy(update={"visibility": "public"})
-    assert any("hidden" in p for p in nag_step.validate(silu_rubric, public, nag_step.Params()))
+    assert REGISTRY["nag_step"].public is False   # a public nag-step criterion is refused at load (make it hidden)
+    text = find_rubric("penguins-silu").read_text()
+    block = "    visibility: hidden\n    check: nag_step\n"
+    assert block in text
+    with pytest.raises(RubricError, match="check 'nag_step' cannot be public.*make it hidden"):
+        parse_rubric(text.replace(block, block.replace("hidden", "public")))
     gd_crit = make_ctx("gd-step").criterion
     assert gd_step.validate(silu_rubric, gd_crit, gd_step.Params()) == []
     assert gd_step.validate(silu_rubric, gd_crit, gd_step.Params(hidden=[3, 3]))
