@@ -10,7 +10,7 @@ missing method and `rubric validate`'s list of what a criterion needs all
 come from here.
 
 Each operation's answer is an observation like any other: the grader
-validates it (`grader.checks.observe`) before any judge sees it.
+validates it (`grader.checks.values`) before any judge sees it.
 """
 
 from __future__ import annotations

@@ -9,9 +9,8 @@ from typing import Any
 from ..adapter import accepted_forms, asked_shape, canonical_keys, classify_shape, is_bias
 from ..schema import Criterion, Rubric
 from .base import CheckParams, Context, Verdict, failed, passed, table
-from .values import depth_problems
 from .contract import Check
-from .observe import ParameterDescription, parameter_description
+from .values import ParameterDescription, depth_problems, parameter_description
 
 
 class Params(CheckParams):

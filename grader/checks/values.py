@@ -1,5 +1,6 @@
-"""Validating the student's numbers (arrays, a loss, a parameter dict) for
-the output, init and training checks, and the probe-depth rule they share.
+"""Validating the student's values into typed observations (arrays, a loss,
+a parameter dict, the parameters' description), and the probe-depth rule
+every check's `validate` shares.
 
 What a worker sends is the student's: None, a string, a ragged list, an
 object's description (``{"__obj__": ...}``), a dict for any Mapping, or an
@@ -8,13 +9,13 @@ into what a judge may trust (float64 arrays of the expected shape, a float),
 or say what it is instead: either None plus a phrase for the feedback (the
 check judges it as a wrong answer) or `StudentValueError` (the student's
 `bad-output`).  No judge may meet a value these functions have not seen.
-
-(A candidate for `grader.checks.observe`, kept apart while other checks are
-being converted in parallel.)
+The parameter container's description (keys, shapes, dtypes) is validated
+here too (`parameter_description`), for the parameter checks.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -109,3 +110,50 @@ def depth_problems(rubric: Any, hidden: list[int] | None, field: str = "hidden")
         return [f"{field} {list(hidden)} has {len(hidden)} hidden layer(s), the architecture {len(arch)} "
                 f"({arch}): give probe sizes as deep as the architecture, e.g. {field}: {arch}"]
     return []
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of the student's parameter container, as described by the
+    worker: its shape (None: not an array) and its dtype name."""
+
+    shape: tuple[int, ...] | None
+    size: int
+    dtype: str
+
+
+@dataclass(frozen=True)
+class ParameterDescription:
+    """The student's parameter container without its values: the type of
+    container ("dict" for any Mapping) and its entries by the student's keys."""
+
+    container: str
+    entries: dict[str, Entry]
+
+    @property
+    def is_mapping(self) -> bool:
+        return self.container == "dict"
+
+
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise StudentValueError(f"{what} is not a size", value)
+    return value
+
+
+def parameter_description(reply: Any) -> ParameterDescription:
+    """The worker's `describe` reply, validated (it was built in the student's process)."""
+    if not isinstance(reply, dict) or not isinstance(reply.get("type"), str) \
+            or not isinstance(reply.get("entries"), dict):
+        raise StudentValueError("the description of your parameters is malformed", reply)
+    entries = {}
+    for key, entry in reply["entries"].items():
+        if not isinstance(entry, dict):
+            raise StudentValueError(f"the description of parameter {key!r} is malformed", entry)
+        shape = entry.get("shape")
+        if shape is not None:
+            if not isinstance(shape, list):
+                raise StudentValueError(f"the shape of parameter {key!r} is malformed", shape)
+            shape = tuple(_int(n, f"a dimension of {key!r}") for n in shape)
+        entries[str(key)] = Entry(shape, _int(entry.get("size", 0), f"the size of {key!r}"), str(entry.get("dtype")))
+    return ParameterDescription(reply["type"], entries)

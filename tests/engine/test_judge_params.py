@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.checks.observe import parameter_description
+from grader.checks.values import parameter_description
 from grader.checks import param_count, param_shapes
 
 

@@ -13,7 +13,7 @@ import yaml
 
 from grader.adapter import RefusedLayout, probabilities_to_canonical
 from grader.checks.base import Context
-from grader.checks.observe import parameter_description
+from grader.checks.values import parameter_description
 from grader.checks.param_shapes import Observation, Variant, judge
 from grader.engine import grade
 from grader.oracle import Oracle
