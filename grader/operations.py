@@ -40,11 +40,12 @@ class Operation:
     role: str | None = None
     signature: str = ""
     doc: str = ""
+    called: bool = True   # does the grader call the role's method itself (False: the constructor does)
 
 
 OPERATIONS: dict[str, Operation] = {op.name: op for op in (
     Operation("construct", "build an instance from a seed and the layer sizes (parameters drawn by the init)",
-              role="init_params", signature="init_params(self)",
+              role="init_params", signature="init_params(self)", called=False,
               doc="Draw every parameter from N({mean}, {std}^2) into self.{theta}:\n{shapes}."),
     Operation("get_parameters", "read the parameters as canonical blocks W0, b0, ... (per the rubric's layout)"),
     Operation("set_parameters", "inject canonical parameters and read them back (they must stick)"),
@@ -83,12 +84,13 @@ def operation(name: str) -> Operation:
 
 
 def methods_needed(names: tuple[str, ...] | list[str], interface: "Interface") -> list[str]:
-    """The student's method names (the rubric's spelling) that `names` need."""
+    """The student's method names (the rubric's spelling) that `names` need
+    the grader to call (construct's `init_params` is the constructor's business)."""
     out = []
     for name in names:
-        role = operation(name).role
-        if role is not None:
-            out.append(interface.method(role))
+        op = operation(name)
+        if op.role is not None and op.called:
+            out.append(interface.method(op.role))
     return list(dict.fromkeys(out))
 
 

@@ -184,3 +184,13 @@ def test_the_interface_s_method_roles_are_the_operations_roles():
     assert set(renamed.interface.methods) == set(METHOD_ROLES) and "back_propagate" in METHOD_ROLES
     with pytest.raises(RubricError, match="unknown method role.*teleport.*the roles are"):
         parse_rubric(text.replace("  class_name: NN\n", "  class_name: NN\n  methods: {teleport: guess}\n"))
+
+
+def test_the_missing_method_message_names_what_the_criterion_calls_in_the_rubric_s_spelling():
+    from grader.operations import describe_needs
+    from grader.rubric import find_rubric, parse_rubric
+
+    text = find_rubric("penguins-silu").read_text()
+    renamed = parse_rubric(text.replace("  class_name: NN\n", "  class_name: NN\n  methods: {back_propagate: backward}\n"))
+    needs = describe_needs(REGISTRY["gradient"].operations, renamed.interface)
+    assert needs == "class NN with backward(), loss() and self.theta"   # init_params is the constructor's call
