@@ -85,11 +85,19 @@ def find_rubric(name_or_path: str | Path) -> Path:
     raise RubricError(f"no rubric {str(name_or_path)!r}: not a file, and not a bundled id ({known})")
 
 
-def load_rubric(name_or_path: str | Path, *, skeleton: bool = True) -> Rubric:
+def load_rubric(name_or_path: str | Path, *, skeleton: bool = True, cached: bool = False) -> Rubric:
     """`skeleton=False`: do not resolve `interface.skeleton` (only a kit
-    uses it; the Gradescope bundle grades without it and does not carry it)."""
+    uses it; the Gradescope bundle grades without it and does not carry it).
+    `cached=True`: the parsed rubric may come from the user's cache
+    (`grader.rubric_cache`; what `nngrade check` does, run after run)."""
     path = find_rubric(name_or_path)
-    rubric = parse_rubric(path.read_text(encoding="utf-8"), str(path))
+    text = path.read_text(encoding="utf-8")
+    if cached:
+        from .rubric_cache import parse_cached
+
+        rubric = parse_cached(text, str(path), parse_rubric, _is_validated)
+    else:
+        rubric = parse_rubric(text, str(path))
     if rubric.answers and not Path(rubric.answers).is_absolute():
         answers = (path.parent / rubric.answers).resolve()
         if not answers.is_file():
@@ -98,6 +106,15 @@ def load_rubric(name_or_path: str | Path, *, skeleton: bool = True) -> Rubric:
     if rubric.interface.skeleton and skeleton:
         rubric = _resolve_skeleton(rubric, path)
     return rubric
+
+
+def _is_validated(value: object) -> bool:
+    """A `Rubric` whose every criterion carries its check's own `Params`:
+    what `parse_rubric` returns (a cached one is checked against this)."""
+    if not isinstance(value, Rubric):
+        return False
+    return all(crit.check in REGISTRY and type(crit._params) is REGISTRY[crit.check].Params
+               for crit in value.criteria)
 
 
 def _resolve_skeleton(rubric: Rubric, path: Path) -> Rubric:

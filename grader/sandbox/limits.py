@@ -110,8 +110,10 @@ class WorkerLimits:
 
     @classmethod
     def from_rubric(cls, limits: Any, **overrides: Any) -> "WorkerLimits":
-        """From a rubric's `Limits` (pydantic model or mapping), every field."""
-        data = limits.model_dump() if hasattr(limits, "model_dump") else dict(limits)
+        """From a rubric's `Limits` (pydantic model or mapping), every field.
+        `dict()` of the flat model, not `model_dump()`: that would build its
+        serializer (models are built lazily; grader.schema.Strict)."""
+        data = dict(limits)
         names = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in names}
         if "output_kb" in data:
