@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from .checks import REGISTRY
@@ -131,7 +130,11 @@ def _resolve_skeleton(rubric: Rubric, path: Path) -> Rubric:
 
 
 def parse_rubric(text: str, filename: str = "<rubric>") -> Rubric:
-    """Parse and validate; every error names file:line and the field path."""
+    """Parse and validate; every error names file:line and the field path.
+    (PyYAML is imported here, not at the top: `nngrade check` with a cached
+    rubric, grader/rubric_cache.py, never parses one.)"""
+    import yaml
+
     try:
         node, data = _compose_and_construct(text)
     except yaml.YAMLError as exc:
@@ -209,6 +212,8 @@ def _compose_and_construct(text: str) -> tuple[Any, Any]:
     (`CSafeLoader`) is faster but accepts and reads some texts differently
     (tabs, bare tags, block-scalar headers), and a rubric must mean the same
     on every machine."""
+    import yaml
+
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
@@ -234,6 +239,8 @@ def _format_errors(exc: ValidationError, filename: str, root: Any, prefix: tuple
 
 def _line_of(node: Any, loc: tuple) -> int:
     """The 1-based line of the deepest YAML node the error path reaches."""
+    import yaml
+
     line = (node.start_mark.line + 1) if node is not None else 1
     for part in loc:
         if isinstance(node, yaml.MappingNode):
