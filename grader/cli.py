@@ -436,7 +436,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
     if not args.submission.exists():
         raise UsageError(f"{args.submission} does not exist")
-    rubric = with_limits(load_rubric(args.rubric), args)
+    rubric = with_limits(load_rubric(args.rubric, cached=True), args)   # run after run: grader/rubric_cache.py
     started = time.monotonic()
     result = grade(args.submission, rubric, public_only=True, wall_factor=CHECK_WALL_FACTOR).result
     print_result(console, result, reveal=False)

@@ -36,8 +36,8 @@ from . import __version__
 #: instructor's modules, e.g. batch, store, render, kit, never ship).
 CHECKER_MODULES: tuple[str, ...] = (
     "__init__.py", "adapter.py", "blas.py", "cli.py", "diagnoses.py", "engine.py", "executors.py", "kitcli.py",
-    "names.py", "notebook.py", "operations.py", "oracle.py", "probe.py", "rubric.py", "schema.py", "secret.py",
-    "submission.py", "textsafe.py",
+    "names.py", "notebook.py", "operations.py", "oracle.py", "probe.py", "rubric.py", "rubric_cache.py", "schema.py",
+    "secret.py", "submission.py", "textsafe.py",
     # the terminal table (not the HTML renderers) and the graded-file rule (not the rest of intake)
     "render/__init__.py", "render/common.py", "render/terminal.py", "intake/__init__.py", "intake/choose.py",
 )

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from .checks import REGISTRY
@@ -85,11 +84,19 @@ def find_rubric(name_or_path: str | Path) -> Path:
     raise RubricError(f"no rubric {str(name_or_path)!r}: not a file, and not a bundled id ({known})")
 
 
-def load_rubric(name_or_path: str | Path, *, skeleton: bool = True) -> Rubric:
+def load_rubric(name_or_path: str | Path, *, skeleton: bool = True, cached: bool = False) -> Rubric:
     """`skeleton=False`: do not resolve `interface.skeleton` (only a kit
-    uses it; the Gradescope bundle grades without it and does not carry it)."""
+    uses it; the Gradescope bundle grades without it and does not carry it).
+    `cached=True`: the parsed rubric may come from the user's cache
+    (`grader.rubric_cache`; what `nngrade check` does, run after run)."""
     path = find_rubric(name_or_path)
-    rubric = parse_rubric(path.read_text(encoding="utf-8"), str(path))
+    text = path.read_text(encoding="utf-8")
+    if cached:
+        from .rubric_cache import parse_cached
+
+        rubric = parse_cached(text, str(path), parse_rubric, _is_validated)
+    else:
+        rubric = parse_rubric(text, str(path))
     if rubric.answers and not Path(rubric.answers).is_absolute():
         answers = (path.parent / rubric.answers).resolve()
         if not answers.is_file():
@@ -98,6 +105,15 @@ def load_rubric(name_or_path: str | Path, *, skeleton: bool = True) -> Rubric:
     if rubric.interface.skeleton and skeleton:
         rubric = _resolve_skeleton(rubric, path)
     return rubric
+
+
+def _is_validated(value: object) -> bool:
+    """A `Rubric` whose every criterion carries its check's own `Params`:
+    what `parse_rubric` returns (a cached one is checked against this)."""
+    if not isinstance(value, Rubric):
+        return False
+    return all(crit.check in REGISTRY and type(crit._params) is REGISTRY[crit.check].Params
+               for crit in value.criteria)
 
 
 def _resolve_skeleton(rubric: Rubric, path: Path) -> Rubric:
@@ -114,7 +130,11 @@ def _resolve_skeleton(rubric: Rubric, path: Path) -> Rubric:
 
 
 def parse_rubric(text: str, filename: str = "<rubric>") -> Rubric:
-    """Parse and validate; every error names file:line and the field path."""
+    """Parse and validate; every error names file:line and the field path.
+    (PyYAML is imported here, not at the top: `nngrade check` with a cached
+    rubric, grader/rubric_cache.py, never parses one.)"""
+    import yaml
+
     try:
         node, data = _compose_and_construct(text)
     except yaml.YAMLError as exc:
@@ -192,6 +212,8 @@ def _compose_and_construct(text: str) -> tuple[Any, Any]:
     (`CSafeLoader`) is faster but accepts and reads some texts differently
     (tabs, bare tags, block-scalar headers), and a rubric must mean the same
     on every machine."""
+    import yaml
+
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
@@ -217,6 +239,8 @@ def _format_errors(exc: ValidationError, filename: str, root: Any, prefix: tuple
 
 def _line_of(node: Any, loc: tuple) -> int:
     """The 1-based line of the deepest YAML node the error path reaches."""
+    import yaml
+
     line = (node.start_mark.line + 1) if node is not None else 1
     for part in loc:
         if isinstance(node, yaml.MappingNode):

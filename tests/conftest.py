@@ -18,6 +18,11 @@ if not os.environ.get("NNGRADE_SECRET_FILE"):
     (_folder / "course-secret").write_text(TEST_SECRET + "\n")
     os.environ["NNGRADE_SECRET_FILE"] = str(_folder / "course-secret")
 
+# `nngrade check` keeps validated rubrics in a per-user cache (grader/rubric_cache.py):
+# the suite's goes to a private temporary folder, never the machine's ~/.cache.
+if "NNGRADE_CACHE_DIR" not in os.environ:
+    os.environ["NNGRADE_CACHE_DIR"] = tempfile.mkdtemp(prefix="nngrade-test-cache-")
+
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
 

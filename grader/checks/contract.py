@@ -56,9 +56,10 @@ RUNTIME_MISTAKES: frozenset[str] = frozenset(m.id for m in MISTAKES.values() if 
 
 
 class CheckParams(BaseModel):
-    """The base of every check's `Params`: unknown fields are refused, values frozen."""
+    """The base of every check's `Params`: unknown fields are refused, values
+    frozen; validators built on first use (see `grader.schema.Strict`)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class ContractError(TypeError):

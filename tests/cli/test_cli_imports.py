@@ -29,6 +29,10 @@ ANSWERS = ("grader.checks.answers", "grader.answers.parse", "grader.answers.comp
 #: what the engine and its checks bring (NumPy, the sandbox client): not needed
 #: to parse arguments or print a rubric
 ENGINE = ("grader.engine", "grader.probe", "grader.oracle", "grader.sandbox.client", "numpy", "reference")
+#: what only parsing and validating a rubric needs: `check` with a cached rubric
+#: (grader/rubric_cache.py) builds no pydantic validator, so pydantic's plugin loader
+#: (importlib.metadata's entry-point scan) never runs, and parses no YAML
+PARSING = ("yaml", "pydantic.plugin._loader")
 
 
 def modules_after(code: str, env: dict[str, str]) -> dict:
@@ -50,7 +54,7 @@ def loaded(modules: list[str], names: tuple[str, ...]) -> list[str]:
 def test_importing_the_cli_loads_no_engine_and_nothing_batch_only(cli_environ):
     out = modules_after("import grader.cli", cli_environ)
     assert "grader.cli" in out["modules"] and "grader.rubric" in out["modules"]
-    assert loaded(out["modules"], BATCH_ONLY + ANSWERS + ENGINE) == []
+    assert loaded(out["modules"], BATCH_ONLY + ANSWERS + ENGINE + PARSING) == []
 
 
 def test_check_loads_the_engine_but_nothing_batch_only(cli_environ):
@@ -79,3 +83,17 @@ def test_a_rubric_imports_only_the_checks_it_names(cli_environ):
         assert f"grader.checks.{check}" in out["before_written"], check
     assert "grader.checks.answers" not in out["before_written"]
     assert "grader.checks.answers" in out["modules"] and "grader.answers.parse" in out["modules"]
+
+
+def test_check_with_a_cached_rubric_parses_and_validates_nothing(cli_environ, tmp_path):
+    env = {**cli_environ, "NNGRADE_CACHE_DIR": str(tmp_path / "cache")}
+    modules_after("from grader.rubric import load_rubric\nload_rubric('penguins-silu', cached=True)\n", env)
+    code = ("import contextlib, io\nfrom grader.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()) as printed:\n"
+            f"    out['code'] = main(['check', {str(SUBMISSIONS / 'correct_vectorized.py')!r}])\n"
+            "from pydantic import BaseModel\n"
+            "def subclasses(c):\n    for s in c.__subclasses__():\n        yield s\n        yield from subclasses(s)\n"
+            "out['built'] = sorted(c.__name__ for c in subclasses(BaseModel) if c.__pydantic_complete__)\n")
+    out = modules_after(code, env)
+    assert out["code"] == 0
+    assert loaded(out["modules"], PARSING) == [] and out["built"] == []
