@@ -23,8 +23,8 @@ import numpy as np
 from ..probe import FLOAT64_EPS, ApiError, WorkerFailure, float_eps
 from ..schema import Criterion, Rubric
 from .base import CheckParams, Context, Verdict, best_scale, fmt, fmt_pair, rel_error, scale_is, sig, table
-from .values import depth_problems
 from .contract import Check, StudentValueError
+from .values import depth_problems, numbers
 from .gradient import canonical_gradient, gradient_explained
 
 MATCH = 1e-6
@@ -70,7 +70,7 @@ def canonical_snapshot(raw: Any, before: Any, layout: Any, reference: Theta, whe
     for key, block in layout.blocks.items():
         if block.student_key not in raw:
             continue
-        value = _numbers(raw[block.student_key], f"{when}, {block.student_key}")
+        value = numbers(raw[block.student_key], f"{when}, {block.student_key}", booleans=False)
         canonical = block.to_canonical(value)
         if canonical.shape != reference[key].shape:
             raise StudentValueError(f"{when}, {block.student_key} has shape {value.shape}", value)
@@ -79,18 +79,6 @@ def canonical_snapshot(raw: Any, before: Any, layout: Any, reference: Theta, whe
     return Snapshot(values, tuple(k for k in reference if k not in values),
                     tuple(str(k) for k in new_keys),
                     tuple(k for k, v in values.items() if not np.all(np.isfinite(v))))
-
-
-def _numbers(value: Any, what: str) -> np.ndarray:
-    """An array of real numbers (a nested list of them is read as one), or the student's bad-output."""
-    if isinstance(value, (list, tuple)):
-        try:
-            value = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise StudentValueError(f"{what} is not an array of numbers", value) from None
-    if not isinstance(value, np.ndarray) or value.dtype.kind not in "fiu":
-        raise StudentValueError(f"{what} is not an array of numbers", value)
-    return value
 
 
 @dataclass(frozen=True)

@@ -61,14 +61,13 @@ def describe(value: Any) -> str:
     return describe_value(value)
 
 
-def parameter_block(value: Any, key: str, shape: tuple[int, ...]) -> np.ndarray:
-    """One canonical block of the student's parameters: a float64 array of
-    `shape` (StudentValueError otherwise, naming the block)."""
-    arr = number_array(value)
+def numbers(value: Any, what: str, *, booleans: bool = True) -> np.ndarray:
+    """`value` as a float64 array of real numbers (`number_array`), or the
+    student's bad-output naming `what`.  `booleans=False` refuses a bool
+    array too (True/False is no parameter iterate)."""
+    arr = None if not booleans and isinstance(value, np.ndarray) and value.dtype.kind == "b" else number_array(value)
     if arr is None:
-        raise StudentValueError(f"parameter {key} is not an array of numbers", value)
-    if arr.shape != tuple(shape):
-        raise StudentValueError(f"parameter {key} has shape {arr.shape}, expected {tuple(shape)}", value)
+        raise StudentValueError(f"{what} is not an array of numbers", value)
     return arr
 
 
@@ -83,10 +82,10 @@ def canonical_parameters(raw: Any, layout: Any, what: str = "self.theta") -> dic
     for key, block in layout.blocks.items():
         if block.student_key not in raw:
             raise StudentValueError(f"{what} has no entry {block.student_key!r}", None)
-        arr = number_array(raw[block.student_key])
-        if arr is None:
-            raise StudentValueError(f"{what}: {block.student_key} is not an array of numbers", raw[block.student_key])
-        out[key] = parameter_block(block.to_canonical(arr), key, block.canonical_shape)
+        arr = block.to_canonical(numbers(raw[block.student_key], f"{what}: {block.student_key}"))
+        if arr.shape != tuple(block.canonical_shape):   # converted once: to_canonical keeps float64
+            raise StudentValueError(f"parameter {key} has shape {arr.shape}, expected {tuple(block.canonical_shape)}", arr)
+        out[key] = arr
     return out
 
 
