@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -124,8 +124,8 @@ class Probe:
                  self.rubric.assignment.architecture.outputs)
         name = self.interface.class_name
         reply = self.timed(("__init__", tuple(sizes), method), 1, f"{name}() constructor",
-                           lambda budget: self.client.request({"op": "new", "class": name, "kwargs": kwargs,
-                                                               "seed": seed}, budget))
+                           lambda budget: well_formed("new", self.client.request(
+                               {"op": "new", "class": name, "kwargs": kwargs, "seed": seed}, budget)))
         return StudentNet(self, int(reply["handle"]), tuple(sizes), list(reply.get("methods", [])),
                           optimizer=method)
 
@@ -171,7 +171,7 @@ class StudentNet:
         budget = self.probe.timeout
         if timeout is not None and timeout < budget.cpu:
             budget = replace(budget, cpu=timeout)
-        return self.probe.client.request(message, budget, reply_bytes=reply_bytes)
+        return well_formed(message["op"], self.probe.client.request(message, budget, reply_bytes=reply_bytes))
 
     # -- how large an answer can legitimately be -----------------------------------
     @property
@@ -211,8 +211,8 @@ class StudentNet:
                                                  self.probe.interface.method("train")) else ""
         operation = (method, self.sizes, n, optimizer)
         message = dict(message, handle=self.handle)
-        return self.probe.timed(operation, amount, f"{method}()",
-                                lambda budget: self.probe.client.request(message, budget, reply_bytes=reply_bytes))
+        return self.probe.timed(operation, amount, f"{method}()", lambda budget: well_formed(
+            message["op"], self.probe.client.request(message, budget, reply_bytes=reply_bytes)))
 
     def _method(self, role: str) -> str:
         name = self.probe.interface.method(role)
@@ -385,6 +385,44 @@ class StudentNet:
     def aliases(self) -> list[str]:
         """Other attributes sharing memory with the parameters (aliasing)."""
         return list(self._request({"op": "aliases", "attr": self.attr}))
+
+
+def _ints(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+
+
+def _shape_entry(entry: Any) -> bool:
+    return isinstance(entry, dict) and (entry.get("shape") is None or _ints(entry.get("shape"))) \
+        and isinstance(entry.get("dtype"), str) and isinstance(entry.get("size", 0), int)
+
+
+#: the structure of each operation's reply, as the grader's code reads it (values inside,
+#: e.g. a method's return value, are the checks' to validate)
+REPLY_FORMS: dict[str, Callable[[Any], bool]] = {
+    "new": lambda v: isinstance(v, dict) and isinstance(v.get("handle"), int) and not isinstance(v.get("handle"), bool)
+    and isinstance(v.get("methods"), list) and all(isinstance(m, str) for m in v["methods"]),
+    "call": lambda v: isinstance(v, dict) and "value" in v and (
+        "calls" not in v or isinstance(v["calls"], dict) and all(
+            isinstance(k, str) and isinstance(c, int) and not isinstance(c, bool) for k, c in v["calls"].items())),
+    "steps": lambda v: isinstance(v, dict) and isinstance(v.get("snapshots"), list)
+    and (v.get("positions") is None or _ints(v["positions"])),
+    "describe": lambda v: isinstance(v, dict) and isinstance(v.get("type"), str) and isinstance(v.get("entries"), dict)
+    and all(_shape_entry(e) for e in v["entries"].values()),
+    "set": lambda v: v is None or isinstance(v, dict) and isinstance(v.get("lost", []), list),
+    "aliases": lambda v: isinstance(v, list),
+}
+
+
+def well_formed(op: str, value: Any) -> Any:
+    """`value`, the reply to operation `op`, when it has the structure the
+    grader reads; otherwise the worker was tampered with (a submission can
+    patch the worker it runs in): a protocol failure, the student's, never
+    an exception inside the grader's code (which would be taken for a
+    grader failure and left out of the student's total)."""
+    form = REPLY_FORMS.get(op)
+    if form is not None and not form(value):
+        raise WorkerFailure("protocol", f"the reply to a {op!r} request is malformed ({describe_value(value)})")
+    return value
 
 
 def _lost_message(attr: str, reply: dict) -> str:

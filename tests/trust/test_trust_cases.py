@@ -88,3 +88,21 @@ def test_broken_train_costs_its_share(graded, silu_rubric, name, phrase):
     training = by_id["training"]
     assert training["score"] == pytest.approx(15 * 0.8), training["feedback"]
     assert "train-broken" in training["diagnoses"] and phrase in training["feedback"], training["feedback"]
+
+
+@pytest.mark.parametrize("op, value", [
+    ("new", "{'handle': 'x', 'methods': 3}"), ("call", "7"), ("steps", "{'snapshots': 3}"),
+    ("describe", "'x'"), ("set", "5"), ("aliases", "{'a': 1}"),
+])
+def test_a_forged_reply_is_the_student_s_never_a_grader_failure(tmp_path, silu_rubric, op, value):
+    """A malformed reply from a tampered worker is a protocol failure charged
+    to the submission: no criterion becomes a grader error, so nothing leaves
+    the total (before the check of every reply's structure in the probe, a
+    forged 'call' reply scored 15/15 and a forged 'steps' reply 59/59)."""
+    path = tmp_path / "forged.py"
+    forged = (CASES / "forged_reply.py").read_text().replace('"__OP__"', repr(op)).replace("__VALUE__", value)
+    path.write_text((ROOT / "submissions" / "correct_vectorized.py").read_text().rstrip() + "\n\n" + forged)
+    result = grade(path, silu_rubric, secret=SECRET).result
+    assert result["grader_errors"] == [] and result["max_score"] == 100.0
+    assert result["score"] < 100.0
+    assert any("interfered with the grader" in c["feedback"] for c in result["criteria"])
