@@ -68,14 +68,22 @@ class Layout:
 
 
 
-def canonical_keys(num_layers: int, weight_key: str = "W{i}", bias_key: str = "b{i}") -> list[tuple[str, str]]:
+def canonical_keys(num_layers: int, weight_key: str = "W{i}", bias_key: str = "b{i}",
+                   first: int = 0) -> list[tuple[str, str]]:
     """(canonical key, student key) in canonical order W0, b0, W1, b1, ...
-    (the canonical names are the reference's: `reference.architecture`)."""
+    (the canonical names are the reference's: `reference.architecture`);
+    the student's keys are numbered from `first` (the rubric's
+    `interface.first_index`: template B's W1 is the canonical W0)."""
     pairs = []
     for i in range(num_layers):
-        pairs.append((weight_name(i), weight_key.format(i=i)))
-        pairs.append((bias_name(i), bias_key.format(i=i)))
+        pairs.append((weight_name(i), weight_key.format(i=i + first)))
+        pairs.append((bias_name(i), bias_key.format(i=i + first)))
     return pairs
+
+
+def interface_keys(num_layers: int, interface: Any) -> list[tuple[str, str]]:
+    """`canonical_keys` in the spelling of a rubric's `interface`."""
+    return canonical_keys(num_layers, interface.weight_key, interface.bias_key, interface.first_index)
 
 
 def learn_layout(description: dict, shapes: dict[str, tuple[int, ...]], key_pairs: list[tuple[str, str]]) -> Layout:
@@ -107,20 +115,30 @@ def is_bias(canon: str) -> bool:
     return block_order(canon)[1] == 1
 
 
-def accepted_forms(canon: str, bias_layouts: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+#: a weight layout the rubric may declare (`interface.weight_layouts`) -> its form in `classify_shape`
+WEIGHT_FORMS: dict[str, str] = {"out_in": "canonical", "in_out": "transposed"}
+
+
+def accepted_forms(canon: str, bias_layouts: tuple[str, ...] | list[str],
+                   weight_layouts: tuple[str, ...] | list[str] = ("out_in",)) -> tuple[str, ...]:
     """The forms (see `classify_shape`) the rubric accepts for block `canon`:
-    weights only as (n_out, n_in); biases as the rubric's `interface.bias_layouts`
-    say, "column" (n_out, 1) and/or "flat" (n_out,)."""
+    weights as the rubric's `interface.weight_layouts` say, "out_in"
+    (n_out, n_in) and/or "in_out" (n_in, n_out); biases as its
+    `interface.bias_layouts` say, "column" (n_out, 1) and/or "flat" (n_out,)."""
     if not is_bias(canon):
-        return ("canonical",)
+        return tuple(WEIGHT_FORMS[layout] for layout in weight_layouts)
     return tuple(form for layout, form in (("column", "canonical"), ("flat", "flat")) if layout in bias_layouts)
 
 
-def asked_shape(canon: str, canonical: tuple[int, ...], bias_layouts: tuple[str, ...] | list[str]) -> tuple[int, ...]:
-    """The shape the rubric asks for block `canon`: the canonical one, or a
-    flat (n_out,) for a bias when the rubric accepts only flat biases."""
+def asked_shape(canon: str, canonical: tuple[int, ...], bias_layouts: tuple[str, ...] | list[str],
+                weight_layouts: tuple[str, ...] | list[str] = ("out_in",)) -> tuple[int, ...]:
+    """The shape the rubric asks for block `canon`: the canonical one, a
+    flat (n_out,) for a bias when the rubric accepts only flat biases, or
+    (n_in, n_out) for a weight when it accepts only that layout."""
     if is_bias(canon) and "column" not in bias_layouts:
         return (canonical[0],)
+    if not is_bias(canon) and "out_in" not in weight_layouts:
+        return tuple(canonical[::-1])
     return tuple(canonical)
 
 

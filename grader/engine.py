@@ -29,6 +29,7 @@ from .checks.base import GRADER_ERROR, Context, Verdict
 from .checks.contract import ContractError, StudentValueError
 from .oracle import Oracle
 from .operations import describe_needs
+from .glue import Glue, rubric_glue
 from .probe import ApiError, Probe, describe_value
 from .rubric import Criterion, Rubric
 from .diagnoses import catalogue_for
@@ -73,7 +74,8 @@ def oracle_for(rubric: Rubric, secret: CourseSecret | None = None) -> Oracle:
 
 
 def grade(path: Path, rubric: Rubric, *, public_only: bool = False,
-          secret: CourseSecret | None = None, wall_factor: float | None = None) -> GradeOutcome:
+          secret: CourseSecret | None = None, wall_factor: float | None = None,
+          glue: Glue | None = None) -> GradeOutcome:
     """Grade the submission at `path`.  Never raises for anything the
     submission does; a missing file or a bad archive becomes `error`.
 
@@ -81,14 +83,19 @@ def grade(path: Path, rubric: Rubric, *, public_only: bool = False,
     it, so a table of the kit's recorded answers is worthless.  Without one
     (`check`, kits) the public questions are asked.  `wall_factor`: the
     wall-clock backstop as a multiple of each CPU limit (default
-    `WorkerLimits.wall_factor`, 3)."""
-    outcome = _grade(Path(path), rubric, public_only=public_only, secret=secret, wall_factor=wall_factor)
+    `WorkerLimits.wall_factor`, 3).  `glue`: one student's own glue (an
+    instructor's per-submission mapping), instead of the rubric's."""
+    glue = glue if glue is not None else rubric_glue(rubric)
+    outcome = _grade(Path(path), rubric, public_only=public_only, secret=secret, wall_factor=wall_factor,
+                     glue=glue)
+    if glue is not None:   # which glue graded it: by name and content hash, never the text
+        outcome.result["glue"] = glue.record()
     outcome.result["name"] = submission_name(Path(path))   # as handed in; "submission" is the safe id
     return outcome
 
 
 def _grade(path: Path, rubric: Rubric, *, public_only: bool, secret: CourseSecret | None,
-           wall_factor: float | None) -> GradeOutcome:
+           wall_factor: float | None, glue: Glue | None = None) -> GradeOutcome:
     started = time.monotonic()
     sid = submission_id(path)
     criteria = [c for c in rubric.criteria if c.visibility == "public" or not public_only]
@@ -104,13 +111,14 @@ def _grade(path: Path, rubric: Rubric, *, public_only: bool, secret: CourseSecre
         except SubmissionError as exc:
             return _failed_outcome(sid, rubric, criteria, exc.kind, exc.message, started, public_only)
         client = WorkerClient(LoadSpec(prepared.source, prepared.directory, prepared.filename,
-                                       seed=oracle_for(rubric, secret).seed("load")),
+                                       seed=oracle_for(rubric, secret).seed("load"),
+                                       glue=glue.wire() if glue is not None else None),
                               limits=worker_limits(rubric, **({} if wall_factor is None else
                                                               {"wall_factor": wall_factor})),
                               load_timeout=rubric.limits.load_seconds)
         try:
             outcome = _grade_loaded(prepared, rubric, criteria, client, started, public_only,
-                                    oracle_for(rubric, secret), root=Path(scratch) / "submission")
+                                    oracle_for(rubric, secret), root=Path(scratch) / "submission", glue=glue)
         finally:
             client.close()
         if prepared.choice is not None:   # several code files: which one was graded, and why (never silent)
@@ -120,7 +128,7 @@ def _grade(path: Path, rubric: Rubric, *, public_only: bool, secret: CourseSecre
 
 def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[Criterion],
                   client: WorkerClient, started: float, public_only: bool, oracle: Oracle,
-                  root: Path | None = None) -> GradeOutcome:
+                  root: Path | None = None, glue: Glue | None = None) -> GradeOutcome:
     load_started = time.monotonic()
     client.start()
     timings: dict[str, float] = {"load": time.monotonic() - load_started}
@@ -132,7 +140,8 @@ def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[C
                            timeouts=client.timeouts)
         return outcome
     classes = (client.load_result or {}).get("classes", [])
-    if rubric.interface.class_name not in classes:
+    # one student's glue knows their class (it may be named otherwise); everyone else's is the rubric's
+    if rubric.interface.class_name not in classes and (glue is None or glue.origin == "rubric"):
         found = f" (found: {', '.join(classes)})" if classes else ""
         message = f"{prepared.filename} defines no class named {rubric.interface.class_name}{found}"
         outcome = _failed_outcome(prepared.id, rubric, criteria, "api-missing", message, started, public_only,
@@ -140,7 +149,7 @@ def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[C
         outcome.run.update(timings=timings, cpu_clock=client.cpu_clock, cpu_seconds=round(client.cpu_seconds(), 4),
                            timeouts=client.timeouts)
         return outcome
-    probe = Probe(rubric, client)
+    probe = Probe(rubric, client, glued=glue is not None)
     answers = _answers_from_worker(root or prepared.directory, probe) \
         if any(c.check == "answers" for c in criteria) else None
     results = []

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .adapter import asked_shape, canonical_keys
+from .adapter import asked_shape, interface_keys
 from .checks import REGISTRY
 from .checks.base import Context
 from .kitpkg import write_checker
@@ -199,8 +199,8 @@ def shapes_text(rubric: Rubric) -> str:
     when the rubric's `bias_layouts` accepts only flat ones."""
     arch, iface = architecture_of(rubric), rubric.interface
     shapes = arch.shapes()
-    return ", ".join(f"{student} {asked_shape(canon, shapes[canon], iface.bias_layouts)}" for canon, student in
-                     canonical_keys(arch.num_layers, iface.weight_key, iface.bias_key))
+    return ", ".join(f"{student} {asked_shape(canon, shapes[canon], iface.bias_layouts, iface.weight_layouts)}"
+                     for canon, student in interface_keys(arch.num_layers, iface))
 
 
 def skeleton_source(rubric: Rubric) -> bytes:

@@ -30,9 +30,10 @@ import numpy as np
 
 from reference.architecture import block_shapes, count_parameters
 
-from .adapter import Layout, RefusedLayout, canonical_keys, learn_layout, probabilities_to_canonical
+from .adapter import Layout, RefusedLayout, interface_keys, learn_layout, probabilities_to_canonical
 from .checks.contract import StudentValueError
 from .schema import Rubric
+from .glue import wire_methods
 from .sandbox.client import Budget, WorkerClient, WorkerFailure, reply_allowance
 
 #: a timed-out operation is remembered only when it had at least this share of
@@ -59,6 +60,7 @@ class Probe:
     _wall_end: float = 0.0
     hung: dict = field(default_factory=dict)   # operation -> (amount, the WorkerFailure it gave)
     skipped: int = 0             # operations not run again because they had timed out before
+    glued: bool = False          # an instructor's glue carries out the operations (grader/glue.py)
 
     def begin(self, cpu_budget: float, *, cpu_limit: float | None = None,
               scope: str = "this criterion's limit", wall_end: float | None = None) -> None:
@@ -113,13 +115,26 @@ class Probe:
     def interface(self):
         return self.rubric.interface
 
+    def wire_method(self, role: str) -> str:
+        """The method the worker calls for `role`: the student's (the
+        rubric's spelling) under the default glue, the glued view's
+        operation under an instructor's glue.  Messages keep the rubric's
+        spelling (`interface.method`)."""
+        return wire_methods[role] if self.glued else self.interface.method(role)
+
+    @property
+    def wire_attribute(self) -> str:
+        """Where the worker reads and writes the parameters (see `wire_method`)."""
+        return "parameters" if self.glued else self.interface.parameters_attribute
+
     def constructor_kwargs(self, hidden: list[int], method: str = "gd", lr: float | None = None,
                            momentum: float | None = None) -> dict[str, Any]:
         return constructor_kwargs(self.rubric, hidden, method, lr, momentum)
 
     def new(self, hidden: list[int], *, method: str = "gd", seed: int = 0, lr: float | None = None,
             momentum: float | None = None) -> "StudentNet":
-        kwargs = self.constructor_kwargs(hidden, method, lr, momentum)
+        kwargs = glue_config(self.rubric, hidden, method, lr, momentum) if self.glued else \
+            self.constructor_kwargs(hidden, method, lr, momentum)
         sizes = (self.rubric.assignment.architecture.inputs, *hidden,
                  self.rubric.assignment.architecture.outputs)
         name = self.interface.class_name
@@ -148,6 +163,19 @@ def constructor_kwargs(rubric: Rubric, hidden: list[int], method: str = "gd", lr
     }
     kwargs.update(iface.constructor_extra)
     return kwargs
+
+
+def glue_config(rubric: Rubric, hidden: list[int], method: str = "gd", lr: float | None = None,
+                momentum: float | None = None) -> dict[str, Any]:
+    """What an instructor's glue `construct` gets (grader/glue.py): the
+    canonical names, whatever the course calls them, plus the rubric's
+    `interface.glue_options`."""
+    arch = rubric.assignment.architecture
+    opt = rubric.assignment.optimizer
+    return {"num_input": arch.inputs, "num_hidden": hidden[0] if len(hidden) == 1 else list(hidden),
+            "hidden": list(hidden), "num_output": arch.outputs, "gradient_method": method,
+            "lr": opt.lr if lr is None else lr, "momentum": opt.momentum if momentum is None else momentum,
+            "options": dict(rubric.interface.glue_options)}
 
 
 @dataclass
@@ -207,26 +235,33 @@ class StudentNet:
         before on this net's sizes and this many samples is not run again
         (see `Probe.timed`)."""
         n = int(samples.shape[0]) if isinstance(samples, np.ndarray) and samples.ndim else None
-        optimizer = self.optimizer if method in (self.probe.interface.method("step"),
-                                                 self.probe.interface.method("train")) else ""
+        optimizer = self.optimizer if method in (self.probe.wire_method("step"),
+                                                 self.probe.wire_method("train")) else ""
         operation = (method, self.sizes, n, optimizer)
         message = dict(message, handle=self.handle)
         return self.probe.timed(operation, amount, f"{method}()", lambda budget: well_formed(
             message["op"], self.probe.client.request(message, budget, reply_bytes=reply_bytes)))
 
     def _method(self, role: str) -> str:
-        name = self.probe.interface.method(role)
+        """The wire name of `role`'s method (`Probe.wire_method`), which the instance must have."""
+        name = self.probe.wire_method(role)
         if name not in self.methods:
-            raise ApiError(f"your class has no method {name}()")
+            raise ApiError(f"your class has no method {self.probe.interface.method(role)}()")
         return name
 
     @property
     def attr(self) -> str:
+        """The parameters' attribute as the rubric spells it (for messages)."""
         return self.probe.interface.parameters_attribute
+
+    @property
+    def wire_attr(self) -> str:
+        """Where the worker reads and writes the parameters (`Probe.wire_attribute`)."""
+        return self.probe.wire_attribute
 
     def key_pairs(self) -> list[tuple[str, str]]:
         iface = self.probe.interface
-        return canonical_keys(len(self.sizes) - 1, iface.weight_key, iface.bias_key)
+        return interface_keys(len(self.sizes) - 1, iface)
 
     # -- parameters ---------------------------------------------------------
     @property
@@ -235,7 +270,7 @@ class StudentNet:
         return bool(self.layout and any(b.dtype == "float32" for b in self.layout.blocks.values()))
 
     def raw_parameters(self) -> Any:
-        return self._request({"op": "get", "attr": self.attr}, reply_bytes=self.parameters_reply())
+        return self._request({"op": "get", "attr": self.wire_attr}, reply_bytes=self.parameters_reply())
 
     def get_attribute(self, name: str) -> Any:
         return self._request({"op": "get", "attr": name}, reply_bytes=self.state_reply())
@@ -245,7 +280,7 @@ class StudentNet:
 
     def describe_parameters(self) -> dict:
         """{"type", "entries": {key: {"shape", "size", "dtype"}}} of the parameters."""
-        return self._request({"op": "describe", "attr": self.attr})
+        return self._request({"op": "describe", "attr": self.wire_attr})
 
     def learn_layout(self) -> Layout:
         self.layout = learn_layout(self.describe_parameters(), self.shapes, self.key_pairs())
@@ -277,7 +312,7 @@ class StudentNet:
         reads them back): a read-only property that returns a copy would
         otherwise have every later number judged at parameters never set."""
         layout = self.require_layout()
-        reply = self._request({"op": "set", "attr": self.attr, "value": _wire(layout.to_student(theta)),
+        reply = self._request({"op": "set", "attr": self.wire_attr, "value": _wire(layout.to_student(theta)),
                                "verify": True})
         if isinstance(reply, dict) and reply.get("lost"):
             self._last_set = None
@@ -289,7 +324,7 @@ class StudentNet:
         """Call one of the assignment's methods; `count` names other roles
         whose calls during it are counted (reply["calls"], by role)."""
         method = self._method(role)
-        names = {self.probe.interface.method(r): r for r in count}
+        names = {self.probe.wire_method(r): r for r in count}
         message = {"op": "call", "method": method, "args": [_wire(a) for a in args]}
         if names:
             message["count"] = sorted(n for n in names if n in self.methods)
@@ -328,7 +363,7 @@ class StudentNet:
         method = self._method("step")
         snapshots = 1 + n // max(int(every), 1) + len(set(at))
         reply = self._operation(method, {"op": "steps", "method": method, "args": [_wire(x), _wire(y)],
-                                         "n": n, "every": every, "at": sorted(set(at)), "snapshot": self.attr},
+                                         "n": n, "every": every, "at": sorted(set(at)), "snapshot": self.wire_attr},
                                 n, x, self.parameters_reply(snapshots))
         snaps = reply["snapshots"]
         positions = reply.get("positions") or list(range(0, n + 1, every))[:len(snaps)]
@@ -348,7 +383,7 @@ class StudentNet:
 
         student_base = layout.to_student(base)
         keys = [b.student_key for b in layout.blocks.values()]
-        common = {"op": "loss_at", "attr": self.attr, "method": self._method("loss"),
+        common = {"op": "loss_at", "attr": self.wire_attr, "method": self._method("loss"),
                   "args": [_wire(x), _wire(y)], "keys": keys}
         # base is usually what set_parameters just injected: then the worker reuses it
         # (a 1.7M-parameter theta is 13.6 MB on the wire); a digest proves it is unchanged
@@ -384,7 +419,7 @@ class StudentNet:
 
     def aliases(self) -> list[str]:
         """Other attributes sharing memory with the parameters (aliasing)."""
-        return list(self._request({"op": "aliases", "attr": self.attr}))
+        return list(self._request({"op": "aliases", "attr": self.wire_attr}))
 
 
 def _ints(value: Any) -> bool:

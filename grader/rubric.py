@@ -104,7 +104,31 @@ def load_rubric(name_or_path: str | Path, *, skeleton: bool = True, cached: bool
         rubric = rubric.model_copy(update={"answers": str(answers)})
     if rubric.interface.skeleton and skeleton:
         rubric = _resolve_skeleton(rubric, path)
+    if rubric.interface.glue:
+        rubric = _resolve_glue(rubric, path)
     return rubric
+
+
+def _resolve_glue(rubric: Rubric, path: Path) -> Rubric:
+    """`interface.glue`, resolved against the rubric's folder and read: a
+    glue that is missing, not Python, lacks construct/get/set_parameters,
+    or lacks an operation a criterion needs is refused here, before any
+    grading (`grader.glue`)."""
+    from .glue import GlueError, read_glue, unsupported_criteria
+
+    given = Path(rubric.interface.glue or "")
+    resolved = given if given.is_absolute() else (path.parent / given).resolve()
+    try:
+        glue = read_glue(resolved, "rubric")
+    except GlueError as exc:
+        raise RubricError(f"{path}: interface.glue: {exc}") from None
+    missing = unsupported_criteria(rubric, glue)
+    if missing:
+        raise RubricError("\n".join(
+            f"{path}: criterion {cid}: needs operation(s) {', '.join(ops)} that the glue {glue.name} does not "
+            "define: define them in the glue, or leave this criterion out" for cid, ops in missing.items()))
+    interface = rubric.interface.model_copy(update={"glue": str(resolved)})
+    return rubric.model_copy(update={"interface": interface})
 
 
 def _is_validated(value: object) -> bool:

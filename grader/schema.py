@@ -66,6 +66,8 @@ class Regularization(Strict):
 class InitSpec(Strict):
     mean: float = 0.0
     std: float = Field(default=0.05, gt=0)
+    biases: Literal["same", "zero"] = Field(default="same", description=(
+        "same: biases drawn like the weights, N(mean, std^2); zero: biases exactly zero (template B)"))
 
 
 class OptimizerSpec(Strict):
@@ -119,6 +121,20 @@ class Interface(Strict):
         "how biases may be stored: column = (n_out, 1), flat = (n_out,); judged by param_shapes, "
         "then undone by the adapter for the other criteria"))
 
+    first_index: Literal[0, 1] = Field(default=0, description=(
+        "the number of the first layer in weight_key and bias_key: 0 for W0, b0, ...; 1 for W1, b1, ..."))
+    weight_layouts: list[Literal["out_in", "in_out"]] = Field(default=["out_in"], min_length=1, description=(
+        "how weight matrices are stored: out_in = (n_out, n_in) as in z = W x + b; in_out = (n_in, n_out) as "
+        "in z = x W + b (template B); judged by param_shapes, then undone by the adapter"))
+    outputs: Literal["probabilities", "scores"] = Field(default="probabilities", description=(
+        "what the probabilities operation returns: probabilities, or class scores (logits) compared with the "
+        "reference's up to a constant per sample"))
+    glue: str | None = Field(default=None, description=(
+        "an instructor-written glue module (relative to the rubric file) carrying out the canonical operations "
+        "on the course's own API (grader/glue.py); without it, the default glue calls the methods above"))
+    glue_options: dict[str, Any] = Field(default={}, description=(
+        "values handed to the glue's construct() in config['options'] (e.g. weight_scale, reg)"))
+
     skeleton: str | None = Field(default=None, description=(
         "the course's own skeleton nn.py (relative to the rubric file), copied verbatim into student kits; "
         "without it the kit's skeleton is generated from the canonical operations in this interface's names"))
@@ -136,6 +152,12 @@ class Interface(Strict):
 
     def kwarg(self, role: str) -> str:
         return self.constructor.get(role, role)  # type: ignore[call-overload]
+
+    def block_key(self, canon: str) -> str:
+        """The student's key for canonical block `canon` (W0, b0, W1, ...):
+        the rubric's spelling, numbered from `first_index`."""
+        kind, layer = canon[0], int(canon[1:])
+        return (self.weight_key if kind == "W" else self.bias_key).format(i=layer + self.first_index)
 
 
 class Tolerances(Strict):

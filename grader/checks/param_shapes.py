@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..adapter import accepted_forms, asked_shape, canonical_keys, classify_shape, is_bias
+from ..adapter import accepted_forms, asked_shape, classify_shape, interface_keys, is_bias
 from ..schema import Criterion, Rubric
 from .base import CheckParams, Context, Verdict, failed, passed, table
 from .contract import Check
@@ -53,13 +53,15 @@ BIAS_FORM_WORDS = {"canonical": "a column", "flat": "a flat vector"}
 
 
 def _block_problem(label: str, canon: str, student: str, entry: Any, canonical: tuple[int, ...],
-                   bias_layouts: list[str]) -> tuple[list[Any], str | None, str | None]:
+                   iface: Any) -> tuple[list[Any], str | None, str | None]:
     """One block's table row, problem sentence and diagnosis (None when
-    right).  A bias is right in any layout the rubric's `bias_layouts` lists."""
+    right).  A block is right in any layout the rubric's `bias_layouts` or
+    `weight_layouts` lists."""
     shape = entry.shape
-    expected = asked_shape(canon, canonical, bias_layouts)
+    bias_layouts, weight_layouts = iface.bias_layouts, iface.weight_layouts
+    expected = asked_shape(canon, canonical, bias_layouts, weight_layouts)
     form = classify_shape(shape, canonical) if shape is not None else "mismatch"
-    ok = form in accepted_forms(canon, bias_layouts)
+    ok = form in accepted_forms(canon, bias_layouts, weight_layouts)
     row = [label, student, str(shape), str(expected), "ok" if ok else form]
     if ok:
         return row, None, None
@@ -67,9 +69,11 @@ def _block_problem(label: str, canon: str, student: str, entry: Any, canonical: 
         return row, (f"{label}: {student} has shape {shape}, {BIAS_FORM_WORDS[form]}; this assignment asks for "
                      f"{BIAS_FORM_WORDS['canonical' if 'column' in bias_layouts else 'flat']} {expected}"), \
             "bad-output"
-    if form == "transposed":
+    if form in ("transposed", "canonical"):   # a weight in the layout the rubric does not declare
+        rule = "z = W x + b, so {w} must be (out, in)" if "out_in" in weight_layouts else \
+            "z = x W + b, so {w} must be (in, out)"
         return row, (f"{label}: {student} has shape {shape}, the transpose of the expected {expected}; the "
-                     f"assignment writes z1 = W0 x + b0, so {student} must be (out, in)"), "transposed-weights"
+                     f"assignment writes {rule.format(w=student)}"), "transposed-weights"
     if shape is None:
         return row, f"{label}: {student} is a {entry.dtype}, not an array", "bad-output"
     return row, f"{label}: {student} has shape {shape}, expected {expected}", "bad-output"
@@ -81,7 +85,7 @@ def _variant_problems(ctx: Context, variant: Variant) -> tuple[list[list[Any]], 
         return [], [f"{variant.label}: self.{iface.parameters_attribute} is a {variant.parameters.container}, "
                     "not a dict"], ["api-missing"]
     shapes = ctx.oracle.architecture(list(variant.hidden)).shapes()
-    pairs = canonical_keys(len(variant.hidden) + 1, iface.weight_key, iface.bias_key)
+    pairs = interface_keys(len(variant.hidden) + 1, iface)
     entries = variant.parameters.entries
     rows, problems, diagnoses = [], [], []
     for canon, student in pairs:
@@ -92,10 +96,10 @@ def _variant_problems(ctx: Context, variant: Variant) -> tuple[list[list[Any]], 
                             + (f" (found {near[0]!r}: keys are case-sensitive)" if near else ""))
             diagnoses += ["key-typo"] if near else []
             rows.append([variant.label, student, "missing",
-                         str(asked_shape(canon, shapes[canon], iface.bias_layouts)), "missing"])
+                         str(asked_shape(canon, shapes[canon], iface.bias_layouts, iface.weight_layouts)),
+                         "missing"])
             continue
-        row, problem, diagnosis = _block_problem(variant.label, canon, student, entry, shapes[canon],
-                                                 iface.bias_layouts)
+        row, problem, diagnosis = _block_problem(variant.label, canon, student, entry, shapes[canon], iface)
         rows.append(row)
         problems += [problem] if problem else []
         diagnoses += [diagnosis] if diagnosis else []
@@ -113,9 +117,8 @@ def judge(ctx: Context, obs: Observation, params: Params) -> Verdict:
     evidence = {"shapes": table(["network", "key", "your shape", "expected", "verdict"], rows)}
     if not problems:
         iface = ctx.rubric.interface
-        keys = ", ".join(s for _, s in canonical_keys(len(ctx.rubric.assignment.architecture.hidden) + 1,
-                                                      iface.weight_key, iface.bias_key))
-        return passed(f"theta holds exactly {keys} with the right shapes for {len(obs.variants)} hidden sizes.",
+        keys = ", ".join(s for _, s in interface_keys(len(ctx.rubric.assignment.architecture.hidden) + 1, iface))
+        return passed(f"{iface.parameters_attribute} holds exactly {keys} with the right shapes for {len(obs.variants)} hidden sizes.",
                       evidence=evidence)
     unique = list(dict.fromkeys(problems))
     return failed("Parameter shapes are not as specified:\n- " + "\n- ".join(unique[:8])

@@ -51,8 +51,9 @@ def words_for(rubric: Rubric | None) -> Words:
     if rubric is not None:
         wkey, bkey, theta = rubric.interface.weight_key, rubric.interface.bias_key, rubric.interface.parameters_attribute
     layers = len(hidden) + 1
-    w = [wkey.format(i=i) for i in range(layers)]
-    b = [bkey.format(i=i) for i in range(layers)]
+    first = rubric.interface.first_index if rubric is not None else 0
+    w = [wkey.format(i=i + first) for i in range(layers)]
+    b = [bkey.format(i=i + first) for i in range(layers)]
     name, h, h_prime = ACTIVATION_TEXT[activation]
     loss_name, output_pair = LOSS_TEXT[loss]
     hidden_text = "N_H" if len(hidden) == 1 else "the hidden sizes"

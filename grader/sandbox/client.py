@@ -166,6 +166,7 @@ class LoadSpec:
     directory: Path
     filename: str
     seed: int = 0
+    glue: dict | None = None   # an instructor's glue module, {"name", "source"} (grader/glue.py); None: the default
 
 
 @dataclass
@@ -279,7 +280,7 @@ class WorkerClient:
             self.load_result = self._request({"op": "load", "source": str(inner / self._source_rel),
                                               "dir": str(inner),
                                               "filename": self.load_spec.filename,
-                                              "seed": self.load_spec.seed},
+                                              "seed": self.load_spec.seed, "glue": self.load_spec.glue},
                                              Budget.of(self.load_timeout, self.limits.wall_factor, "the import limit"),
                                              load=True)
         except WorkerFailure as failure:

@@ -174,6 +174,7 @@ class Worker:
         self.instances: dict[int, Any] = {}
         self.next_handle = 1
         self.student_files: set[str] = set()  # file names (and folders, ending in os.sep) of the submission
+        self.glued: type | None = None         # the view over an instructor's glue (None: the default glue)
         self._kept: dict[str, Any] = {}        # op_loss_at's base and direction between calls
 
     # -- helpers ----------------------------------------------------------
@@ -270,15 +271,21 @@ class Worker:
             raise
         self.module = namespace
         classes = sorted(k for k, v in namespace.items() if isinstance(v, type))
+        if req.get("glue"):
+            self.glued = load_glue(req["glue"], module)
         return {"classes": classes}
 
     def op_new(self, req: dict) -> Any:
-        cls = self.module.get(req["class"]) if self.module else None
-        if cls is None:
-            raise LookupError(f"no class named {req['class']!r} is defined")
-        self._seed(int(req.get("seed", 0)))
         kwargs = {k: self._arg(v) for k, v in req.get("kwargs", {}).items()}
-        obj = cls(**kwargs)
+        if self.glued is not None:   # the glue builds it: kwargs is the canonical config
+            self._seed(int(req.get("seed", 0)))
+            obj = self.glued(self.glued.glue["construct"](sys.modules[self.glued.module_name], kwargs))
+        else:
+            cls = self.module.get(req["class"]) if self.module else None
+            if cls is None:
+                raise LookupError(f"no class named {req['class']!r} is defined")
+            self._seed(int(req.get("seed", 0)))
+            obj = cls(**kwargs)
         handle = self.next_handle
         self.next_handle += 1
         self.instances[handle] = obj
@@ -442,8 +449,10 @@ class Worker:
         target = getattr(obj, req["attr"], None)
         arrays = [v for v in target.values() if isinstance(v, np.ndarray)] if isinstance(target, Mapping) else []
         found = []
-        for name, value in sorted(vars(obj).items()):
-            if name == req["attr"]:
+        glued = isinstance(obj, Glued)
+        owner = obj.net if glued else obj   # under glue: the student's object behind the view
+        for name, value in sorted(getattr(owner, "__dict__", {}).items()):
+            if name == req["attr"] or glued and value is target:   # (the glue hands out the student's own storage)
                 continue
             if value is target and target is not None:
                 found.append(name)
@@ -471,6 +480,59 @@ class Worker:
             return {"ok": False, "error": describe_exception(exc, self.student_files),
                     "seconds": time.perf_counter() - started}
         return {"ok": True, "value": value, "seconds": time.perf_counter() - started}
+
+
+class Glued:
+    """A student's net seen through an instructor's glue (grader/glue.py):
+    the canonical operations as methods, the parameters as the `parameters`
+    property (setting them also resets the optimizer, when the glue says
+    how), so every request of the protocol works on it unchanged."""
+
+    __slots__ = ("net",)
+    glue: dict = {}
+    module_name = "nn"
+
+    def __init__(self, net: Any) -> None:
+        self.net = net
+
+    @property
+    def parameters(self) -> Any:
+        return self.glue["get_parameters"](self.net)
+
+    @parameters.setter
+    def parameters(self, value: Any) -> None:
+        self.glue["set_parameters"](self.net, value)
+        if callable(self.glue.get("reset_optimizer")):
+            self.glue["reset_optimizer"](self.net)
+
+
+#: the glue's functions the view offers as methods (the others are construct and the parameters property)
+GLUE_METHODS = ("probabilities", "loss", "gradient", "step", "train")
+#: the file name glue frames carry (kept out of the student's line in error reports)
+GLUE_FILE = "<nngrade glue {name}>"
+
+
+def load_glue(wire: dict, module: Any) -> type:
+    """Run an instructor's glue (name, source) in a module of its own, and
+    build the view class over its functions."""
+    name = str(wire.get("name", "glue"))
+    code = compile(str(wire["source"]), GLUE_FILE.format(name=name), "exec")
+    glue_module = types.ModuleType("nngrade_glue")
+    glue_module.__builtins__ = __builtins__
+    exec(code, glue_module.__dict__)  # noqa: S102 -- instructor code, run where the student's runs
+    functions = {k: v for k, v in vars(glue_module).items() if callable(v) and not k.startswith("_")}
+    namespace: dict[str, Any] = {"__slots__": (), "glue": functions, "module_name": module.__name__}
+    for op in GLUE_METHODS:
+        if callable(functions.get(op)):
+            namespace[op] = _glued_method(functions[op])
+    return type("Glued", (Glued,), namespace)
+
+
+def _glued_method(function: Any) -> Any:
+    def method(self: Glued, *args: Any) -> Any:
+        return function(self.net, *args)
+    method.__name__ = function.__name__
+    return method
 
 
 def _class_attribute(cls: type, name: str) -> Any:
@@ -505,7 +567,7 @@ def describe_exception(exc: BaseException, student_files: Any = ()) -> dict:
     The line is the innermost one in the student's own files when known
     (not one inside NumPy or the standard library)."""
     tb = traceback.extract_tb(exc.__traceback__)
-    student = [f for f in tb if not f.filename.endswith("worker.py")]
+    student = [f for f in tb if not f.filename.endswith("worker.py") and not f.filename.startswith("<nngrade glue")]
     own = [f for f in student if f.filename in student_files
            or any(f.filename.startswith(d) for d in student_files if d.endswith(os.sep))]
     line = None
