@@ -26,9 +26,14 @@ submission's processes are also limited together by cgroups, see
     the interpreter's folders bound back read-only), and a distinct
     unprivileged uid per worker (60000+), so ``RLIMIT_NPROC`` binds and
     nothing of the grader's is writable.
+``namespaces(user,net,pid,mount,ipc,uts,cgroup)+allowlist-root+rlimits``
+    without root, through an unprivileged user namespace: the same
+    allow-list root, namespaces and rlimits as the first level (the
+    student's process keeps the grader's uid outside the namespace, with no
+    capability there; no per-worker uid and no cgroups, which need root).
 ``namespaces(user,net,pid,mount)+rlimits``
-    the same without root, through an unprivileged user namespace (the
-    student's process keeps the grader's uid).
+    the deny-list fallback of that level, where the allow-list root cannot
+    be built (e.g. no pivot_root in a user namespace).
 ``namespaces(net,pid)+uid+rlimits``, ``uid+rlimits``, ``rlimits``
     fallbacks when mounts, or ``unshare`` itself, are not available.
 
@@ -149,6 +154,8 @@ LEVELS = (
               mounts=True, uid=True, pid=True, root=True),
     Isolation("namespaces(net,pid,mount)+uid+rlimits",
               ("--net", "--pid", "--mount", "--fork", "--kill-child"), mounts=True, uid=True, pid=True),
+    Isolation("namespaces(user,net,pid,mount,ipc,uts,cgroup)+allowlist-root+rlimits",
+              ("--user", "--map-root-user", *FULL_NS), mounts=True, pid=True, root=True),
     Isolation("namespaces(user,net,pid,mount)+rlimits",
               ("--user", "--map-root-user", "--net", "--pid", "--mount", "--fork", "--kill-child"),
               mounts=True, pid=True),
@@ -180,8 +187,8 @@ def _candidates() -> list[Isolation]:
             continue
         if level.unshare and shutil.which("unshare") is None:
             continue
-        if "--user" in level.unshare and root:
-            continue  # root gets the stronger uid-dropping levels
+        if "--user" in level.unshare and root and level.name != wanted:
+            continue  # root gets the stronger uid-dropping levels (unless it names this one: tests)
         out.append(level)
     return out
 
@@ -759,14 +766,16 @@ def allowlist_plan(packages: tuple[str, ...] = DEFAULT_PACKAGES) -> dict:
     prefixes = {_real(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
     for lib in _mapped_libraries():
         real = _real(lib)
+        if "site-packages" in real or "dist-packages" in real:
+            continue
+        # the C library's folder first: a system interpreter's prefix is /usr, which holds it
+        # (Debian's /usr/bin/python3.11 found no libm.so.6 when this came after the prefix rule)
+        if os.path.basename(real).startswith(("libc.so", "ld-linux", "ld64", "ld-musl")):
+            binds.add(os.path.dirname(real))
+            continue
         if any(real.startswith(p.rstrip("/") + "/") for p in prefixes):
             if os.path.basename(real).startswith("libpython"):
                 binds.add(_walk_links(lib, links))
-            continue
-        if "site-packages" in real or "dist-packages" in real:
-            continue
-        if os.path.basename(real).startswith(("libc.so", "ld-linux", "ld64", "ld-musl")):
-            binds.add(os.path.dirname(real))
     for loader in ("/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux-aarch64.so.1", "/lib/ld-linux-x86-64.so.2"):
         if os.path.lexists(loader):
             binds.add(_walk_links(loader, links))

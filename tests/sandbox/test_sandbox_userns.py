@@ -1,0 +1,71 @@
+"""The unprivileged level: a grader that is not root still gives the worker
+the allow-list root, through a user namespace
+(``namespaces(user,...)+allowlist-root+rlimits``).  Root may name that
+level in ``NNGRADE_ISOLATION`` (root creating the user namespace runs the
+same launcher code as an unprivileged user would); the hostile fixtures
+then get exactly what they get at the strongest level."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from grader.engine import grade
+from grader.sandbox import limits as limits_mod
+from grader.sandbox.limits import LEVELS, isolation, isolation_level
+
+from test_sandbox_hostile import small_rubric
+from test_sandbox_isolation import allowed, decoys, render  # noqa: F401 (decoys: a fixture)
+
+USERNS = next(level for level in LEVELS if "--user" in level.unshare and level.root)
+
+
+def userns_works() -> bool:
+    return limits_mod._probe(USERNS)
+
+
+@pytest.fixture
+def userns_level(monkeypatch):
+    monkeypatch.setenv("NNGRADE_ISOLATION", USERNS.name)
+    monkeypatch.setenv("NNGRADE_ZYGOTE", "0")
+    limits_mod._chosen.cache_clear()
+    yield
+    limits_mod._chosen.cache_clear()
+
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux") or not userns_works(),
+                                reason="no unprivileged user namespace with mounts here")
+
+
+def test_the_level_is_chosen_and_reported(userns_level):
+    assert isolation() == USERNS
+    name = isolation_level()
+    assert "user" in name and "allowlist-root" in name and name.endswith("rlimits")
+
+
+def test_nothing_outside_the_allow_list_without_root(decoys, tmp_path, userns_level):  # noqa: F811
+    doc = grade(render("read_outside", tmp_path), small_rubric()).result
+    assert "allowlist-root" in doc["isolation"] and "user" in doc["isolation"], doc["isolation"]
+    assert doc["score"] == 100.0, doc["criteria"]
+    assert not allowed(doc), doc["stdout"]
+    for what in ("open /opt decoy", "open /var/tmp decoy", "import other checkout", "list repo",
+                 "read /etc/passwd", "other site-packages"):
+        assert f"refused: {what}" in doc["stdout"], doc["stdout"]
+
+
+def test_c_library_folder_is_bound_for_a_system_interpreter(monkeypatch):
+    """A system interpreter's prefix is /usr, which also holds the C
+    library: its folder must still be bound (Debian's python3.11 found no
+    libm.so.6 when the prefix rule came first)."""
+    libc = next((lib for lib in limits_mod._mapped_libraries()
+                 if os.path.basename(os.path.realpath(lib)).startswith("libc.so")), None)
+    if libc is None:
+        pytest.skip("no libc.so among the mapped libraries")
+    folder = os.path.dirname(os.path.realpath(libc))
+    parent = os.path.dirname(folder)
+    for name in ("prefix", "base_prefix", "exec_prefix", "base_exec_prefix"):
+        monkeypatch.setattr(sys, name, parent)
+    binds = limits_mod.allowlist_plan()["binds"]
+    assert any(folder == b or folder.startswith(b.rstrip("/") + "/") for b in binds), binds
