@@ -38,7 +38,8 @@ def test_kit_file_list_holds_no_reference_no_hidden_criterion_no_secret(rubric_i
     files = kit_files(kit)
     checker = {name.removeprefix("checker/grader/") for name in files if name.startswith("checker/grader/")}
     assert checker == set(checker_files()) | {f"{KIT_DATA}/rubric.yaml"} | (
-        set() if rubric.answers_only else {f"{KIT_DATA}/answers.json"})
+        set() if rubric.answers_only else {f"{KIT_DATA}/answers.json"}) | (
+        {f"{KIT_DATA}/glue/{Path(rubric.interface.glue).name}"} if rubric.interface.glue else set())
     # of the reference, only its configuration (one source for shapes) under an __init__ of the kit's own
     shipped_reference = {name.removeprefix("checker/reference/") for name in files
                          if name.startswith("checker/reference/")}
