@@ -15,7 +15,9 @@ top level becomes `/autograder/source` in the image, and
   `/autograder/results/results.json` (`render/gradescope.py`: hidden criteria
   are `after_published` tests);
 * `rubric.yaml`, `course-secret` (final grading's questions, as in `batch`),
-  and `nngrade/` (the grader and its reference solution, as source).
+  and `nngrade/` (the grader and its reference solution, as source);
+* `glue/<file>.py` when the rubric names an instructor's glue
+  (`interface.glue`): the bundle's rubric.yaml points there, relatively.
 
 The root `/autograder` is overridable (`NNGRADE_AUTOGRADER_ROOT`, and the
 interpreter by `NNGRADE_AUTOGRADER_PYTHON`) so a test runs `run_autograder`
@@ -51,6 +53,7 @@ VENV = "/opt/nngrade-venv"
 RUBRIC_FILE = "rubric.yaml"
 SECRET_FILE = "course-secret"
 SOURCE_DIR = "nngrade"           # the grader and the reference, as source, inside source/
+GLUE_DIR = "glue"                # the rubric's glue module, inside source/ (the bundle's rubric names it)
 #: nngrade's runtime dependencies, pinned in requirements.txt at the versions installed here
 RUNTIME_DISTRIBUTIONS = ("numpy", "pandas", "jinja2", "nbformat", "PyYAML", "pydantic", "matplotlib",
                          "palmerpenguins", "rich")
@@ -167,6 +170,39 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
     archive.writestr(info, data)
 
 
+def bundle_glue_path(rubric: Rubric) -> str | None:
+    """Where the bundle's rubric finds the glue (`glue/<file>`, relative to
+    rubric.yaml in source/), or None for the default glue."""
+    glue = rubric.interface.glue
+    return f"{GLUE_DIR}/{Path(glue).name}" if glue else None
+
+
+def bundled_rubric(path: Path, rubric: Rubric) -> bytes:
+    """The bundle's rubric.yaml: the file as written, except that a glue
+    rubric's `interface.glue` names the bundle's copy (its own path is the
+    instructor's, relative to a folder the bundle does not have).  The
+    field is replaced in the parsed YAML (comments are not kept: the
+    bundle's copy is read by the grader alone)."""
+    raw = path.read_bytes()
+    rel = bundle_glue_path(rubric)
+    if rel is None:
+        return raw
+    import yaml
+
+    data = yaml.safe_load(raw.decode("utf-8"))
+    data["interface"]["glue"] = rel
+    return (f"# {path.name}, bundled for Gradescope (interface.glue: the bundle's copy)\n"
+            + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)).encode("utf-8")
+
+
+def _glue_entries(rubric: Rubric) -> list[tuple[str, bytes, int]]:
+    """The glue module a glue rubric grades through (root-only, like the rest of source/)."""
+    rel = bundle_glue_path(rubric)
+    if rel is None:
+        return []
+    return [(rel, Path(rubric.interface.glue or "").read_bytes(), 0o600)]
+
+
 def build_bundle(rubric_name: str, secret: CourseSecret, out: Path) -> list[str]:
     """Write the bundle to `out` (a .zip); returns its entry names.  Byte for
     byte the same for the same rubric, secret and grader."""
@@ -185,9 +221,10 @@ def build_bundle(rubric_name: str, secret: CourseSecret, out: Path) -> list[str]
         ("setup.sh", setup_script().encode(), 0o755),
         ("run_autograder", run_script().encode(), 0o755),
         ("requirements.txt", requirements().encode(), 0o600),
-        (RUBRIC_FILE, rubric_path.read_bytes(), 0o600),
+        (RUBRIC_FILE, bundled_rubric(rubric_path, rubric), 0o600),
         (SECRET_FILE, (secret.hex + "\n").encode(), 0o600),
     ]
+    entries += _glue_entries(rubric)
     entries += [(name, path.read_bytes(), 0o600) for name, path in _source_files()]
     tmp = out.with_name(f".{out.name}.tmp")
     with zipfile.ZipFile(tmp, "w") as archive:

@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("action", choices=("list", "validate", "show"))
     r.add_argument("rubric", nargs="?", help="rubric id or path (a path ends in .yaml/.yml, holds a '/' or is a "
                                              "file; anything else is a bundled id)")
+    r.add_argument("--solution", type=Path, default=None, metavar="SOLUTION",
+                   help="validate: also grade your own solution (a file or folder) on every criterion, hidden "
+                        "ones too, through the rubric and its glue; the rubric is refused unless it scores full marks")
     return parser
 
 
@@ -501,17 +504,43 @@ def cmd_rubric(args: argparse.Namespace, console: Console) -> int:
         return EXIT_OK
     if not args.rubric:
         raise UsageError(f"rubric {args.action} needs a rubric id or path (bundled: nngrade rubric list)")
+    if args.solution is not None and args.action != "validate":
+        raise UsageError(f"--solution goes with rubric validate, not rubric {args.action}")
+    if args.solution is not None and not args.solution.exists():   # before the audits, which may train
+        raise UsageError(f"--solution {args.solution} does not exist")
     rubric = load_rubric(args.rubric)
     if args.action == "validate":
         from .rubric import refuse_failed_audits
 
         refuse_failed_audits(rubric, str(args.rubric))   # the costly rules too (RubricError: exit 2)
+        if args.solution is not None:
+            validate_solution(console, rubric, str(args.rubric), args.solution)
         console.print(f"{args.rubric}: valid ({len(rubric.criteria)} criteria, {rubric.total_points:g} points)")
         return EXIT_OK
     for table in rubric_table(rubric):
         console.print(table)
     console.print(f"total {rubric.total_points:g} points")
     return EXIT_OK
+
+
+def validate_solution(console: Console, rubric: Rubric, name: str, solution: Path) -> None:
+    """`rubric validate --solution`: say what carries out each criterion's
+    operations (the glue, or the default glue's method names), then grade
+    the instructor's solution on every criterion; RubricError (exit 2)
+    naming each criterion short of full marks (`grader.validate`)."""
+    from .validate import glue_support, grade_solution, solution_failures
+
+    for line in glue_support(rubric):
+        console.print(text(line))
+    result = grade_solution(solution, rubric)
+    failures = solution_failures(result)
+    if failures:
+        raise RubricError("\n".join([f"{name}: the solution {solution} scored {result['score']:g}/"
+                                     f"{result['max_score']:g}, not full marks: the rubric"
+                                     + (" (or its glue)" if rubric.interface.glue else "")
+                                     + " does not grade your own solution correctly:", *(f"  {line}" for line in failures)]))
+    console.print(text(f"solution {solution}: {result['score']:g}/{result['max_score']:g}, every criterion "
+                       f"passed (hidden ones too)"))
 
 
 def cmd_gradescope(args: argparse.Namespace, console: Console) -> int:

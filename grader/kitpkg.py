@@ -35,7 +35,8 @@ from . import __version__
 #: Top-level grader modules the public check path needs (listed: the
 #: instructor's modules, e.g. batch, store, render, kit, never ship).
 CHECKER_MODULES: tuple[str, ...] = (
-    "__init__.py", "adapter.py", "blas.py", "cli.py", "diagnoses.py", "engine.py", "executors.py", "kitcli.py",
+    "__init__.py", "adapter.py", "blas.py", "cli.py", "diagnoses.py", "engine.py", "executors.py", "glue.py",
+    "kitcli.py",
     "names.py", "notebook.py", "operations.py", "oracle.py", "probe.py", "rubric.py", "rubric_cache.py", "schema.py",
     "secret.py", "submission.py", "textsafe.py",
     # the terminal table (not the HTML renderers) and the graded-file rule (not the rest of intake)
@@ -66,6 +67,10 @@ def reference_files() -> list[str]:
     """The `reference` files (relative to that package) a kit ships, sorted."""
     return sorted(("__init__.py", *REFERENCE_MODULES))
 
+
+#: The kit's folder of the rubric's glue module (`kit.GLUE_DIR`: the kit's
+#: rubric.yaml names `glue/<file>`), copied beside the installed rubric too.
+GLUE_DIR = "glue"
 
 #: Where the kit's rubric and answers live inside the installed package
 #: (`kitcli` uses them when no --rubric is given).
@@ -99,7 +104,7 @@ where = ["checker"]
 include = ["grader*", "reference"]
 
 [tool.setuptools.package-data]
-grader = ["{kit_data}/*"]
+grader = ["{kit_data}/*", "{kit_data}/{glue_dir}/*"]
 """
 
 
@@ -126,14 +131,32 @@ def write_checker(kit: Path, rubric_id: str, title: str) -> list[Path]:
         dest = data / name
         dest.write_bytes((kit / name).read_bytes())
         written.append(dest)
+    written += _write_glue(kit, data)
     written += _write_reference(kit / "checker" / "reference")
     deps = ", ".join(f'"{r}"' for r in CHECKER_REQUIREMENTS)
     pyproject = kit / "pyproject.toml"
     pyproject.write_text(PYPROJECT.format(name=f"nngrade-kit-{rubric_id}", version=__version__,
-                                          title=title.replace('"', "'"), dependencies=deps, kit_data=KIT_DATA),
+                                          title=title.replace('"', "'"), dependencies=deps, kit_data=KIT_DATA,
+                                          glue_dir=GLUE_DIR),
                          encoding="utf-8")
     written.append(pyproject)
     return sorted(written)
+
+
+def _write_glue(kit: Path, data: Path) -> list[Path]:
+    """The kit's glue module (`KIT/glue/*.py`, when its rubric has one) as
+    package data beside the installed rubric, at the same relative path, so
+    `nngrade check` run from any folder finds it as the kit's rubric says."""
+    source = kit / GLUE_DIR
+    if not source.is_dir():
+        return []
+    written = []
+    for path in sorted(source.glob("*.py")):
+        dest = data / GLUE_DIR / path.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(path.read_bytes())
+        written.append(dest)
+    return written
 
 
 def _write_reference(target: Path) -> list[Path]:

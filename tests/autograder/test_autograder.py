@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from grader.autograder import (LOCKDOWN, PYTHON_VARIABLE, ROOT_VARIABLE, RUNTIME_DISTRIBUTIONS, BundleError,
                                build_bundle, run_script, setup_script)
@@ -270,3 +271,53 @@ def test_a_rubric_with_a_course_skeleton_bundles_and_grades_without_it(tmp_path)
         assert "misconfigured" not in doc.get("output", "") and doc["score"] > 0
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+# -- a glue rubric: the glue module travels with the rubric ---------------------------------------
+
+STATEFUL = ROOT / "examples" / "stateful"
+GLUE = ROOT / "rubrics" / "glue" / "stateful_2021.py"
+
+
+@pytest.fixture(scope="module")
+def glue_bundle(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("glue-bundle") / "autograder.zip"
+    build_bundle("penguins-stateful-2021", SECRET, out)
+    return out
+
+
+def test_the_bundle_carries_the_glue_and_its_rubric_points_at_it(glue_bundle, tmp_path):
+    with zipfile.ZipFile(glue_bundle) as archive:
+        archive.extractall(tmp_path / "source")
+        names = archive.namelist()
+    assert "glue/stateful_2021.py" in names
+    assert (tmp_path / "source" / "glue" / "stateful_2021.py").read_bytes() == GLUE.read_bytes()
+    doc = yaml.safe_load((tmp_path / "source" / "rubric.yaml").read_text())
+    assert doc["interface"]["glue"] == "glue/stateful_2021.py"     # relative: no path of the instructor's
+    assert str(ROOT) not in (tmp_path / "source" / "rubric.yaml").read_text()
+    rubric = load_rubric(tmp_path / "source" / "rubric.yaml", skeleton=False)   # as `gradescope run` loads it
+    assert Path(rubric.interface.glue) == (tmp_path / "source" / "glue" / "stateful_2021.py").resolve()
+    assert [c.id for c in rubric.criteria] == [c.id for c in load_rubric("penguins-stateful-2021").criteria]
+
+
+def test_a_rubric_without_glue_is_bundled_byte_for_byte(tmp_path):
+    out = tmp_path / "autograder.zip"
+    build_bundle("penguins-silu", SECRET, out)
+    with zipfile.ZipFile(out) as archive:
+        assert archive.read("rubric.yaml") == (ROOT / "rubrics" / "penguins-silu.yaml").read_bytes()
+        assert not any(name.startswith("glue/") for name in archive.namelist())
+
+
+@pytest.mark.slow
+def test_run_autograder_grades_a_template_a_submission_through_the_glue(glue_bundle):
+    root = make_root(glue_bundle, STATEFUL / "correct_vectorized.py")
+    buggy = make_root(glue_bundle, STATEFUL / "bug_missing_mean.py")
+    try:
+        doc = run_autograder(root)
+        assert doc["score"] == 100 and all(t["status"] == "passed" for t in doc["tests"]), doc["output"]
+        doc = run_autograder(buggy)
+        failed = {t["tags"][0] for t in doc["tests"] if t["status"] != "passed"}
+        assert "misconfigured" not in doc["output"] and doc["score"] < 100 and failed, doc["output"]
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(buggy, ignore_errors=True)

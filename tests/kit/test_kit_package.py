@@ -38,7 +38,8 @@ def test_kit_file_list_holds_no_reference_no_hidden_criterion_no_secret(rubric_i
     files = kit_files(kit)
     checker = {name.removeprefix("checker/grader/") for name in files if name.startswith("checker/grader/")}
     assert checker == set(checker_files()) | {f"{KIT_DATA}/rubric.yaml"} | (
-        set() if rubric.answers_only else {f"{KIT_DATA}/answers.json"})
+        set() if rubric.answers_only else {f"{KIT_DATA}/answers.json"}) | (
+        {f"{KIT_DATA}/glue/{Path(rubric.interface.glue).name}"} if rubric.interface.glue else set())
     # of the reference, only its configuration (one source for shapes) under an __init__ of the kit's own
     shipped_reference = {name.removeprefix("checker/reference/") for name in files
                          if name.startswith("checker/reference/")}
@@ -187,6 +188,8 @@ def test_the_full_wheel_carries_the_bundled_rubrics(tmp_path):
         names = set(archive.namelist())
         archive.extractall(tmp_path / "installed")   # a pure-Python wheel installed = unpacked
     assert {f"grader/rubrics/{r}.yaml" for r in RUBRICS} <= names
+    # what a bundled rubric names beside it (interface.glue, interface.skeleton) ships too
+    assert {"grader/rubrics/glue/stateful_2021.py", "grader/rubrics/skeletons/stateful_2021_nn.py"} <= names
     assert "grader/render/templates/report.html.j2" in names and "reference/network.py" in names
     python = fresh_environment(tmp_path / "venv")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -197,6 +200,11 @@ def test_the_full_wheel_carries_the_bundled_rubrics(tmp_path):
     done = subprocess.run([str(python), "-m", "grader.cli", "check", "nn.py"], capture_output=True, text=True,
                           cwd=elsewhere, env=env, timeout=600)
     assert done.returncode == 0 and "all public checks passed" in done.stdout, done.stdout + done.stderr
+    glued = subprocess.run([str(python), "-c", "import grader.rubric as r; "
+                            "print(r.load_rubric('penguins-stateful-2021').interface.glue)"],
+                           capture_output=True, text=True, env=env, cwd=elsewhere)
+    assert glued.stdout.strip() == str(tmp_path / "installed" / "grader" / "rubrics" / "glue" / "stateful_2021.py"), \
+        glued.stdout + glued.stderr
     shown = subprocess.run([str(python), "-c", "import grader.rubric as r; print(r.BUNDLED)"], capture_output=True,
                            text=True, env=env, check=True, cwd=elsewhere).stdout.strip()
     assert shown == str(tmp_path / "installed" / "grader" / "rubrics")
