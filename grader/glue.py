@@ -20,7 +20,7 @@ with one module-level function per operation::
 
 `config` holds num_input, num_hidden (an int, or a list for several hidden
 layers), hidden (always a list), num_output, gradient_method ("gd" or
-"nag"), lr, momentum and the rubric's `interface.glue_options`.
+"nag"), lr, momentum, and options: the rubric's `interface.glue_options`.
 
 The glue runs in the worker, next to the student's code and under the same
 limits (`grader/sandbox/worker.py` wraps each net in a view exposing the
