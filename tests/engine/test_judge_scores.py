@@ -216,3 +216,26 @@ def test_mistake_texts_in_template_b_words(twolayer):
     assert "biases exactly zero" in texts["init-biases-not-zero"] and "np.zeros((N_H,))" in texts["init-biases-not-zero"]
     assert "W1, W2 (the biases b1, b2 start exactly zero)" in texts["init-constant"]
     assert "W1 with shape (4, N_H)" in texts["transposed-weights"]
+
+
+# -- gradient feedback in the student's names ---------------------------------------------------
+
+def test_gradient_feedback_names_blocks_as_the_student_does(make_ctx, twolayer):
+    from grader.checks import gradient
+    from grader.checks.base import Verdict
+
+    ctx = make_ctx("grad-W1", twolayer)
+    table = {"columns": ["block"], "rows": [["W0"], ["b1"]]}
+    v = gradient.in_student_names(ctx, Verdict(0.0, "W1 and b1 are right; check W0 (not dW0, a1 or e2).",
+                                               evidence={"blocks": table}))
+    assert v.feedback == "W2 and b2 are right; check W1 (not dW0, a1 or e2)."
+    assert v.evidence["blocks"]["rows"] == [["W1"], ["b2"]]
+    assert gradient.student_shape(ctx, "W0", (16, 4)) == (4, 16) and gradient.student_shape(ctx, "b0", (16, 1)) == (16,)
+
+
+def test_gradient_feedback_keeps_canonical_names_for_the_handout(make_ctx):
+    from grader.checks import gradient
+    from grader.checks.base import Verdict
+
+    v = gradient.in_student_names(make_ctx("grad-W0"), Verdict(0.0, "W1 and b1 are right; check W0."))
+    assert v.feedback == "W1 and b1 are right; check W0."
