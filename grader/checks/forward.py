@@ -1,6 +1,17 @@
 """`forward`: the student's probabilities equal the reference's on the same
 theta; columns sum to 1; large inputs (x 1000) stay finite.
 
+A rubric whose `interface.outputs` is `scores` (template B: the forward
+pass returns logits) compares the scores with the reference's logits up to
+a constant per sample, the only freedom softmax leaves them: both are
+centred per sample (minus their mean over the classes) and compared
+element-wise, the reference's logits being log p (its log-probabilities,
+themselves the logits minus a per-sample constant).  Comparing in log space
+rather than softmaxing the student's scores grader-side keeps every class
+visible: softmax squeezes an error in a class of tiny probability to
+nothing.  Large inputs then only need finite scores: the softmax, and so its
+overflow, lives in the student's loss, probed there (`loss`).
+
 The student's parameters are replaced by a known theta first, so the check
 does not depend on their initialization.  When the values are wrong, the
 other activations are tried: if one of them reproduces the output, the
@@ -36,7 +47,7 @@ class Output:
     """One answer of feed_forward, validated: canonical (C, S) float64
     probabilities and the layout they came in, or None and what came instead."""
 
-    probs: np.ndarray | None
+    probs: np.ndarray | None      # (C, S): probabilities, or scores under `interface.outputs: scores`
     layout: str | None = None     # "CS" or "SC" when usable
     problem: str | None = None    # what feed_forward gave instead (feedback), when not usable
 
@@ -112,9 +123,51 @@ class Part:
     explained: bool = False   # the values are right, or a named mistake reproduces them
 
 
+def scores_output(ctx: Context) -> bool:
+    """Does the rubric's forward pass return class scores (logits), not probabilities?"""
+    return ctx.rubric.interface.outputs == "scores"
+
+
+def centred(values: np.ndarray) -> np.ndarray:
+    """Scores with each sample's mean over the classes (axis 0) taken out:
+    equal for two score arrays exactly when they differ by a constant per sample."""
+    return values - values.mean(axis=0, keepdims=True)
+
+
+def reference_scores(probs: np.ndarray) -> np.ndarray:
+    """The reference's logits up to a constant per sample: log p, centred."""
+    with np.errstate(divide="ignore"):
+        return centred(np.log(probs))
+
+
+def scores_close(scores: np.ndarray, probs: np.ndarray, rel: float, abs_: float) -> bool:
+    """Student scores (C, S) equal to the logits of probabilities `probs` up
+    to a constant per sample, within rel of the logits' largest magnitude
+    (a centred entry near zero has no scale of its own)."""
+    expected = reference_scores(probs)
+    if scores.shape != expected.shape or not np.all(np.isfinite(expected)):
+        return False
+    with np.errstate(invalid="ignore"):
+        mine = centred(np.asarray(scores, dtype=np.float64))
+    return close(mine, expected, 0.0, abs_ + rel * float(np.abs(expected).max(initial=0.0)))
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Probabilities (C, S) of scores (C, S), computed stably grader-side
+    (for the criteria that read probabilities, e.g. the loss's diagnosis)."""
+    with np.errstate(all="ignore"):
+        z = scores - scores.max(axis=0, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=0, keepdims=True)
+
+
 def judge(ctx: Context, obs: Observation, params: Params) -> Verdict:
-    values = _judge_values(ctx, obs)
-    stability = _judge_large_inputs(obs, values.explained)
+    if scores_output(ctx):
+        values = _judge_scores(ctx, obs)
+        stability = _judge_large_scores(obs, values.explained)
+    else:
+        values = _judge_values(ctx, obs)
+        stability = _judge_large_inputs(obs, values.explained)
     return Verdict(values.score + stability.score, "\n".join(values.lines + stability.lines),
                    diagnoses=sorted(set(values.diagnoses + stability.diagnoses)), evidence=values.evidence)
 
@@ -160,6 +213,62 @@ def _judge_values(ctx: Context, obs: Observation) -> Part:
     return part
 
 
+def _judge_scores(ctx: Context, obs: Observation) -> Part:
+    """VALUES_WEIGHT for the reference's logits up to a constant per sample;
+    probabilities where scores are asked, or another activation's scores, named."""
+    rel = ctx.tol.float32_rel if obs.float32 else ctx.tol.value_rel
+    abs_ = ctx.tol.value_abs * 10
+    hidden = list(obs.hidden)
+    expected = ctx.oracle.forward(hidden, obs.theta, obs.x)
+    c, s = expected.shape
+    scores = obs.ordinary.probs
+    if scores is None:
+        shapes = " or ".join(str(layout_shape(a, c, s)) for a in ctx.rubric.interface.output_layouts)
+        return Part(lines=[f"The forward pass returned {obs.ordinary.problem}; expected an array of class scores "
+                           f"of shape {shapes} for {s} samples"], diagnoses=["bad-output"])
+    err = rel_error(centred(scores), reference_scores(expected))
+    part = Part(evidence={"relative error vs reference (scores centred per sample)": sig(err),
+                          "output layout": "(C, S)" if obs.ordinary.layout == "CS" else "(S, C)"})
+    if scores_close(scores, expected, rel, abs_):
+        part.score, part.explained = VALUES_WEIGHT, True
+        part.lines.append(f"Scores match the reference's logits up to a constant per sample (relative error "
+                          f"{fmt(err)}).")
+        return part
+    part.lines.append(f"Scores differ from the reference's logits for the same parameters, beyond a constant per "
+                      f"sample (relative error {fmt(err)}).")
+    if close(scores, expected, max(rel, 1e-6), abs_):
+        part.lines.append("They are the softmax probabilities: the forward pass should return the class scores "
+                          "(the logits before the softmax); the softmax belongs in the loss.")
+    asked = ctx.rubric.assignment.architecture.activation
+    match = which_activation(ctx.oracle, hidden, obs.theta, obs.x, scores, asked, rel, scores=True)
+    if match:
+        part.lines.append(f"Your scores equal a network's with the {match} activation; the assignment asks for "
+                          f"{asked}.")
+        part.diagnoses.append("wrong-activation")
+        part.evidence["activation your output matches"] = match
+        part.explained = True
+    part.evidence["first sample's scores, centred (yours)"] = sig(centred(scores)[:, 0])
+    part.evidence["first sample's scores, centred (expected)"] = sig(reference_scores(expected)[:, 0])
+    return part
+
+
+def _judge_large_scores(obs: Observation, explained: bool) -> Part:
+    """STABLE_WEIGHT for finite scores on inputs scaled up (explained values
+    first).  No softmax runs here, so nothing overflows in a right forward
+    pass; the softmax's overflow is the loss criterion's."""
+    scale, big = fmt(obs.scale), obs.large.probs
+    if big is None:
+        return Part(lines=[f"With inputs scaled by {scale}, the forward pass returned {obs.large.problem}."])
+    if not np.all(np.isfinite(big)):
+        bad = int(np.size(big) - np.isfinite(big).sum())
+        return Part(lines=[f"With inputs scaled by {scale}, {bad} of {big.size} scores are NaN or infinite: "
+                           "the scores are affine in the hidden activations and should stay finite."])
+    if not explained:
+        return Part(lines=[f"Large inputs (x {scale}) give finite scores, which earns nothing on its own: the "
+                           "values on ordinary inputs are not the network's."])
+    return Part(STABLE_WEIGHT, [f"Large inputs (x {scale}) give finite scores."])
+
+
 def _judge_large_inputs(obs: Observation, explained: bool) -> Part:
     """STABLE_WEIGHT for finite, normalized probabilities on inputs scaled
     up, earned only with values that are explained (evidence before credit:
@@ -182,8 +291,9 @@ def _judge_large_inputs(obs: Observation, explained: bool) -> Part:
 
 
 def which_activation(oracle: Any, hidden: list[int], theta: dict, x: np.ndarray, probs: np.ndarray,
-                     asked: str, rel: float) -> str | None:
-    """Another activation whose network gives exactly `probs`, if any."""
+                     asked: str, rel: float, *, scores: bool = False) -> str | None:
+    """Another activation whose network gives exactly `probs` (its scores,
+    up to a constant per sample, when `scores`), if any."""
     for name in ACTIVATIONS:
         if name == asked:
             continue
@@ -191,14 +301,16 @@ def which_activation(oracle: Any, hidden: list[int], theta: dict, x: np.ndarray,
             alt = oracle.forward(hidden, theta, x, activation=name)
         except ValueError:
             continue
-        if close(probs, alt, max(rel, 1e-6), 1e-9):
+        same = scores_close(probs, alt, max(rel, 1e-6), 1e-9) if scores else close(probs, alt, max(rel, 1e-6), 1e-9)
+        if same:
             return name
     return None
 
 
 CHECK = Check(
     name="forward",
-    summary="feed_forward gives the reference's probabilities at a known theta, and stays finite on huge inputs",
+    summary="feed_forward gives the reference's probabilities (or its scores, up to a constant per sample) at a "
+            "known theta, and stays finite on huge inputs",
     Params=Params, Observation=Observation, operations=("construct", "set_parameters", "probabilities"),
     observe=observe, judge=judge, mistakes=("wrong-activation", "softmax-overflow"),
     prefetch=prefetch, validate=validate,

@@ -17,11 +17,13 @@ finite differences), so a coincidence on one probe names nothing.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
+from ..adapter import asked_shape
 from ..probe import FLOAT64_EPS, float_eps, precision_name
 from ..schema import Criterion, Rubric
 from .base import CheckParams, Context, Verdict, best_scale, close, fmt, rel_error, sig, table
@@ -276,6 +278,37 @@ class Agreement:
 
 
 def judge(ctx: Context, obs: Observation, params: Params) -> Verdict:
+    return in_student_names(ctx, judge_canonical(ctx, obs))
+
+
+#: a canonical block name in feedback: W0, b0, W1, ...
+BLOCK_NAME = re.compile(r"\b([Wb])(\d+)\b")
+
+
+def in_student_names(ctx: Context, verdict: Verdict) -> Verdict:
+    """The verdict with every block named as the student names it (the
+    rubric's keys, numbered from `first_index`: template B's W1 is the
+    canonical W0), in the feedback and the evidence's block table; the
+    judgement itself works in canonical names throughout."""
+    iface = ctx.rubric.interface
+    if iface.first_index == 0 and iface.weight_key == "W{i}" and iface.bias_key == "b{i}":
+        return verdict
+    rename = lambda text: BLOCK_NAME.sub(lambda m: iface.block_key(m.group(0)), text)  # noqa: E731
+    verdict.feedback = rename(verdict.feedback)
+    blocks = verdict.evidence.get("blocks")
+    if isinstance(blocks, dict) and "rows" in blocks:
+        verdict.evidence["blocks"] = dict(blocks, rows=[[rename(str(r[0])), *r[1:]] for r in blocks["rows"]])
+    return verdict
+
+
+def student_shape(ctx: Context, block: str, canonical: tuple[int, ...]) -> tuple[int, ...]:
+    """Block `block`'s shape as the rubric asks the student to store it."""
+    iface = ctx.rubric.interface
+    return asked_shape(block, tuple(canonical), iface.bias_layouts, iface.weight_layouts)
+
+
+def judge_canonical(ctx: Context, obs: Observation) -> Verdict:
+    """The judgement, in canonical block names (`judge` renames them)."""
     block, hidden = obs.block, list(obs.hidden)
     ref_all = ctx.oracle.gradient(hidden, obs.first.theta, obs.first.x, obs.first.y)
     ref = ref_all[block]
@@ -283,11 +316,12 @@ def judge(ctx: Context, obs: Observation, params: Params) -> Verdict:
     evidence = _evidence(ctx, obs, ref_all, bounds)
     g = obs.first.grads.get(block)
     form = obs.first.forms.get(block, "missing")
+    shape = student_shape(ctx, block, ref.shape)
     if g is None or g.shape != ref.shape:
-        return _unusable(block, form if g is None else f"shape {g.shape}", ref, evidence)
+        return _unusable(block, form if g is None else f"shape {g.shape}", shape, evidence)
     agreement = _agreement(g, ref, obs.fd, bounds)
     evidence.update(_agreement_evidence(agreement, obs.fd, ref))
-    transposed = _transposed_note(block, ref) if form == "transposed" else None
+    transposed = _transposed_note(block, shape) if form == "transposed" else None
     if transposed and (agreement.matches_ref or agreement.matches_fd):
         return Verdict(0.0, transposed + " Transposed back, its values are right.",
                        diagnoses=["gradient-transposed"], evidence=evidence)
@@ -323,10 +357,10 @@ def _evidence(ctx: Context, obs: Observation, ref_all: dict, bounds: Bounds) -> 
     return evidence
 
 
-def _unusable(block: str, form: str, ref: np.ndarray, evidence: dict) -> Verdict:
+def _unusable(block: str, form: str, shape: tuple[int, ...], evidence: dict) -> Verdict:
     what = "no entry" if form == "missing" else f"a {form}" if form.startswith("shape") else form
     return Verdict(0.0, f"back_propagate returned {what} for {block}; expected an array of shape "
-                   f"{ref.shape} (the shape of {block}).",
+                   f"{shape} (the shape of {block}).",
                    diagnoses=["gradient-shape" if form.startswith("shape") else "bad-output"], evidence=evidence)
 
 
@@ -343,8 +377,8 @@ def _agreement_evidence(agreement: Agreement, fd: FiniteDifferences, ref: np.nda
             "relative error vs reference": sig(agreement.ref_error), "finite differences": seen}
 
 
-def _transposed_note(block: str, ref: np.ndarray) -> str:
-    return (f"Your gradient for {block} has shape {ref.shape[::-1]}, the transpose of {block}'s shape {ref.shape}: "
+def _transposed_note(block: str, shape: tuple[int, ...]) -> str:
+    return (f"Your gradient for {block} has shape {shape[::-1]}, the transpose of {block}'s shape {shape}: "
             "a dimension slip (e.g. a^T e instead of e a^T).")
 
 
@@ -403,7 +437,10 @@ def _wrong(ctx: Context, obs: Observation, ref_all: dict, bounds: Bounds, agreem
     else:
         lines.insert(0, f"The gradient of {block} is wrong: {numbers}.")
         if finding is None:
-            lines.append(_largest_difference(block, obs.first.grads[block], ref_all[block]))
+            g, ref = obs.first.grads[block], ref_all[block]
+            if student_shape(ctx, block, ref.shape) != ref.shape and ref.ndim == 2:   # index as the student stores it
+                g, ref = g.T, ref.T
+            lines.append(_largest_difference(block, g, ref))
         hint = _hint_from_blocks(obs.first, ref_all, block, bounds.match)
         lines += [hint] if hint else []
     return Verdict(0.0, "\n".join(lines), diagnoses=diagnoses, evidence=evidence)

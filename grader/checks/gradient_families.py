@@ -210,6 +210,7 @@ def _at(points: tuple[Point, ...]) -> str:
 PENALTY_PAIRS: dict[tuple[str, float, float], str] = {
     ("W", 0.0, 0.0): "penalty-missing",
     ("W", 1.0, 1.0): "penalty-l2-factor",
+    ("W", 1.0, 4.0): "penalty-l2-doubled",
     ("W", -1.0, -2.0): "penalty-sign-flipped",
     ("b", 1.0, 2.0): "penalty-on-biases",
     ("b", 1.0, 1.0): "penalty-on-biases",
@@ -218,6 +219,8 @@ PENALTY_PAIRS: dict[tuple[str, float, float], str] = {
 PAIR_MEANING: dict[str, str] = {
     "penalty-missing": "the elastic-net term l1 sign({p}) + 2 l2 {p} is missing",
     "penalty-l2-factor": "the L2 term is l2 {p} instead of 2 l2 {p} (the derivative of l2 sum {p}^2 is 2 l2 {p})",
+    "penalty-l2-doubled": "the L2 term is 4 l2 {p} instead of 2 l2 {p}: the gradient of 2 l2 sum {p}^2, a "
+                          "penalty twice the assignment's (written 0.5 reg sum {p}^2, the 0.5 left out)",
     "penalty-sign-flipped": "the penalty's gradient is subtracted instead of added",
     "penalty-on-biases": "the elastic-net term is applied to the bias {p}; only the weight matrices are penalized",
 }

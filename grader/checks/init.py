@@ -5,6 +5,10 @@ separately: the mean within a few standard errors, the standard deviation
 within a few of its standard errors, a Kolmogorov-Smirnov test against the
 normal distribution, no constant blocks, and no two identical hidden units
 (symmetric units would learn identical features forever).
+
+A rubric whose `init.biases` is `zero` (template B) asks for the weights
+drawn from N(mean, std^2) and the biases exactly zero: its biases are not
+tested as draws but must all be 0.0 (`init-biases-not-zero` otherwise).
 """
 
 from __future__ import annotations
@@ -76,29 +80,61 @@ class Finding:
     diagnosis: str | None
 
 
+def rule(spec: Any) -> str:
+    """The rubric's initialization in words."""
+    normal = f"N({fmt(spec.mean)}, {fmt(spec.std)}^2)"
+    return f"weights drawn from {normal}, biases exactly zero" if spec.biases == "zero" else f"draws from {normal}"
+
+
 def judge(ctx: Context, obs: Observation, params: Params) -> Verdict:
     spec = ctx.rubric.assignment.init
     blocks = {"weights": _values(obs.theta, "W"), "biases": _values(obs.theta, "b")}
     total = sum(v.size for v in blocks.values())
     bad = {label: int(v.size - np.isfinite(v).sum()) for label, v in blocks.items()}
     if any(bad.values()):
-        return failed(f"Initial parameters should be draws from N({fmt(spec.mean)}, {fmt(spec.std)}^2), but "
+        return failed(f"Initial parameters should be {rule(spec)}, but "
                       + " and ".join(f"{n} {label}" for label, n in bad.items() if n) + " are NaN or infinite.",
                       diagnoses=["bad-output"])
+    drawn = {"weights": blocks["weights"]} if spec.biases == "zero" else blocks
     rows, findings = [], []
-    for label, values in blocks.items():
+    for label, values in drawn.items():
         a = assess(values, spec.mean, spec.std, params)
         rows.append([label, a["n"], a["mean"], a["std"], a["ks_p"], a["unique"]])
         findings += _block_findings(label, values, a, spec, params)
+    if spec.biases == "zero":
+        rows.append(_zero_row(blocks["biases"]))
+        findings += _zero_bias_findings(obs.theta, ctx.rubric.interface)
     findings += _symmetry_findings(obs.theta, findings)
     evidence = {"statistics": table(["block", "values", "mean", "std", "KS p-value", "distinct values"], rows),
                 "expected mean": sig(spec.mean), "expected std": sig(spec.std)}
+    if spec.biases == "zero":
+        evidence["expected biases"] = "exactly 0"
     if findings:
-        return failed(f"Initial parameters should be draws from N({fmt(spec.mean)}, {fmt(spec.std)}^2) "
-                      f"(checked on {total:,} values):\n- " + "\n- ".join(f.text for f in findings),
+        return failed(f"Initial parameters should be {rule(spec)} (checked on {total:,} values):\n- "
+                      + "\n- ".join(f.text for f in findings),
                       diagnoses=sorted({f.diagnosis for f in findings if f.diagnosis}), evidence=evidence)
-    return passed(f"The {total:,} initial values are consistent with "
-                  f"N({fmt(spec.mean)}, {fmt(spec.std)}^2): mean, spread and shape all fit.", evidence=evidence)
+    fits = ("the weights' mean, spread and shape fit, and every bias is exactly zero" if spec.biases == "zero"
+            else "mean, spread and shape all fit")
+    return passed(f"The {total:,} initial values are consistent with {rule(spec)}: {fits}.", evidence=evidence)
+
+
+def _zero_row(values: np.ndarray) -> list[Any]:
+    """The biases' statistics row when they must be zero (no KS test: they are not draws)."""
+    return ["biases", int(values.size), float(values.mean()), float(values.std()), "-", int(np.unique(values).size)]
+
+
+def _zero_bias_findings(theta: dict[str, np.ndarray], interface: Any) -> list[Finding]:
+    """Biases that must start exactly zero but do not, block by block, each
+    named by the student's own key (b1 for the canonical b0 when keys are
+    one-based)."""
+    out = []
+    for key, value in theta.items():
+        if key.startswith("b") and np.any(value != 0):
+            nonzero = int(np.count_nonzero(value))
+            out.append(Finding(f"{nonzero} of the {value.size} entries of {interface.block_key(key)} are not zero (largest "
+                               f"magnitude {fmt(float(np.abs(value).max()))}); the biases start exactly zero",
+                               "init-biases-not-zero"))
+    return out
 
 
 def _values(theta: dict[str, np.ndarray], prefix: str) -> np.ndarray:
@@ -145,6 +181,6 @@ CHECK = Check(
     summary="the constructor's parameters look like independent draws from the rubric's normal distribution",
     Params=Params, Observation=Observation, operations=("construct", "get_parameters"),
     observe=observe, judge=judge,
-    mistakes=("init-constant", "init-wrong-scale", "init-not-normal", "init-symmetric"),
+    mistakes=("init-constant", "init-wrong-scale", "init-not-normal", "init-symmetric", "init-biases-not-zero"),
     reference=False, validate=validate,
 )

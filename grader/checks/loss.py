@@ -3,6 +3,14 @@ loss) of the reference on the same theta and batch.
 
 A wrong forward pass is charged once, in `forward`: when the loss is the
 right function of the student's *own* probabilities it passes, with a note.
+
+When the forward pass returns class scores (`interface.outputs: scores`,
+template B) the softmax lives in the student's loss, and so does its
+overflow: the loss is also asked at the probe batch scaled up (x 1000),
+where exp() of unshifted scores overflows, and must equal the reference's
+loss there (finite: the reference's log-softmax is shifted).  That part is
+worth STABLE_WEIGHT, as the large-input part of `forward` is for
+probabilities, and earns only with a right loss on ordinary inputs.
 """
 
 from __future__ import annotations
@@ -11,18 +19,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from ..probe import FLOAT64_EPS, ApiError, WorkerFailure, float_eps
 from ..schema import ACTIVATIONS, Criterion, Rubric
 from .base import CheckParams, Context, Verdict, close, failed, fmt, passed, sig
 from .contract import Check
-from .forward import output
+from .forward import STABLE_WEIGHT, VALUES_WEIGHT, output, scores_output, softmax
 from .values import depth_problems, describe, loss_value
 
 
 class Params(CheckParams):
     hidden: list[int] = [6]
     samples: int = 7
+    large_scale: float = Field(default=1000.0, gt=0, description=(
+        "scores rubrics only: the probe batch is scaled by this to probe the softmax's overflow in the loss"))
 
 
 def probe_inputs(ctx: Context, params: Params) -> tuple[dict, Any, Any]:
@@ -35,6 +46,8 @@ def prefetch(ctx: Context, params: Params) -> None:
     """Every reference answer `judge` may need (recorded into student kits)."""
     theta, x, y = probe_inputs(ctx, params)
     prefetch_named_losses(ctx, params.hidden, theta, x, y)
+    if scores_output(ctx):
+        ctx.oracle.loss(params.hidden, theta, x * params.large_scale, y)
 
 
 def prefetch_named_losses(ctx: Context, hidden: list[int], theta: dict, x: np.ndarray, y: np.ndarray) -> None:
@@ -98,6 +111,8 @@ def named_loss(ctx: Context, hidden: list[int], theta: dict, x: np.ndarray, y: n
                 return NamedLoss(diagnosis, text, grad(data_grad))
             if diagnosis == "loss-sum-not-mean":
                 return NamedLoss(diagnosis, text, grad(summed_data_grad))
+            if diagnosis == "penalty-l2-doubled":
+                return NamedLoss(diagnosis, text, grad(lambda: _l2_doubled(arch, theta, full_grad())))
             return NamedLoss(diagnosis, text, grad(lambda: _biases_penalized(arch, theta, full_grad())))
     elif abs(value - s * expected) <= tol.value_abs + rel * abs(s * expected):
         return NamedLoss("loss-sum-not-mean", f"exactly S = {s} times the expected {fmt(expected, 6)}: you sum "
@@ -123,6 +138,15 @@ def _biases_penalized(arch: Any, theta: dict, gradient: dict) -> dict:
     for i, (c1, c2) in enumerate(zip(arch.l1_coefficients, arch.l2_coefficients)):
         b = theta[f"b{i}"]
         out[f"b{i}"] = gradient[f"b{i}"] + c1 * np.sign(b) + 2.0 * c2 * b
+    return out
+
+
+def _l2_doubled(arch: Any, theta: dict, gradient: dict) -> dict:
+    """The gradient of the loss with its L2 term twice the assignment's
+    (2 l2 sum W^2: the course's 0.5 left out): 4 l2 W on each weight matrix."""
+    out = dict(gradient)
+    for i, c2 in enumerate(arch.l2_coefficients):
+        out[f"W{i}"] = gradient[f"W{i}"] + 2.0 * c2 * theta[f"W{i}"]
     return out
 
 
@@ -157,6 +181,26 @@ class Observation:
     shown: str
     probs: np.ndarray | None      # canonical (C, S), None when feed_forward failed or gave no probabilities
     float32: bool
+    large: "LargeLoss | None" = None   # scores rubrics only: the loss at the batch scaled up
+
+
+@dataclass(frozen=True)
+class LargeLoss:
+    """loss(x * scale, y): the value (None: not a number, or an error) and what it was."""
+
+    scale: float
+    value: float | None
+    shown: str
+
+
+def observe_large(net: Any, x: np.ndarray, y: np.ndarray, scale: float) -> LargeLoss:
+    """The loss on the batch scaled up; an error (math.exp's OverflowError,
+    for one) is an observation, not a failure of the criterion."""
+    try:
+        raw = net.loss(x * scale, y)
+    except WorkerFailure as failure:
+        return LargeLoss(scale, None, f"an error: {failure.describe()}")
+    return LargeLoss(scale, loss_value(raw), describe(raw))
 
 
 def observe(ctx: Context, probe: Any, params: Params) -> Observation:
@@ -171,9 +215,13 @@ def observe(ctx: Context, probe: Any, params: Params) -> Observation:
         pass
     else:
         computed32 = float_eps(forward) > FLOAT64_EPS
-        probs = output(forward, ctx.rubric.assignment.architecture.outputs, x.shape[0]).probs
+        probs = output(forward, ctx.rubric.assignment.architecture.outputs, x.shape[0],
+                       ctx.rubric.interface.output_layouts).probs
+        if probs is not None and scores_output(ctx):   # scores: their softmax, grader-side
+            probs = softmax(probs)
+    large = observe_large(net, x, y, params.large_scale) if scores_output(ctx) else None
     return Observation(tuple(params.hidden), theta, x, y, loss_value(raw), describe(raw), probs,
-                       bool(net.is_float32 or computed32))
+                       bool(net.is_float32 or computed32), large)
 
 
 def validate(rubric: Rubric, crit: Criterion, params: Params) -> list[str]:
@@ -198,6 +246,44 @@ def loss_name(ctx: Context, penalized: bool) -> str:
 
 
 def judge(ctx: Context, obs: Observation, params: Params) -> Verdict:
+    verdict = judge_values(ctx, obs)
+    if obs.large is None or not scores_output(ctx):
+        return verdict
+    return with_large_inputs(ctx, obs, verdict)
+
+
+def with_large_inputs(ctx: Context, obs: Observation, verdict: Verdict) -> Verdict:
+    """A right loss keeps VALUES_WEIGHT and earns STABLE_WEIGHT when it is
+    also right on huge inputs (scores rubrics: the softmax is the loss's);
+    a wrong loss is judged on ordinary inputs alone."""
+    if verdict.status != "passed":
+        return verdict
+    large = obs.large
+    hidden = list(obs.hidden)
+    expected = ctx.oracle.loss(hidden, obs.theta, obs.x * large.scale, obs.y)
+    evidence = dict(verdict.evidence, **{f"your loss at inputs x {fmt(large.scale)}":
+                                         sig(large.value) if large.value is not None else large.shown,
+                                         f"expected loss at inputs x {fmt(large.scale)}": sig(expected)})
+    scale = fmt(large.scale)
+    rel = ctx.tol.float32_rel if obs.float32 else ctx.tol.value_rel
+    value = large.value
+    if value is not None and np.isfinite(value) and abs(value - expected) <= ctx.tol.value_abs + rel * abs(expected):
+        return Verdict(VALUES_WEIGHT + STABLE_WEIGHT, verdict.feedback + f" With inputs scaled by {scale} it is "
+                       f"right too ({fmt(value, 6)}): the softmax does not overflow.", evidence=evidence)
+    if value is None or not np.isfinite(value):
+        shown = large.shown if value is None else repr(value)
+        overflow = value is not None or "Overflow" in shown
+        text = (f" With inputs scaled by {scale} it is {shown}, expected {fmt(expected, 6)}"
+                + (": exp() of the scores overflows. Subtract each sample's largest score before "
+                   "exponentiating (log-softmax: z - max z - log sum exp(z - max z))." if overflow else "."))
+        return Verdict(VALUES_WEIGHT, verdict.feedback + text, diagnoses=["softmax-overflow"] if overflow else [],
+                       evidence=evidence)
+    return Verdict(VALUES_WEIGHT, verdict.feedback + f" With inputs scaled by {scale} it is {fmt(value, 6)}, "
+                   f"expected {fmt(expected, 6)}.", evidence=evidence)
+
+
+def judge_values(ctx: Context, obs: Observation) -> Verdict:
+    """The loss on the ordinary probe batch: the reference's, or a named mistake's."""
     hidden = list(obs.hidden)
     expected = ctx.oracle.loss(hidden, obs.theta, obs.x, obs.y)
     evidence = {"your loss": sig(obs.value) if obs.value is not None else obs.shown, "expected loss": sig(expected),
@@ -248,8 +334,10 @@ def _loss_of_own_probabilities(ctx: Context, obs: Observation, expected: float, 
 def _penalty_mistake(arch: Any, theta: dict, value: float, data: float, expected: float, s: int,
                      rel: float, abs_: float) -> tuple[str, str] | None:
     """Elastic-net mistakes in the loss: no penalty, the biases penalized too,
+    the L2 term doubled (a course's 0.5 reg sum W^2 written reg sum W^2),
     the data part summed over the samples."""
     penalty = expected - data
+    l2_part = sum(c2 * float(np.square(theta[f"W{i}"]).sum()) for i, c2 in enumerate(arch.l2_coefficients))
     on_biases = sum(c1 * float(np.abs(theta[f"b{i}"]).sum()) + c2 * float(np.square(theta[f"b{i}"]).sum())
                     for i, (c1, c2) in enumerate(zip(arch.l1_coefficients, arch.l2_coefficients)))
     candidates = [
@@ -257,6 +345,8 @@ def _penalty_mistake(arch: Any, theta: dict, value: float, data: float, expected
          "l1 sum|W| + l2 sum W^2 is missing."),
         ("penalty-on-biases", expected + on_biases, "it penalizes the biases too; only the weight "
          "matrices are penalized."),
+        ("penalty-l2-doubled", expected + l2_part, "its L2 term is twice the assignment's (2 l2 sum W^2 "
+         "instead of l2 sum W^2): with a penalty written 0.5 * reg * sum W^2, the 0.5 is left out."),
         ("loss-sum-not-mean", s * data + penalty, f"its data part is S = {s} times too large: you sum over the "
          "samples but do not divide by S."),
     ]
@@ -271,6 +361,7 @@ CHECK = Check(
     name="loss",
     summary="loss(x, y) is the rubric's loss of the reference network at a known theta",
     Params=Params, Observation=Observation, operations=("construct", "set_parameters", "loss", "probabilities"),
-    observe=observe, judge=judge, mistakes=("loss-sum-not-mean", "penalty-missing", "penalty-on-biases"),
+    observe=observe, judge=judge,
+    mistakes=("loss-sum-not-mean", "penalty-missing", "penalty-on-biases", "penalty-l2-doubled", "softmax-overflow"),
     prefetch=prefetch, validate=validate,
 )

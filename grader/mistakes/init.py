@@ -13,8 +13,8 @@ RECORDS: tuple[Mistake, ...] = (
     Mistake(
         'init-constant', FAMILY,
         title='Parameters initialized to a constant',
-        explanation='All entries of a parameter start with the same value (for example zeros or ones), which is not a draw from N({mean}, {std}^2).',
-        fix='Draw every entry independently: np.random.normal({mean}, {std}, size=shape) for each of {blocks}.',
+        explanation='All entries of a parameter start with the same value (for example zeros or ones), which is not a draw from N({mean}, {std}^2): the assignment asks for {init_rule}.',
+        fix='Draw every entry independently: np.random.normal({mean}, {std}, size=shape) for each of {init_blocks}.',
         recognized='every entry of a freshly initialized block has the same value',
     ),
     Mistake(
@@ -37,5 +37,12 @@ RECORDS: tuple[Mistake, ...] = (
         explanation='Your initial values do not look like draws from a normal distribution, for example they are uniform (np.random.rand) instead of Gaussian.',
         fix='Use a normal distribution: np.random.normal({mean}, {std}, size=shape) or {std} * np.random.randn(*shape), not np.random.rand or np.random.uniform.',
         recognized="mean and spread fit the rubric's init, but a Kolmogorov-Smirnov test rejects the normal distribution",
+    ),
+    Mistake(
+        'init-biases-not-zero', FAMILY,
+        title='Biases not initialized to zero',
+        explanation='The assignment asks for {init_rule}; some of your biases start at other values (for example drawn like the weights).',
+        fix='Start every bias at exactly zero, e.g. np.zeros({b_first_shape}) for {b_first}; draw only the weights from N({mean}, {std}^2).',
+        recognized="a rubric with init biases: zero, and a freshly initialized bias block with an entry that is not 0.0",
     ),
 )

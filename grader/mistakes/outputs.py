@@ -15,14 +15,14 @@ RECORDS: tuple[Mistake, ...] = (
         title='Softmax overflows for large inputs',
         explanation='Your softmax computes exp(z) directly, which overflows to inf (and then NaN) when the scores z are large.',
         fix='Subtract the column maximum first: softmax(z) = exp(z - max(z)) / sum exp(z - max(z)), with the max taken over the classes of each sample; the result is mathematically unchanged.',
-        recognized='feed_forward on the probe inputs scaled by 1000 returns inf or NaN, or raises OverflowError, while it is right on the ordinary inputs',
+        recognized='feed_forward on the probe inputs scaled by 1000 returns inf or NaN, or raises OverflowError, while it is right on the ordinary inputs; when the forward pass returns scores (the softmax is in the loss), the loss on those inputs does',
     ),
     Mistake(
         'transposed-weights', FAMILY,
         title='Weight matrix stored transposed',
         explanation='A weight matrix is stored with its axes swapped, for example {w_first} of shape {w_first_shape_t} instead of {w_first_shape}.',
-        fix='Store {w_first} with shape {w_first_shape} and {w_last} with shape {w_last_shape}, so that {z_hidden} = {w_first} x + {b_first} for a column x, i.e. x @ {w_first}.T for rows.',
-        recognized='a weight block stored with the transpose of its (n_out, n_in) shape (param-shapes; the adapter undoes it for the other criteria)',
+        fix='Store {w_first} with shape {w_first_shape} and {w_last} with shape {w_last_shape}, so that {z_rule}.',
+        recognized="a weight block stored with the transpose of the shape the rubric's weight_layouts declare, (n_out, n_in) by default (param-shapes; the adapter undoes it for the other criteria)",
     ),
     Mistake(
         'loss-sum-not-mean', FAMILY,

@@ -39,6 +39,13 @@ RECORDS: tuple[Mistake, ...] = (
         recognized=FITTED + "(a, b) = (1, 1) on a weight matrix.",
     ),
     Mistake(
+        'penalty-l2-doubled', FAMILY,
+        title="L2 penalty twice the assignment's (its 1/2 left out)",
+        explanation="Your L2 term is 2 l2 sum W^2, twice the assignment's l2 sum W^2, and its gradient 4 l2 W instead of 2 l2 W. A course that writes the penalty as 0.5 * reg * sum W^2 (gradient reg * W) gets this from reg * sum W^2 with the 0.5 left out (gradient 2 * reg * W).",
+        fix='Keep the 0.5: loss += 0.5 * reg * (W ** 2).sum() for each weight matrix, and reg * W in its gradient.',
+        recognized=FITTED + "(a, b) = (1, 4) on a weight matrix (or, in the loss, the L2 part of the penalty counted twice).",
+    ),
+    Mistake(
         'penalty-sign-flipped', FAMILY,
         title="Penalty's gradient subtracted",
         explanation="Your gradient subtracts the penalty's gradient, -(l1 sign(W) + 2 l2 W), instead of adding it, so a descent step makes the weights grow.",

@@ -43,13 +43,17 @@ def words_for(rubric: Rubric | None) -> Words:
     activation, loss = "silu", "cross_entropy"
     mean, std = 0.0, 0.05
     wkey, bkey, theta = "W{i}", "b{i}", "theta"
+    biases, in_out, flat = "same", False, False
     if rubric is not None and rubric.assignment is not None:
         arch = rubric.assignment.architecture
         inputs, hidden, outputs = arch.inputs, list(arch.hidden), arch.outputs
         activation, loss = arch.activation, rubric.assignment.loss
         mean, std = rubric.assignment.init.mean, rubric.assignment.init.std
+        biases = rubric.assignment.init.biases
     if rubric is not None:
-        wkey, bkey, theta = rubric.interface.weight_key, rubric.interface.bias_key, rubric.interface.parameters_attribute
+        iface = rubric.interface
+        wkey, bkey, theta = iface.weight_key, iface.bias_key, iface.parameters_attribute
+        in_out, flat = "out_in" not in iface.weight_layouts, "column" not in iface.bias_layouts
     layers = len(hidden) + 1
     first = rubric.interface.first_index if rubric is not None else 0
     w = [wkey.format(i=i + first) for i in range(layers)]
@@ -59,6 +63,13 @@ def words_for(rubric: Rubric | None) -> Words:
     hidden_text = "N_H" if len(hidden) == 1 else "the hidden sizes"
     blocks = ", ".join(x for pair in zip(w, b) for x in pair)
     last = layers   # the handout's numbering: z1 = W0 x + b0, ..., z{L} at the output, e{L} its error
+    first_hidden = hidden_text if len(hidden) == 1 else hidden[0]
+    last_hidden = hidden_text if len(hidden) == 1 else hidden[-1]
+    w_first_shape, w_last_shape = (first_hidden, inputs), (outputs, last_hidden)
+    if in_out:   # the rubric declares weights (n_in, n_out): x @ W + b
+        w_first_shape, w_last_shape = w_first_shape[::-1], w_last_shape[::-1]
+    shape = lambda pair: f"({pair[0]}, {pair[1]})"  # noqa: E731
+    drawn = ", ".join(w) if biases == "zero" else blocks
     values: dict[str, Any] = {
         "activation": name, "h": h, "h_prime": h_prime, "loss": loss_name, "output_pair": output_pair,
         "blocks": blocks, "w_first": w[0], "b_first": b[0], "w_last": w[-1], "b_last": b[-1],
@@ -66,10 +77,15 @@ def words_for(rubric: Rubric | None) -> Words:
         "z_hidden": "z1", "a_hidden": "a1", "e_hidden": "e1", "e_out": f"e{last}", "a_before_out": f"a{last - 1}",
         "mean": f"{mean:g}", "std": f"{std:g}", "theta": theta, "inputs": inputs, "outputs": outputs,
         "hidden_size": hidden_text,
-        "w_first_shape": f"({hidden_text if len(hidden) == 1 else hidden[0]}, {inputs})",
-        "w_first_shape_t": f"({inputs}, {hidden_text if len(hidden) == 1 else hidden[0]})",
-        "w_last_shape": f"({outputs}, {hidden_text if len(hidden) == 1 else hidden[-1]})",
-        "b_first_shape": f"({hidden_text if len(hidden) == 1 else hidden[0]}, 1)",
-        "b_last_shape": f"({outputs}, 1)",
+        "w_first_shape": shape(w_first_shape), "w_first_shape_t": shape(w_first_shape[::-1]),
+        "w_last_shape": shape(w_last_shape),
+        "b_first_shape": f"({first_hidden},)" if flat else f"({first_hidden}, 1)",
+        "b_last_shape": f"({outputs},)" if flat else f"({outputs}, 1)",
+        "z_rule": (f"z1 = x @ {w[0]} + {b[0]} for a batch x of rows (n_in, n_out weights)" if in_out else
+                   f"z1 = {w[0]} x + {b[0]} for a column x, i.e. x @ {w[0]}.T for rows"),
+        "init_rule": (f"weights drawn from N({mean:g}, {std:g}^2) and biases exactly zero" if biases == "zero"
+                      else f"every entry drawn from N({mean:g}, {std:g}^2)"),
+        "init_blocks": drawn + (f" (the biases {', '.join(b)} start exactly zero)" if biases == "zero" else ""),
+        "b_blocks": ", ".join(b),
     }
     return Words(values)
