@@ -148,9 +148,13 @@ def load_glues(paths: Iterable[Path], rubric: "Rubric", submissions: Path,
             raise GlueMapError(str(exc)) from None
         missing = unsupported_criteria(rubric, glue)
         if missing:
-            needs = "; ".join(f"criterion {cid} needs {', '.join(ops)}" for cid, ops in missing.items())
-            raise GlueMapError(f"glue {display(str(path))} cannot grade rubric {rubric.id}: {needs}. Define "
-                               "those functions in the glue (grader/glue.py lists the operations)")
+            needed_by: dict[str, list[str]] = {}
+            for cid, ops in missing.items():
+                for op in ops:
+                    needed_by.setdefault(op, []).append(cid)
+            lacks = " and ".join(f"no {op} (needed by {', '.join(cids)})" for op, cids in needed_by.items())
+            raise GlueMapError(f"glue {display(str(path))} cannot grade rubric {rubric.id}: it defines {lacks}. "
+                               "Define those functions in the glue (grader/glue.py lists the operations)")
         glues[path] = glue
     return glues
 
