@@ -24,6 +24,7 @@ graded: a map entry naming no submission, two entries naming one, a glue
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
@@ -116,7 +117,7 @@ def _inside(path: Path, tree: Path) -> bool:
     """Whether `path` lies in `tree` (or is it), by its name as given and by
     where its links lead: a link out of the tree into it counts as inside."""
     tree = tree.resolve()
-    lexical = Path(path).absolute()
+    lexical = Path(os.path.normpath(Path(path).absolute()))   # 'subs/../staff/g.py' is not in subs
     return any(p == tree or p.is_relative_to(tree) for p in (lexical, Path(path).resolve()))
 
 

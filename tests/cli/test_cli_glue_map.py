@@ -365,3 +365,9 @@ def test_a_submission_key_changes_with_its_glue_alone():
     keys = {glued_digest("abc", glue), glued_digest("abc", parse_glue(source + "\n", "g.py", "per-submission")),
             glued_digest("abc", parse_glue(source, "h.py", "per-submission")), glued_digest("abd", glue)}
     assert len(keys) == 4 and "abc" not in keys
+
+
+def test_a_path_that_only_passes_through_the_submissions_is_outside(folder):
+    glues = resolve(write(folder.staff / "map.yaml", "alice: ../subs/../staff/g.py\n"), folder.entries,
+                    folder.rubric, folder.subs)
+    assert glues["alice"].name == "g.py"
