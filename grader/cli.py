@@ -449,10 +449,9 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     for note in notes(outcome.result):
         console.print(text(note, style="yellow"))
     if glue is not None:
-        from .render.common import glue_label, glue_record
+        from .render.common import glue_label
 
-        console.print(text(f"graded through glue {glue_label(glue_record(outcome.result) or glue.record())} "
-                           f"({glue.origin})"))
+        console.print(text(f"graded through glue {glue_label(glue.record())} ({glue.origin})"))
     console.print(text(f"report: {folder.resolve() / 'report.html'} (instructor's view)"))
     console.print(text(release_line(args.out.resolve(), args.release)))
     failed = outcome.result.get("grader_errors") or []

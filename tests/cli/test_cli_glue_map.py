@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+from html import unescape
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -57,8 +58,8 @@ def result(out: Path, sid: str) -> dict:
 
 
 def plain(html: str) -> str:
-    """The page's text: tags dropped, whitespace folded."""
-    return " ".join(re.sub(r"<[^>]+>", "", html).split())
+    """The page's text: tags dropped, entities decoded, whitespace folded."""
+    return " ".join(unescape(re.sub(r"<[^>]+>", "", html)).split())
 
 
 def rewritten(out: Path) -> list[str]:
@@ -371,3 +372,40 @@ def test_a_path_that_only_passes_through_the_submissions_is_outside(folder):
     glues = resolve(write(folder.staff / "map.yaml", "alice: ../subs/../staff/g.py\n"), folder.entries,
                     folder.rubric, folder.subs)
     assert glues["alice"].name == "g.py"
+
+
+def test_the_example_map_names_both_drift_students():
+    drift = REPO / "examples" / "drift"
+    rubric = load_rubric("penguins-silu")
+    glues = resolve(REPO / "examples" / "drift-glue" / "glue-map.yaml",
+                    build_intake(drift, class_name=rubric.interface.class_name).entries, rubric, drift)
+    assert {sid: g.name for sid, g in glues.items()} == {
+        "forward_backward_one_based": "forward_backward_one_based.py",
+        "velocity_as_argument": "velocity_as_argument.py"}
+
+
+# -- what the renderers show of a rubric's glue and of a student's own ----------------------
+
+
+def test_only_a_per_submission_glue_fills_the_gradebook_column_and_the_students_view():
+    from grader.render.gradebook import gradebook_frame
+    from grader.render.html import render_report
+
+    def graded(sid: str, origin: str | None) -> dict:
+        doc = {"submission": sid, "name": sid, "score": 10.0, "max_score": 10.0, "rubric": "r", "error": None,
+               "criteria": [{"id": "c", "title": "C", "score": 10.0, "max_score": 10.0, "status": "passed",
+                             "visibility": "public", "feedback": "ok", "diagnoses": [], "evidence": {},
+                             "plots": []}]}
+        if origin is not None:
+            doc["glue"] = {"name": f"{sid}.py", "sha256": "ab" * 32, "origin": origin}
+        return doc
+
+    course = [graded("ann", "rubric"), graded("ben", None)]
+    assert "glue" not in gradebook_frame(course, ["c"]).columns   # the rubric's glue is everyone's: no column
+    frame = gradebook_frame([*course, graded("cid", "per-submission")], ["c"])
+    assert list(frame["glue"]) == ["", "", "cid.py (abababababab)"]
+    rubric_glued = plain(render_report(graded("ann", "rubric"), audience="instructor"))
+    assert "Graded through glue ann.py (abababababab) — the rubric's" in rubric_glued
+    assert "adapter" not in plain(render_report(graded("ann", "rubric"), audience="student"))
+    assert "adapter the course staff wrote for your submission (glue cid.py)" in \
+        plain(render_report(graded("cid", "per-submission"), audience="student"))
