@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from .intake.plan import Entry
     from .schema import Rubric
 
-__all__ = ["GlueMapError", "MapEntry", "read_map", "check_outside", "load_glues", "resolve", "short_hash",
-           "single", "PER_SUBMISSION"]
+__all__ = ["GlueMapError", "MapEntry", "read_map", "check_outside", "load_glues", "resolve", "single",
+           "PER_SUBMISSION"]
 
 #: a map is a short list of students: anything larger is not one
 MAX_MAP_BYTES = 256 * 1024
@@ -60,12 +60,6 @@ class MapEntry:
     key: str
     glue_path: Path
     line: int
-
-
-def short_hash(sha256: str) -> str:
-    """The first 12 hex digits of a content hash: what reports and the
-    gradebook show (enough to tell two versions of a glue apart)."""
-    return sha256[:12]
 
 
 def read_map(path: Path) -> list[MapEntry]:
