@@ -20,8 +20,9 @@ from typing import Any, Callable
 
 from . import __version__
 from .engine import grade
+from .glue import Glue, GlueError, parse_glue, rubric_glue
 from .outputs import criteria_summary, write_atomic, write_submission_outputs
-from .rubric import Rubric, parse_rubric, refuse_failed_audits
+from .rubric import Rubric, RubricError, parse_rubric, refuse_failed_audits
 from .secret import CourseSecret
 from .store import GradeStore
 from .intake.plan import Intake, apply_intake, build as build_intake
@@ -33,11 +34,27 @@ from .submission import SubmissionError, digest_of, submission_name
 STORE_NAME = "nngrade.sqlite"
 
 
-def rubric_digest(rubric: Rubric, secret: CourseSecret | None = None) -> str:
-    """What a grade depends on besides the submission: rubric, grader version
-    and the course secret (a new secret asks new questions: regrade)."""
+def rubric_digest(rubric: Rubric, secret: CourseSecret | None = None, glue: Glue | None = None) -> str:
+    """What a grade depends on besides the submission: rubric, grader version,
+    the course secret (a new secret asks new questions: regrade) and the
+    content of the rubric's glue (`glue`, as read for the tasks; read here
+    when not given): the rubric names its glue by path, so an edited glue
+    would otherwise keep every stale grade."""
     fingerprint = secret.fingerprint if secret is not None else "public"
-    return hashlib.sha256((rubric.model_dump_json() + __version__ + fingerprint).encode()).hexdigest()
+    if glue is None and rubric.interface.glue:
+        glue = rubric_glue(rubric)
+    glued = f"glue:{glue.name}:{glue.sha256}" if glue is not None else ""
+    return hashlib.sha256((rubric.model_dump_json() + __version__ + fingerprint + glued).encode()).hexdigest()
+
+
+def glued_digest(digest: str, glue: Glue | None) -> str:
+    """A submission's resume key with its per-submission glue folded in
+    (name and content): a glue added, removed, renamed or edited regrades
+    that student alone.  Without one the key is the submission's digest as
+    it always was, so a class graded before glue maps resumes unchanged."""
+    if glue is None:
+        return digest
+    return hashlib.sha256(f"{digest}\0glue\0{glue.name}\0{glue.sha256}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,10 @@ class Task:
     secret_hex: str = ""                   # the course secret, shipped by the batch's parent
     name: str = ""                         # the name intake gave it ("" = the engine's: the file's)
     intake_json: str = ""                  # its intake record (grader/intake/plan.py), JSON; "" = none
+    # the glue it is graded through, shipped as text (the digest covers exactly what runs); "" = default glue
+    glue_name: str = ""
+    glue_source: str = ""
+    glue_origin: str = ""
 
 
 @dataclass
@@ -76,7 +97,8 @@ def grade_and_write(task: Task) -> TaskDone:
     hide(*task.hidden_folders)
     rubric = _parsed(task.rubric_yaml)   # once per process: every task of a batch carries the same text
     secret = CourseSecret.from_hex(task.secret_hex) if task.secret_hex else None
-    outcome = grade(Path(task.path), rubric, secret=secret)
+    glue = parse_glue(task.glue_source, task.glue_name, task.glue_origin) if task.glue_source else None
+    outcome = grade(Path(task.path), rubric, secret=secret, glue=glue)
     apply_intake(outcome.result, task.submission, task.name or outcome.result["name"],
                  json.loads(task.intake_json) if task.intake_json else None)
     write_submission_outputs(outcome, Path(task.out), release=task.release)
@@ -94,15 +116,23 @@ class BatchReport:
     seconds: float = 0.0
     out: Path | None = None
     released: bool = False
+    #: submission -> its per-submission glue record (name, sha256, origin), over every grade in the class outputs
+    glued: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def plan(submissions_dir: Path, rubric: Rubric, rubric_text: str, out: Path, store: GradeStore, *,
          only: list[str] | None = None, force: bool = False, release: bool = False,
-         secret: CourseSecret | None = None, intake: Intake | None = None) -> tuple[list[Task], list[str]]:
+         secret: CourseSecret | None = None, intake: Intake | None = None,
+         glues: dict[str, Glue] | None = None, base_glue: Glue | None = None) -> tuple[list[Task], list[str]]:
     """Tasks for new or changed submissions; ids that are already current.
     `intake` (grader/intake/plan.py) says what to grade under which id; by
-    default the folder is scanned without a roster or due date."""
-    rdigest = rubric_digest(rubric, secret)
+    default the folder is scanned without a roster or due date.  `glues`:
+    submission id -> its per-submission glue (grader/gluemap.py), instead
+    of `base_glue`, the rubric's (read once by the caller; None: read here)."""
+    if base_glue is None and rubric.interface.glue:
+        base_glue = rubric_glue(rubric)
+    rdigest = rubric_digest(rubric, secret, base_glue)
+    glues = glues or {}
     if intake is None:
         intake = build_intake(submissions_dir, answers=rubric.answers_only,
                               class_name=None if rubric.answers_only else rubric.interface.class_name)
@@ -125,6 +155,8 @@ def plan(submissions_dir: Path, rubric: Rubric, rubric_text: str, out: Path, sto
         digest = digest_of(entry.path)
         if entry.intake is not None:   # a changed roster, due date or penalty re-stamps the grade
             digest = hashlib.sha256((digest + entry.fingerprint()).encode()).hexdigest()
+        glue = glues.get(sid, base_glue)
+        digest = glued_digest(digest, glues.get(sid))
         if not force and not only and store.is_current(sid, digest, rdigest) \
                 and (out / sid / "result.json").exists():
             skipped.append(sid)
@@ -135,7 +167,10 @@ def plan(submissions_dir: Path, rubric: Rubric, rubric_text: str, out: Path, sto
                           hidden_folders=(str(root), str(out.resolve()), *secret_folders),
                           secret_hex=secret.hex if secret is not None else "",
                           name=entry.name, intake_json=json.dumps(entry.intake, sort_keys=True)
-                          if entry.intake is not None else ""))
+                          if entry.intake is not None else "",
+                          glue_name=glue.name if glue is not None else "",
+                          glue_source=glue.source if glue is not None else "",
+                          glue_origin=glue.origin if glue is not None else ""))
     return tasks, skipped
 
 
@@ -178,7 +213,8 @@ def rubric_wire_text(rubric: Rubric) -> str:
 def run_batch(submissions_dir: Path, rubric: Rubric, out: Path, *, executor: Any,
               only: list[str] | None = None, force: bool = False, release: bool | None = None,
               on_event: Callable[[str, Any], None] | None = None,
-              secret: CourseSecret | None = None, intake: Intake | None = None) -> BatchReport:
+              secret: CourseSecret | None = None, intake: Intake | None = None,
+              glues: dict[str, Glue] | None = None) -> BatchReport:
     """Grade what needs grading, then rebuild the class outputs.  Final
     grading passes the course `secret` (see grader/secret.py); without one the
     public questions are asked, which a kit can answer.
@@ -189,15 +225,22 @@ def run_batch(submissions_dir: Path, rubric: Rubric, out: Path, *, executor: Any
     changes what students see.  A change re-renders the release tree's
     reports of the submissions not regraded (events "rerender" and
     "rerendered").  A rubric whose audits fail (`grader.rubric.audit_problems`)
-    is refused (RubricError) before anything is graded or written."""
+    is refused (RubricError) before anything is graded or written.
+
+    `glues`: submission id -> the glue it is graded through instead of the
+    rubric's (an instructor's map, grader/gluemap.py, already checked)."""
     started = time.monotonic()
     refuse_failed_audits(rubric)   # before anything is written: a bar the reference misses costs every student
+    try:   # read once: the digest and the tasks see the same text
+        base_glue = rubric_glue(rubric)
+    except GlueError as exc:
+        raise RubricError(f"interface.glue: {exc}") from None
     rubric_text = rubric_wire_text(rubric)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     report = BatchReport(out=out)
     event = on_event or (lambda kind, payload: None)
-    rdigest = rubric_digest(rubric, secret)
+    rdigest = rubric_digest(rubric, secret, base_glue)
     remove_partial_writes(out)
     with GradeStore(out / STORE_NAME) as store:
         before = rendered_release(store)   # what the student reports show now
@@ -206,7 +249,7 @@ def run_batch(submissions_dir: Path, rubric: Rubric, out: Path, *, executor: Any
         report.released = released
         tasks, report.skipped = plan(Path(submissions_dir), rubric, rubric_text, out, store,
                                      only=only, force=force, release=released, secret=secret,
-                                     intake=intake)
+                                     intake=intake, glues=glues, base_glue=base_glue)
         # released (or withdrawn) without regrading, or a batch from before the release tree
         missing = [sid for sid in report.skipped if not (release_folder(out) / sid / "report.html").exists()]
         stale = report.skipped if released != before else missing
@@ -226,9 +269,18 @@ def run_batch(submissions_dir: Path, rubric: Rubric, out: Path, *, executor: Any
             event("graded", done)
         results = [g.result for g in store.all(rdigest)]
     report.grader_errors = {r["submission"]: list(r["grader_errors"]) for r in results if r.get("grader_errors")}
+    report.glued = per_submission_glue(results)
     write_class_outputs(results, rubric, out, released=released, intake=intake)
     report.seconds = time.monotonic() - started
     return report
+
+
+def per_submission_glue(results: list[dict]) -> dict[str, dict[str, str]]:
+    """Submission id -> the glue record of each grade made through a
+    student's own glue (the rubric's glue is everyone's: not listed)."""
+    from .render.common import special_glue
+
+    return {str(r["submission"]): record for r in results if (record := special_glue(r)) is not None}
 
 
 #: the class outputs at OUT's top level: no submission id can equal one of them

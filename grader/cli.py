@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     shown.add_argument("--unrelease", dest="release", action="store_false",
                        help="withdraw a release: hidden criteria withheld again in the students' reports")
     intake_options(b)
+    b.add_argument("--glue-map", type=Path, metavar="MAP.yaml",
+                   help="per-submission glue: a YAML map 'submission: glue.py' (paths relative to the map, both "
+                        "outside the submissions folder) for students who drifted from the course's API")
     b.add_argument("--executor", choices=("local", "dask"), default="local")
     b.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
     secret_option(b)
@@ -94,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", type=Path, default=Path("reports"))
     g.add_argument("--release", action="store_true",
                    help="show hidden criteria in the student's report (OUT/release.students/<id>/report.html)")
+    g.add_argument("--glue", type=Path, metavar="GLUE.py",
+                   help="grade through this glue instead of the rubric's (a student who drifted from the API)")
     secret_option(g)
     limits(g)
 
@@ -278,6 +283,7 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
         raise UsageError("--executor dask needs --scheduler ADDRESS")
     rubric = with_limits(load_rubric(args.rubric), args)
     intake = build_intake_for(args, rubric)
+    glues = glue_map_for(args, rubric, intake)   # refused before anything is written
     secret = course_secret(args, console, args.submissions, args.out)
     print_intake(console, intake)
     if args.workers is not None and args.workers < 1:
@@ -288,7 +294,7 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
     try:
         report = run_batch(args.submissions, rubric, args.out, executor=executor, only=args.only,
                            force=args.force, release=args.release, on_event=progress.event, secret=secret,
-                           intake=intake)
+                           intake=intake, glues=glues)
     finally:
         progress.stop()
         if hasattr(executor, "close"):
@@ -300,10 +306,33 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
         console.print(Text.assemble(("grader failure", "red"), " ", text(f"{sid}: {(error.splitlines() or [''])[0]}")))
     out = args.out.resolve()
     print_grader_errors(console, report.grader_errors, out)
+    print_glued(console, report.glued)
     console.print(text(f"reports:   {out}/<id>/report.html (instructor's view)\nsummary:   {out / 'summary.html'}\n"
                        f"gradebook: {out / 'gradebook.csv'} (Canvas: {out / 'gradebook_canvas.csv'})"))
     console.print(text(release_line(out, report.released)))
     return EXIT_FAILED if report.failed or report.grader_errors else EXIT_OK
+
+
+def glue_map_for(args: argparse.Namespace, rubric: Rubric, intake: Any) -> dict[str, Any]:
+    """--glue-map: submission id -> its glue (grader/gluemap.py); any problem is a usage error."""
+    if args.glue_map is None:
+        return {}
+    from .gluemap import GlueMapError, resolve
+
+    try:
+        return resolve(args.glue_map, intake.entries, rubric, args.submissions)
+    except GlueMapError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def print_glued(console: Console, glued: dict[str, dict[str, str]]) -> None:
+    """The students graded through a glue of their own, with which version."""
+    if not glued:
+        return
+    from .render.common import glue_label
+
+    console.print(text(f"graded through per-submission glue ({len(glued)}): "
+                       + ", ".join(f"{sid} {glue_label(record)}" for sid, record in sorted(glued.items()))))
 
 
 def print_grader_errors(console: Console, grader_errors: dict[str, list[str]], out: Path) -> None:
@@ -363,6 +392,10 @@ class _BatchProgress:
                 line += " (several code files: check which was graded)"
             if res.get("grader_errors"):
                 line += f" (grader failure, not counted: {', '.join(res['grader_errors'])})"
+            from .render.common import glue_label, special_glue
+
+            if (glue := special_glue(res)) is not None:
+                line += f" (through glue {glue_label(glue)})"
         else:
             line = f"{payload[0]}: grader failure"
         line = for_terminal(line)
@@ -401,15 +434,27 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(f"{args.submission} does not exist")
     rubric = with_limits(load_rubric(args.rubric), args)
     refuse_class_folder(args.submission, rubric)
+    glue = None
+    if args.glue is not None:   # one student's glue, checked like a map's
+        from .gluemap import GlueMapError, single
+
+        try:
+            glue = single(args.glue, rubric, args.submission)
+        except GlueMapError as exc:
+            raise UsageError(str(exc)) from exc
     secret = course_secret(args, console, args.submission, args.out)
     hide_neighbours(args.submission, args.out, Path(secret.source).parent)
-    outcome = grade(args.submission, rubric, secret=secret)
+    outcome = grade(args.submission, rubric, secret=secret, glue=glue)
     folder = write_submission_outputs(outcome, args.out, release=args.release)
     print_result(console, outcome.result, reveal=True)
     from .intake.notes import notes
 
     for note in notes(outcome.result):
         console.print(text(note, style="yellow"))
+    if glue is not None:
+        from .render.common import glue_label
+
+        console.print(text(f"graded through glue {glue_label(glue.record())} ({glue.origin})"))
     console.print(text(f"report: {folder.resolve() / 'report.html'} (instructor's view)"))
     console.print(text(release_line(args.out.resolve(), args.release)))
     failed = outcome.result.get("grader_errors") or []

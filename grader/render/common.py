@@ -14,6 +14,7 @@ __all__ = [
     "STATUSES", "STATUS_LABELS", "fmt_points", "fmt_number", "is_number", "is_table",
     "is_hidden", "criterion_status", "environment", "HINT_MARK", "message_of", "repeats",
     "GRADER_ERROR", "GRADER_ERROR_LABEL", "is_grader_error", "counted", "grader_error_ids",
+    "glue_record", "special_glue", "glue_label", "PER_SUBMISSION",
 ]
 
 #: a criterion whose check failed (a grader bug, grader/engine.py `grader_error`): never the student's failure
@@ -92,6 +93,34 @@ def grader_error_ids(result: dict[str, Any]) -> list[str]:
     if isinstance(listed, list):
         return [str(i) for i in listed]
     return [str(c.get("id")) for c in result.get("criteria") or [] if isinstance(c, dict) and is_grader_error(c)]
+
+
+#: the origin of a glue an instructor named for one student (grader/gluemap.py), in result.json's "glue"
+PER_SUBMISSION = "per-submission"
+
+
+def glue_record(result: dict[str, Any]) -> dict[str, str] | None:
+    """The result's glue record ({name, sha256, origin}, grader/engine.py),
+    or None when the default glue graded it (or the record is malformed)."""
+    record = result.get("glue")
+    if not isinstance(record, dict) or not isinstance(record.get("name"), str) \
+            or not isinstance(record.get("sha256"), str):
+        return None
+    return {"name": record["name"], "sha256": record["sha256"], "origin": str(record.get("origin") or "")}
+
+
+def special_glue(result: dict[str, Any]) -> dict[str, str] | None:
+    """The glue record when the student was graded through a glue of their
+    own (per-submission), not the rubric's nor the default: what the class
+    summary, the gradebook and the terminal list."""
+    record = glue_record(result)
+    return record if record is not None and record["origin"] == PER_SUBMISSION else None
+
+
+def glue_label(record: dict[str, str]) -> str:
+    """A glue as every output names it: its file name and the first 12
+    digits of its content hash (which version graded; never its text)."""
+    return f"{record['name']} ({record['sha256'][:12]})"
 
 
 def criterion_status(criterion: dict[str, Any]) -> str:

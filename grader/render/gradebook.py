@@ -22,6 +22,11 @@ and takes the final score, after the late penalty; a missing student's cell
 is left empty (Canvas then applies its own missing-submission policy).
 Without one, both files are as before.
 
+When any student was graded through a glue of their own (``--glue-map``,
+grader/gluemap.py), the plain gradebook gets a last column ``glue``: that
+glue's file name and the first 12 digits of its content hash, empty for
+everyone graded through the rubric's (or the default) glue.
+
 Names are data: every text cell (submission id, name, error) that a
 spreadsheet would read as a formula (a leading ``= + - @``, tab or CR) gets a
 leading apostrophe, in both files (``grader/names.py``).  ``name`` is the
@@ -53,7 +58,7 @@ import pandas as pd
 
 from grader.intake.plan import STATUS, final_score
 from grader.names import csv_cell
-from grader.render.common import fmt_points, grader_error_ids, is_grader_error, is_number
+from grader.render.common import fmt_points, glue_label, grader_error_ids, is_grader_error, is_number, special_glue
 
 __all__ = ["gradebook_frame", "canvas_frame", "write_gradebook", "FLOAT_FORMAT", "CANVAS_ID_COLUMNS"]
 
@@ -110,6 +115,12 @@ def gradebook_frame(results: list[dict[str, Any]], criteria_ids: list[str]) -> p
         columns += ["student_id", "email", "status", "submitted_at", "late_days", "penalty", "final_score"]
         numeric += ["late_days", "penalty", "final_score"]
         text += ["student_id", "email", "status", "submitted_at"]
+    if any(special_glue(r) is not None for r in results):
+        for r, row in zip(results, rows):
+            record = special_glue(r)
+            row["glue"] = glue_label(record) if record is not None else ""
+        columns.append("glue")
+        text.append("glue")
     frame = pd.DataFrame(rows, columns=columns)
     for col in numeric:
         frame[col] = frame[col].astype("float64")

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from grader import diagnoses
 from grader.render.common import (
     GRADER_ERROR, HINT_MARK, STATUS_LABELS, counted, criterion_status, environment, fmt_number, fmt_points,
-    is_hidden, is_number, is_table, message_of, repeats,
+    PER_SUBMISSION, glue_record, is_hidden, is_number, is_table, message_of, repeats,
 )
 from grader.render.plots import is_reference, plot_svg
 from grader.release import stdout_pieces, student_stdout
@@ -286,6 +286,20 @@ def _intake_notes(result: dict[str, Any]) -> list[str]:
     return notes(result)
 
 
+def _glue_view(result: dict[str, Any], audience: str) -> dict[str, str] | None:
+    """Which glue graded the submission (never its text).  The instructor
+    sees every glue, with its content hash and origin; the student sees
+    only a glue written for them alone (the course's own glue is everyone's
+    and says nothing about their work), so they know their code was read
+    through an adapter."""
+    record = glue_record(result)
+    if record is None or (audience == "student" and record["origin"] != PER_SUBMISSION):
+        return None
+    origin = {PER_SUBMISSION: "per-submission", "rubric": "the rubric's"}.get(record["origin"], record["origin"])
+    return {"name": record["name"], "short": record["sha256"][:12], "origin": origin,
+            "special": "yes" if record["origin"] == PER_SUBMISSION else ""}
+
+
 def render_report(result: dict[str, Any], *, audience: str = "student",
                   reveal_hidden: bool = False) -> str:
     """Render one result document as a self-contained HTML page.
@@ -328,6 +342,7 @@ def render_report(result: dict[str, Any], *, audience: str = "student",
         "error": error_view,
         "grader_failures": _grader_failures(criteria),
         "intake_notes": _intake_notes(result),
+        "glue": _glue_view(result, audience),
         "stdout": stdout,
         "stdout_withheld": audience == "student" and stdout != str(result.get("stdout") or ""),
         # the instructor sees which output the students' view leaves out

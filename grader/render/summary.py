@@ -18,13 +18,14 @@ from markupsafe import Markup
 from grader import diagnoses
 from grader.render.common import (
     GRADER_ERROR, STATUS_LABELS, counted, criterion_status, environment, fmt_points, grader_error_ids, is_number,
+    special_glue,
 )
 from grader.names import href
 from grader.release import RELEASE_DIR
 from grader.render.plots import bar_svg
 
 __all__ = ["render_summary", "class_statistics", "histogram", "grader_failures", "criterion_rows",
-           "frequent_diagnoses", "errored", "submission_rows"]
+           "frequent_diagnoses", "errored", "submission_rows", "glued"]
 
 HISTOGRAM_BINS = 10
 
@@ -136,6 +137,19 @@ def intake_view(results: list[dict[str, Any]], absent: list[dict[str, Any]], ign
     return view
 
 
+def glued(results: list[dict[str, Any]], report_href: Callable[[str], str] = _default_href) -> list[dict[str, Any]]:
+    """The students graded through a glue of their own (an instructor's
+    per-submission map), with the glue's name and content hash: their
+    grade depends on that glue, so the instructor sees who they are."""
+    out = []
+    for r in results:
+        record = special_glue(r)
+        if record is not None:
+            out.append({"id": _name(r, _sid(r)), "href": report_href(_sid(r)), "glue": record["name"],
+                        "short": record["sha256"][:12]})
+    return out
+
+
 def render_summary(results: list[dict[str, Any]], *, rubric_title: str, criteria: list[dict[str, Any]],
                    report_href: Callable[[str], str] = _default_href, released: bool | None = None,
                    absent: list[dict[str, Any]] | None = None, ignored: Any = ()) -> str:
@@ -159,6 +173,7 @@ def render_summary(results: list[dict[str, Any]], *, rubric_title: str, criteria
         "intake": intake_view(results, list(absent or []), ignored, report_href),
         "wrong_answers": wrong_answers(results, criteria, report_href),
         "grader_failures": grader_failures(results, criteria, report_href),
+        "glued": glued(results, report_href),
         "rubric_title": rubric_title,
         "released": released,
         "release_index": f"{RELEASE_DIR}/index.html",
@@ -295,6 +310,7 @@ def submission_rows(results: list[dict[str, Any]], criteria: list[dict[str, Any]
             "id": _name(r, _sid(r)), "href": report_href(_sid(r)), "score": fmt_points(r.get("score")),
             "pct": f"{(100.0 * _score(r) / max_total) if max_total else 0.0:.1f}",
             "error": bool(isinstance(err, dict) and err), "grader_errors": len(grader_error_ids(r)),
+            "glue": special_glue(r) is not None,
             "cells": [cells.get(str(c["id"]), {"status": "missing", "text": "–"}) for c in criteria],
         })
     return rows

@@ -4,6 +4,8 @@ Each example is graded end to end (sandboxed worker and all) with its rubric:
 correct ones must get full marks; a buggy one must fail exactly the criteria
 listed under `failed` (status failed, partial or error), carry the listed
 diagnoses there, and pass every other criterion not listed under `unpinned`.
+An example with `glue` is graded through that per-submission glue (as an
+instructor's --glue-map would), and its result must name it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from grader.rubric import load_rubric
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 EXPECTED: dict = yaml.safe_load((EXAMPLES / "EXPECTED.yaml").read_text(encoding="utf-8"))
-ALLOWED_KEYS = {"rubric", "score", "failed", "diagnoses", "unpinned"}
+ALLOWED_KEYS = {"rubric", "score", "failed", "diagnoses", "unpinned", "glue"}
 
 
 # -- fast: the expectations themselves are consistent ------------------------------
@@ -27,7 +29,9 @@ ALLOWED_KEYS = {"rubric", "score", "failed", "diagnoses", "unpinned"}
 # Samples of the course templates A, B and C (the handout's TEMPLATES.md)
 # that the grader cannot grade until their glue exists; until then
 # tests/examples/test_template_samples.py pins them against the reference maths.
-NOT_GRADED_YET = ("stateful", "drift")
+NOT_GRADED_YET = ("stateful",)
+# Instructor glue, not submissions: the per-submission glues `glue` names.
+GLUE_FOLDERS = ("drift-glue",)
 
 
 def submissions() -> list[str]:
@@ -37,7 +41,7 @@ def submissions() -> list[str]:
     names = set()
     for path in EXAMPLES.rglob("*.py"):
         parts = path.relative_to(EXAMPLES).parts
-        if parts[0] not in NOT_GRADED_YET:
+        if parts[0] not in NOT_GRADED_YET + GLUE_FOLDERS:
             names.add("/".join(parts[:2]))
     return sorted(names)
 
@@ -51,6 +55,11 @@ def test_a_folder_submission_is_one_example():
     assert not any(name.startswith("twolayer/correct_folder/") for name in submissions())
 
 
+def test_every_glue_file_is_named_by_an_expectation():
+    glues = sorted(str(p.relative_to(EXAMPLES)) for folder in GLUE_FOLDERS for p in (EXAMPLES / folder).rglob("*.py"))
+    assert glues == sorted(spec["glue"] for spec in EXPECTED.values() if "glue" in spec)
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_expectation_is_well_formed(name):
     spec = EXPECTED[name]
@@ -61,6 +70,11 @@ def test_expectation_is_well_formed(name):
     unpinned = set(spec.get("unpinned", []))
     assert failed <= ids and unpinned <= ids and set(spec.get("diagnoses") or {}) <= failed
     assert not failed & unpinned
+    if "glue" in spec:   # outside the submissions' folders, readable, and able to grade every criterion
+        from grader.glue import read_glue, unsupported_criteria
+
+        assert Path(spec["glue"]).parts[0] in GLUE_FOLDERS
+        assert unsupported_criteria(rubric, read_glue(EXAMPLES / spec["glue"], "per-submission")) == {}
     if "score" in spec:
         assert not unpinned, "a pinned score leaves nothing unpinned"
         # failed criteria may still earn partial credit, but never all of it
@@ -70,6 +84,8 @@ def test_expectation_is_well_formed(name):
 def test_every_variant_rubric_has_a_correct_example_and_a_buggy_one():
     by_rubric: dict[str, list[str]] = {}
     for name, spec in EXPECTED.items():
+        if "glue" in spec:   # a drifted student of the default course, not a variant rubric's example
+            continue
         by_rubric.setdefault(spec["rubric"], []).append(name)
     assert {"penguins-softplus", "leakyrelu-elasticnet", "cifar-mlp", "twolayer-relu"} <= set(by_rubric)
     for rubric_id, names in by_rubric.items():
@@ -89,11 +105,16 @@ def test_every_variant_rubric_has_a_correct_example_and_a_buggy_one():
 def test_example_is_graded_as_expected(name):
     from grader.engine import grade
 
+    from grader.glue import read_glue
+
     spec = EXPECTED[name]
-    result = grade(EXAMPLES / name, load_rubric(spec["rubric"])).result
+    glue = read_glue(EXAMPLES / spec["glue"], "per-submission") if "glue" in spec else None
+    result = grade(EXAMPLES / name, load_rubric(spec["rubric"]), glue=glue).result
     report = {c["id"]: (c["status"], c["diagnoses"], c["feedback"][:200]) for c in result["criteria"]}
     assert result["error"] is None, result["error"]
     assert result["rubric"] == spec["rubric"]
+    if glue is not None:
+        assert result["glue"] == {"name": glue.name, "sha256": glue.sha256, "origin": "per-submission"}
     if "score" in spec:
         assert result["score"] == spec["score"], report
     failed = set(spec.get("failed", []))
