@@ -43,7 +43,7 @@ from .operations import OPERATIONS
 if TYPE_CHECKING:
     from .schema import Rubric
 
-__all__ = ["Glue", "GlueError", "GLUE_FUNCTIONS", "REQUIRED", "OPTIONAL", "read_glue", "unsupported_criteria",
+__all__ = ["Glue", "GlueError", "read_instructor_text", "GLUE_FUNCTIONS", "REQUIRED", "OPTIONAL", "read_glue", "unsupported_criteria",
            "wire_methods"]
 
 #: the module-level functions a glue may define: one per canonical operation
@@ -92,17 +92,23 @@ def read_glue(path: str | Path, origin: str = "rubric") -> Glue:
     """Read and check a glue file: UTF-8 Python that compiles, defining
     `REQUIRED` as module-level functions.  GlueError names what is wrong."""
     path = Path(path)
-    if not path.is_file():
-        raise GlueError(f"glue file {path} not found" + (" (it is a folder)" if path.is_dir() else ""))
-    raw = path.read_bytes()
-    if len(raw) > MAX_BYTES:
-        raise GlueError(f"glue file {path} is {len(raw)} bytes; a glue module is a few dozen lines "
-                        f"(limit {MAX_BYTES} bytes)")
-    try:
-        source = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise GlueError(f"glue file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    source = read_instructor_text(path, "glue file", MAX_BYTES, "a glue module is a few dozen lines", GlueError)
     return parse_glue(source, path.name, origin, where=str(path))
+
+
+def read_instructor_text(path: Path, what: str, limit: int, norm: str, error: type[Exception]) -> str:
+    """The UTF-8 text of a small instructor file (a glue, a glue map), or
+    `error` saying it is missing, a folder, over `limit` bytes (`norm`: what
+    such a file usually is) or not UTF-8: one wording for each refusal."""
+    if not path.is_file():
+        raise error(f"{what} {path} not found" + (" (it is a folder)" if path.is_dir() else ""))
+    raw = path.read_bytes()
+    if len(raw) > limit:
+        raise error(f"{what} {path} is {len(raw)} bytes; {norm} (limit {limit} bytes)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{what} {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
 def parse_glue(source: str, name: str, origin: str = "rubric", where: str | None = None) -> Glue:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Iterable
 
 import yaml
 
-from .glue import Glue, GlueError, read_glue, unsupported_criteria
+from .glue import Glue, GlueError, read_glue, read_instructor_text, unsupported_criteria
 from .names import display
 from .render.common import PER_SUBMISSION   # the origin result.json gives such a glue (grader/glue.py Glue.origin)
 from .submission import submission_name
@@ -67,17 +67,9 @@ def read_map(path: Path) -> list[MapEntry]:
     folder.  Refused (GlueMapError, with file:line): not a file, not UTF-8,
     not a mapping of text to text, an empty key or path, a key twice."""
     path = Path(path)
-    if not path.is_file():
-        raise GlueMapError(f"glue map {path} not found" + (" (it is a folder)" if path.is_dir() else ""))
-    raw = path.read_bytes()
-    if len(raw) > MAX_MAP_BYTES:
-        raise GlueMapError(f"glue map {path} is {len(raw)} bytes; a map names a few students "
-                           f"(limit {MAX_MAP_BYTES} bytes)")
+    text = read_instructor_text(path, "glue map", MAX_MAP_BYTES, "a map names a few students", GlueMapError)
     try:
-        text = raw.decode("utf-8")
         node = yaml.compose(text, Loader=yaml.BaseLoader)   # every scalar stays text
-    except UnicodeDecodeError as exc:
-        raise GlueMapError(f"glue map {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)

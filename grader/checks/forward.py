@@ -172,6 +172,14 @@ def judge(ctx: Context, obs: Observation, params: Params) -> Verdict:
                    diagnoses=sorted(set(values.diagnoses + stability.diagnoses)), evidence=values.evidence)
 
 
+def _unreadable(ctx: Context, obs: Observation, who: str, what: str, classes: int, samples: int) -> Part:
+    """The student's bad-output: the ordinary output is no array of `what`
+    in a layout the rubric's `output_layouts` lists."""
+    shapes = " or ".join(str(layout_shape(a, classes, samples)) for a in ctx.rubric.interface.output_layouts)
+    return Part(lines=[f"{who} returned {obs.ordinary.problem}; expected an array of {what} "
+                       f"of shape {shapes} for {samples} samples"], diagnoses=["bad-output"])
+
+
 def _judge_values(ctx: Context, obs: Observation) -> Part:
     """VALUES_WEIGHT for the reference's probabilities; a wrong output
     reproduced by another activation is named."""
@@ -182,9 +190,7 @@ def _judge_values(ctx: Context, obs: Observation) -> Part:
     c, s = expected.shape
     probs = obs.ordinary.probs
     if probs is None:
-        shapes = " or ".join(str(layout_shape(a, c, s)) for a in ctx.rubric.interface.output_layouts)
-        return Part(lines=[f"feed_forward returned {obs.ordinary.problem}; expected an array of probabilities "
-                           f"of shape {shapes} for {s} samples"], diagnoses=["bad-output"])
+        return _unreadable(ctx, obs, "feed_forward", "probabilities", c, s)
     err = rel_error(probs, expected)
     part = Part(evidence={"relative error vs reference": sig(err),
                           "output layout": "(C, S)" if obs.ordinary.layout == "CS" else "(S, C)"})
@@ -223,9 +229,7 @@ def _judge_scores(ctx: Context, obs: Observation) -> Part:
     c, s = expected.shape
     scores = obs.ordinary.probs
     if scores is None:
-        shapes = " or ".join(str(layout_shape(a, c, s)) for a in ctx.rubric.interface.output_layouts)
-        return Part(lines=[f"The forward pass returned {obs.ordinary.problem}; expected an array of class scores "
-                           f"of shape {shapes} for {s} samples"], diagnoses=["bad-output"])
+        return _unreadable(ctx, obs, "The forward pass", "class scores", c, s)
     err = rel_error(centred(scores), reference_scores(expected))
     part = Part(evidence={"relative error vs reference (scores centred per sample)": sig(err),
                           "output layout": "(C, S)" if obs.ordinary.layout == "CS" else "(S, C)"})

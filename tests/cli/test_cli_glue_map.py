@@ -348,6 +348,7 @@ def test_the_rubric_glue_content_is_part_of_the_rubric_digest(tmp_path):
     from grader.batch import rubric_digest
 
     (tmp_path / "glue").mkdir()
+    shutil.copytree(REPO / "rubrics" / "skeletons", tmp_path / "skeletons")   # the rubric names its course skeleton
     shutil.copy2(REPO / "rubrics" / "penguins-stateful-2021.yaml", tmp_path / "rubric.yaml")
     glue = shutil.copy2(REPO / "rubrics" / "glue" / "stateful_2021.py", tmp_path / "glue" / "stateful_2021.py")
     before = rubric_digest(load_rubric(str(tmp_path / "rubric.yaml")))
