@@ -15,6 +15,7 @@ import numpy as np
 
 from reference import network as ref
 from reference.activations import get_activation
+from reference.optimizers import fista_momentums
 
 Params = dict[str, np.ndarray]
 
@@ -159,6 +160,8 @@ def single_sample_bias_gradients(arch: ref.Architecture, theta: Params, x: np.nd
 ITERATE, LOOKAHEAD = "iterate", "lookahead"
 #: whether the previous iterate follows the iterates or stays theta_0 for good
 UPDATED, FROZEN = "updated", "frozen"
+#: the momentum coefficient of step k: one constant, or the FISTA schedule's beta_k (scaled by `momentum`)
+CONSTANT, FISTA = "constant", "fista"
 
 
 @dataclass(frozen=True)
@@ -173,24 +176,36 @@ class StepRule:
     theta_{-1} = theta_0 (so every member's first step is a gradient step).
     Nesterov is (momentum=mu, factor=1, lookahead, lookahead, updated);
     each classic mistake moves exactly one of these knobs, so naming a
-    mistake is reading off the fitted knobs."""
+    mistake is reading off the fitted knobs.
+
+    `schedule` FISTA replaces the constant by `momentum` x beta_k, the
+    FISTA schedule's coefficient of step k (momentum 1: the schedule
+    itself), so a course that asks for FISTA has the same members and the
+    same mistakes: heavy ball with beta_k is still heavy ball."""
 
     momentum: float
     factor: float = 1.0
     start: str = LOOKAHEAD
     evaluate: str = LOOKAHEAD
     previous: str = UPDATED
+    schedule: str = CONSTANT
 
     def previous_of(self, iterates: list[Params], k: int) -> Params:
         """prev_k for step k, given theta_0 ... theta_k."""
         return iterates[k - 1] if self.previous == UPDATED and k > 0 else iterates[0]
 
-    def step(self, grad_fn: Callable[[Params], Params], theta: Params, previous: Params, lr: float) -> Params:
-        """theta_{k+1} from theta_k and prev_k."""
-        y = {k: theta[k] + self.momentum * (theta[k] - previous[k]) for k in theta}
+    def coefficient(self, k: int) -> float:
+        """The momentum coefficient of step k (k = 0 is the first step)."""
+        return self.momentum if self.schedule == CONSTANT else self.momentum * fista_momentums(k + 1)[k]
+
+    def step(self, grad_fn: Callable[[Params], Params], theta: Params, previous: Params, lr: float,
+             k: int = 0) -> Params:
+        """theta_{k+1} from theta_k and prev_k (k matters only under a schedule)."""
+        m = self.coefficient(k)
+        y = {key: theta[key] + m * (theta[key] - previous[key]) for key in theta}
         g = grad_fn(y if self.evaluate == LOOKAHEAD else theta)
         base = y if self.start == LOOKAHEAD else theta
-        return {k: base[k] - self.factor * lr * g[k] for k in theta}
+        return {key: base[key] - self.factor * lr * g[key] for key in theta}
 
 
 def momentum_steps(rule: StepRule, grad_fn: Callable[[Params], Params], theta0: Params, steps: int,
@@ -198,7 +213,7 @@ def momentum_steps(rule: StepRule, grad_fn: Callable[[Params], Params], theta0: 
     """theta_0 ... theta_steps of one member of the family, run freely."""
     iterates = [{k: np.array(v, dtype=np.float64, copy=True) for k, v in theta0.items()}]
     for k in range(steps):
-        iterates.append(rule.step(grad_fn, iterates[k], rule.previous_of(iterates, k), lr))
+        iterates.append(rule.step(grad_fn, iterates[k], rule.previous_of(iterates, k), lr, k))
     return iterates
 
 

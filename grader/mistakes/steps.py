@@ -14,8 +14,8 @@ RECORDS: tuple[Mistake, ...] = (
         'heavy-ball', FAMILY,
         title='NAG takes the gradient at the current iterate (heavy-ball momentum)',
         explanation="You build the look-ahead point but evaluate the gradient at the current parameters theta_k; that is Polyak's heavy-ball method, not Nesterov's.",
-        fix='Evaluate the gradient at the look-ahead point: y_k = theta_k + mu (theta_k - theta_{{k-1}}), then theta_{{k+1}} = y_k - lr * grad L(y_k).',
-        recognized='the steps fit the momentum family with the gradient evaluated at theta_k (start at y_k, previous iterate updated), confirmed on the second probe',
+        fix='Evaluate the gradient at the look-ahead point: y_k = theta_k + mu (theta_k - theta_{{k-1}}) (beta_k in place of mu under the FISTA schedule), then theta_{{k+1}} = y_k - lr * grad L(y_k).',
+        recognized='the steps fit the momentum family with the gradient evaluated at theta_k (start at y_k, previous iterate updated), confirmed on the second probe; under the FISTA schedule, with the schedule\'s beta_k at every step (no second probe: beta_k changing from step to step is the confirmation)',
         mutant='heavy_ball_steps',
     ),
     Mistake(
@@ -83,7 +83,7 @@ RECORDS: tuple[Mistake, ...] = (
         title='Learning rate ignored or wrong',
         explanation='Your update does not move by lr * grad: the learning rate is ignored, hard-coded, or applied twice.',
         fix='Use the learning rate passed to the constructor: theta <- theta - self.lr * grad, with no other factor.',
-        recognized='the fitted step length over lr is the same factor (2, 1/2, S, 1/S) on both probes, or the fitted step length itself is the same on both probes while lr differs (a hard-coded learning rate)',
+        recognized='the fitted step length over lr is the same factor (2, 1/2, S, 1/S) on both probes (under the FISTA schedule NAG has one probe), or the fitted step length itself is the same on both probes while lr differs (a hard-coded learning rate)',
     ),
     Mistake(
         'step-not-applied', FAMILY,
