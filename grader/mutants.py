@@ -103,6 +103,22 @@ def softmax_jacobian_left_out(arch: ref.Architecture, theta: Params, x: np.ndarr
     return backprop(arch, theta, x, y, output_error=lambda a, p, yy: (p - _onehot(p, yy)) / yy.shape[0])
 
 
+def softmax_jacobian_inner_product(arch: ref.Architecture, theta: Params, x: np.ndarray,
+                                   y: np.ndarray) -> Params | None:
+    """The chain rule through an explicit softmax Jacobian whose outer product
+    p p^T is written p^T p (np.dot(p.T, p) on a column): a 1x1 inner product
+    that broadcasts, so J = diag(p) - ||p||^2 and dL/dz = p * g - ||p||^2 sum(g)
+    per sample, g = dL/dp (template A's loops, a mistake of real reports)."""
+    s = y.shape[0]
+
+    def error(a: ref.Architecture, p: np.ndarray, yy: np.ndarray) -> np.ndarray:
+        onehot = _onehot(p, yy)
+        g = -onehot / (s * p) if a.loss == "cross_entropy" else (p - onehot) / s
+        return p * g - np.sum(p * p, axis=0, keepdims=True) * np.sum(g, axis=0, keepdims=True)
+
+    return backprop(arch, theta, x, y, output_error=error)
+
+
 def output_derivative_applied(arch: ref.Architecture, theta: Params, x: np.ndarray,
                               y: np.ndarray) -> Params | None:
     """Cross-entropy: the collapsed error (y~ - onehot(y)) / S multiplied once
