@@ -113,7 +113,8 @@ def softmax_jacobian_inner_product(arch: ref.Architecture, theta: Params, x: np.
 
     def error(a: ref.Architecture, p: np.ndarray, yy: np.ndarray) -> np.ndarray:
         onehot = _onehot(p, yy)
-        g = -onehot / (s * p) if a.loss == "cross_entropy" else (p - onehot) / s
+        # dL/dp of the cross-entropy is -1 / (S p_y) at the label only (the other entries are 0, not 0/0)
+        g = -onehot / (s * np.where(onehot > 0, p, 1.0)) if a.loss == "cross_entropy" else (p - onehot) / s
         return p * g - np.sum(p * p, axis=0, keepdims=True) * np.sum(g, axis=0, keepdims=True)
 
     return backprop(arch, theta, x, y, output_error=error)
