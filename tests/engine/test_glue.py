@@ -443,3 +443,46 @@ def test_a_forged_perfect_answer_earns_nothing_the_numbers_do_not_show(stateful)
     result = grade(CORRECT, only(stateful, "grad-W1"), glue=parse_glue(forged, "forged.py", "per-submission")).result
     crit = result["criteria"][0]
     assert crit["status"] == "failed" and crit["score"] == 0, crit["feedback"]
+
+
+# -- template A's init criterion through the glue: N(0, 0.05^2) for every entry, biases too ------------
+
+LOOPS = ROOT / "examples" / "stateful" / "correct_loops.py"
+
+
+def _variant(tmp_path: Path, original: Path, old: str, new: str) -> Path:
+    """`original` with one line changed, written to tmp_path."""
+    text = original.read_text()
+    assert old in text, old
+    path = tmp_path / original.name
+    path.write_text(text.replace(old, new))
+    return path
+
+
+@pytest.mark.parametrize("sample", [CORRECT, LOOPS], ids=["vectorized", "loops"])
+def test_template_a_init_passes_the_correct_samples(stateful, sample):
+    crit = grade(sample, only(stateful, "init")).result["criteria"][0]
+    assert crit["status"] == "passed" and "N(0, 0.05^2)" in crit["feedback"], crit["feedback"]
+
+
+@pytest.mark.parametrize("sigma, word", [("0.1", "large"), ("0.01", "small")])
+def test_template_a_init_fails_a_wrong_std(stateful, tmp_path, sigma, word):
+    path = _variant(tmp_path, CORRECT, "MU, SIGMA = 0.0, 0.05", f"MU, SIGMA = 0.0, {sigma}")
+    crit = grade(path, only(stateful, "init")).result["criteria"][0]
+    assert crit["status"] == "failed" and crit["diagnoses"] == ["init-wrong-scale"], crit["feedback"]
+    for block in ("weights", "biases"):   # every entry is drawn with the wrong spread, and each is told
+        assert f"the {block} have standard deviation" in crit["feedback"], crit["feedback"]
+    assert f"times too {word}" in crit["feedback"]
+
+
+def test_template_a_init_fails_zero_biases(stateful, tmp_path):
+    """The skeleton draws every entry, biases included (template B's zero biases are wrong here)."""
+    path = _variant(tmp_path, LOOPS, "self.theta['b0'] = np.random.normal(MU, SIGMA, (self.n_h, 1))\n"
+                    "        self.theta['W1'] = np.random.normal(MU, SIGMA, (self.n_out, self.n_h))\n"
+                    "        self.theta['b1'] = np.random.normal(MU, SIGMA, (self.n_out, 1))",
+                    "self.theta['b0'] = np.zeros((self.n_h, 1))\n"
+                    "        self.theta['W1'] = np.random.normal(MU, SIGMA, (self.n_out, self.n_h))\n"
+                    "        self.theta['b1'] = np.zeros((self.n_out, 1))")
+    crit = grade(path, only(stateful, "init")).result["criteria"][0]
+    assert crit["status"] == "failed" and crit["diagnoses"] == ["init-constant"], crit["feedback"]
+    assert "biases" in crit["feedback"]
