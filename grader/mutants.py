@@ -216,8 +216,8 @@ class StepRule:
         return self.momentum if self.schedule == CONSTANT else self.momentum * fista_momentums(k + 1)[k]
 
     def step(self, grad_fn: Callable[[Params], Params], theta: Params, previous: Params, lr: float,
-             k: int = 0) -> Params:
-        """theta_{k+1} from theta_k and prev_k (k matters only under a schedule)."""
+             k: int) -> Params:
+        """theta_{k+1} from theta_k and prev_k (k, the step's index, matters under a schedule)."""
         m = self.coefficient(k)
         y = {key: theta[key] + m * (theta[key] - previous[key]) for key in theta}
         g = grad_fn(y if self.evaluate == LOOKAHEAD else theta)

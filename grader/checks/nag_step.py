@@ -37,7 +37,7 @@ is asked stays wrong-momentum.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -668,8 +668,7 @@ def _confirm(ctx: Context, obs: Observation, member: MemberFit, relation: str | 
     expected = rule.momentum if member.is_gd else relations(mu2).get(relation or "", None)
 
     def fits_at(m: float) -> bool:
-        return evaluate_member(ctx, run, StepRule(m, rule.factor, rule.start, rule.evaluate, rule.previous),
-                               grad, obs.lr).fits
+        return evaluate_member(ctx, run, replace(rule, momentum=m), grad, obs.lr).fits
 
     if expected is not None and fits_at(expected):
         return "same relation", f"Constructed with momentum {fmt(mu2)}, your steps follow the same rule."

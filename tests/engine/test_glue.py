@@ -139,7 +139,8 @@ def test_a_glue_without_a_required_function_is_refused(function):
 def test_only_module_level_functions_count():
     """A `construct` nested in a class or assigned as a value is not found by
     reading the syntax tree, and the glue is never run in the grader to find it."""
-    nested = without(MINIMAL, "construct") + "\n\nclass Holder:\n    def construct(student, config):\n        return None\n"
+    nested = without(MINIMAL, "construct") + ("\n\nclass Holder:\n"
+                                             "    def construct(student, config):\n        return None\n")
     with pytest.raises(GlueError, match="missing: construct"):
         parse_glue(nested, "nested.py")
     with pytest.raises(GlueError, match="missing: construct"):
@@ -405,7 +406,8 @@ def test_a_do_nothing_template_a_submission_scores_zero(stateful, tmp_path):
 
 
 #: a per-submission glue answering odd values, as a wrong or forged glue might
-ODD = MINIMAL.replace("net.theta = dict(params)", "net.set_theta(params['W0'], params['b0'], params['W1'], params['b1'])") + '''
+ODD = MINIMAL.replace("net.theta = dict(params)",
+                      "net.set_theta(params['W0'], params['b0'], params['W1'], params['b1'])") + '''
 
 def probabilities(net, x):
     return "0.25"
