@@ -195,10 +195,12 @@ class StepRule:
     each classic mistake moves exactly one of these knobs, so naming a
     mistake is reading off the fitted knobs.
 
-    `schedule` FISTA replaces the constant by `momentum` x beta_k, the
-    FISTA schedule's coefficient of step k (momentum 1: the schedule
-    itself), so a course that asks for FISTA has the same members and the
-    same mistakes: heavy ball with beta_k is still heavy ball."""
+    `schedule` FISTA replaces the constant by `momentum` x beta_{k+shift},
+    the FISTA schedule's coefficient of step k (momentum 1, shift 0: the
+    schedule itself), so a course that asks for FISTA has the same members
+    and the same mistakes: heavy ball with beta_k is still heavy ball.
+    `shift` 1 is the schedule one step early (t advanced before beta is
+    computed from it)."""
 
     momentum: float
     factor: float = 1.0
@@ -206,6 +208,7 @@ class StepRule:
     evaluate: str = LOOKAHEAD
     previous: str = UPDATED
     schedule: str = CONSTANT
+    shift: int = 0
 
     def previous_of(self, iterates: list[Params], k: int) -> Params:
         """prev_k for step k, given theta_0 ... theta_k."""
@@ -213,7 +216,9 @@ class StepRule:
 
     def coefficient(self, k: int) -> float:
         """The momentum coefficient of step k (k = 0 is the first step)."""
-        return self.momentum if self.schedule == CONSTANT else self.momentum * fista_momentums(k + 1)[k]
+        if self.schedule == CONSTANT:
+            return self.momentum
+        return self.momentum * fista_momentums(k + 1 + self.shift)[k + self.shift]
 
     def step(self, grad_fn: Callable[[Params], Params], theta: Params, previous: Params, lr: float,
              k: int) -> Params:

@@ -392,9 +392,9 @@ def fit_family(ctx: Context, run: Run, grad: GradFn, lr: float, schedule: str = 
     if not np.isfinite(factor):
         return []
     fits = [evaluate_member(ctx, run, StepRule(0.0, factor, ITERATE, ITERATE, UPDATED), grad, lr)]
-    if schedule == FISTA:   # beta_k is fixed by the schedule: only the factor is fitted
-        fits += [evaluate_member(ctx, run, StepRule(1.0, factor, *structure, schedule=FISTA), grad, lr)
-                 for structure in STRUCTURES]
+    if schedule == FISTA:   # beta_k is fixed by the schedule (or one step early): only the factor is fitted
+        fits += [evaluate_member(ctx, run, StepRule(1.0, factor, *structure, schedule=FISTA, shift=shift), grad, lr)
+                 for shift in (0, 1) for structure in STRUCTURES]
     for structure in STRUCTURES:
         m = fit_momentum(structure, factor, iterates, grad, lr)
         if np.isfinite(m):
@@ -411,13 +411,12 @@ def snapped(ctx: Context, run: Run, fit: MemberFit, grad: GradFn, lr: float,
     from the fitted one."""
     for factor in (unit, fit.rule.factor):
         for relation, m in values.items():
-            rule = StepRule(m, factor, fit.rule.start, fit.rule.evaluate, fit.rule.previous, fit.rule.schedule)
+            rule = replace(fit.rule, momentum=m, factor=factor)
             member = evaluate_member(ctx, run, rule, grad, lr)
             if member.fits:
                 return member, relation
         if factor == unit:
-            rule = StepRule(fit.rule.momentum, unit, fit.rule.start, fit.rule.evaluate, fit.rule.previous,
-                            fit.rule.schedule)
+            rule = replace(fit.rule, factor=unit)
             member = evaluate_member(ctx, run, rule, grad, lr)
             if member.fits:
                 return member, None
@@ -447,7 +446,8 @@ def describe(rule: StepRule) -> str:
     start = "y_k" if rule.start == LOOKAHEAD else "theta_k"
     prev = "theta_{k-1}" if rule.previous == UPDATED else "theta_0 (never updated)"
     if rule.schedule == FISTA:
-        text = (f"the FISTA schedule (y_k = theta_k + beta_k (theta_k - {prev})), "
+        early, beta = (" one step early", "beta_{k+1}") if rule.shift else ("", "beta_k")
+        text = (f"the FISTA schedule{early} (y_k = theta_k + {beta} (theta_k - {prev})), "
                 f"the gradient at {where}, the step from {start}")
         return text + (f", learning rate x {fmt(rule.factor)}" if abs(rule.factor - 1.0) > 1e-9 else "")
     sign = "-" if rule.momentum < 0 else "+"
@@ -636,7 +636,11 @@ def _read(obs: Observation, member: MemberFit, relation: str | None) -> Named:
         diagnoses.append("lookahead-not-stepped")
         parts.append("the gradient is taken at y_k but the step starts from theta_k, so the momentum never enters "
                      "the iterates")
-    if obs.schedule == "fista" and rule.schedule != FISTA:   # a schedule member's beta_k is the rubric's
+    if rule.schedule == FISTA and rule.shift:
+        diagnoses.append("wrong-momentum")
+        parts.append("the FISTA coefficients are used one step early: beta_{k+1} at step k (t_k is advanced before "
+                     "beta_k = (t_k - 1) / t_{k+1} is computed from it)")
+    elif obs.schedule == "fista" and rule.schedule != FISTA:   # a schedule member's beta_k is the rubric's
         diagnoses.append("wrong-momentum")
         parts.append(f"the momentum is a constant {fmt(rule.momentum)}, but this assignment asks for the FISTA schedule")
     elif relation == "1 - mu":

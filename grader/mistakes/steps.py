@@ -30,7 +30,7 @@ RECORDS: tuple[Mistake, ...] = (
         title='Momentum is applied incorrectly',
         explanation='Your NAG steps do not match y_k = theta_k + mu (theta_k - theta_{{k-1}}) with the given momentum mu: the momentum coefficient, the sign of the difference, or the starting value theta_{{-1}} = theta_0 is off.',
         fix='Use y_k = theta_k + mu (theta_k - theta_{{k-1}}) with mu = self.momentum and theta_{{-1}} = theta_0 (so the first step is a plain gradient step), then theta_{{k+1}} = y_k - lr * grad L(y_k).',
-        recognized='the steps fit Nesterov with a fitted momentum that is none of the named ones (mu, 1 - mu, -mu), or with a constant momentum where the rubric asks for the FISTA schedule (or the reverse); a value that stays the same at the second probe momentum is reported as written into the code',
+        recognized='the steps fit Nesterov with a fitted momentum that is none of the named ones (mu, 1 - mu, -mu), or with a constant momentum where the rubric asks for the FISTA schedule (or the reverse), or the FISTA schedule one step early (beta_{k+1} at step k); a value that stays the same at the second probe momentum is reported as written into the code',
     ),
     Mistake(
         'momentum-complement', FAMILY,

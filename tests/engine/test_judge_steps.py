@@ -307,7 +307,7 @@ def rule(**knobs) -> Student:
         m = knobs.get("momentum", mu)
         r = mutants.StepRule(m, knobs.get("factor", 1.0), knobs.get("start", mutants.LOOKAHEAD),
                              knobs.get("evaluate", mutants.LOOKAHEAD), knobs.get("previous", mutants.UPDATED),
-                             knobs.get("schedule", mutants.CONSTANT))
+                             knobs.get("schedule", mutants.CONSTANT), knobs.get("shift", 0))
         return mutants.momentum_steps(r, grad, theta0, steps, lr)
     return run
 
@@ -484,6 +484,8 @@ def test_the_fista_member_of_the_family_is_the_reference_fista():
     ({"previous": mutants.FROZEN}, ["previous-not-updated"]),
     ({"factor": 2.0}, ["wrong-step-size"]),
     ({"evaluate": mutants.ITERATE, "factor": 0.5}, ["heavy-ball", "wrong-step-size"]),
+    ({"shift": 1}, ["wrong-momentum"]),
+    ({"shift": 1, "evaluate": mutants.ITERATE}, ["heavy-ball", "wrong-momentum"]),
 ])
 def test_fista_rubric_names_the_schedule_members(fista_ctx, knobs, diagnoses):
     """Under the FISTA schedule every member is fitted with beta_k: heavy
@@ -491,7 +493,14 @@ def test_fista_rubric_names_the_schedule_members(fista_ctx, knobs, diagnoses):
     q and not p"), not a wrong constant momentum."""
     v = judge_nag(fista_ctx, nag_obs(fista_ctx, fista(**knobs)))
     assert v.status == "failed" and v.diagnoses == diagnoses, v.feedback
-    assert "beta_k" in v.evidence["your steps fit"], v.evidence
+    assert "the FISTA schedule" in v.evidence["your steps fit"], v.evidence
+
+
+def test_fista_one_step_early_says_so(fista_ctx):
+    """t advanced before beta is computed: the schedule's coefficients one step early."""
+    v = judge_nag(fista_ctx, nag_obs(fista_ctx, fista(shift=1)))
+    assert v.diagnoses == ["wrong-momentum"] and "one step early" in v.feedback, v.feedback
+    assert "constant" not in v.feedback
 
 
 def test_fista_heavy_ball_names_beta_k_not_mu(fista_ctx):
