@@ -15,6 +15,7 @@ import numpy as np
 
 from reference import network as ref
 from reference.activations import get_activation
+from reference.optimizers import fista_momentums
 
 Params = dict[str, np.ndarray]
 
@@ -102,6 +103,23 @@ def softmax_jacobian_left_out(arch: ref.Architecture, theta: Params, x: np.ndarr
     return backprop(arch, theta, x, y, output_error=lambda a, p, yy: (p - _onehot(p, yy)) / yy.shape[0])
 
 
+def softmax_jacobian_inner_product(arch: ref.Architecture, theta: Params, x: np.ndarray,
+                                   y: np.ndarray) -> Params | None:
+    """The chain rule through an explicit softmax Jacobian whose outer product
+    p p^T is written p^T p (np.dot(p.T, p) on a column): a 1x1 inner product
+    that broadcasts, so J = diag(p) - ||p||^2 and dL/dz = p * g - ||p||^2 sum(g)
+    per sample, g = dL/dp (template A's loops, a mistake of real reports)."""
+    s = y.shape[0]
+
+    def error(a: ref.Architecture, p: np.ndarray, yy: np.ndarray) -> np.ndarray:
+        onehot = _onehot(p, yy)
+        # dL/dp of the cross-entropy is -1 / (S p_y) at the label only (the other entries are 0, not 0/0)
+        g = -onehot / (s * np.where(onehot > 0, p, 1.0)) if a.loss == "cross_entropy" else (p - onehot) / s
+        return p * g - np.sum(p * p, axis=0, keepdims=True) * np.sum(g, axis=0, keepdims=True)
+
+    return backprop(arch, theta, x, y, output_error=error)
+
+
 def output_derivative_applied(arch: ref.Architecture, theta: Params, x: np.ndarray,
                               y: np.ndarray) -> Params | None:
     """Cross-entropy: the collapsed error (y~ - onehot(y)) / S multiplied once
@@ -159,6 +177,8 @@ def single_sample_bias_gradients(arch: ref.Architecture, theta: Params, x: np.nd
 ITERATE, LOOKAHEAD = "iterate", "lookahead"
 #: whether the previous iterate follows the iterates or stays theta_0 for good
 UPDATED, FROZEN = "updated", "frozen"
+#: the momentum coefficient of step k: one constant, or the FISTA schedule's beta_k (scaled by `momentum`)
+CONSTANT, FISTA = "constant", "fista"
 
 
 @dataclass(frozen=True)
@@ -173,24 +193,41 @@ class StepRule:
     theta_{-1} = theta_0 (so every member's first step is a gradient step).
     Nesterov is (momentum=mu, factor=1, lookahead, lookahead, updated);
     each classic mistake moves exactly one of these knobs, so naming a
-    mistake is reading off the fitted knobs."""
+    mistake is reading off the fitted knobs.
+
+    `schedule` FISTA replaces the constant by `momentum` x beta_{k+shift},
+    the FISTA schedule's coefficient of step k (momentum 1, shift 0: the
+    schedule itself), so a course that asks for FISTA has the same members
+    and the same mistakes: heavy ball with beta_k is still heavy ball.
+    `shift` 1 is the schedule one step early (t advanced before beta is
+    computed from it)."""
 
     momentum: float
     factor: float = 1.0
     start: str = LOOKAHEAD
     evaluate: str = LOOKAHEAD
     previous: str = UPDATED
+    schedule: str = CONSTANT
+    shift: int = 0
 
     def previous_of(self, iterates: list[Params], k: int) -> Params:
         """prev_k for step k, given theta_0 ... theta_k."""
         return iterates[k - 1] if self.previous == UPDATED and k > 0 else iterates[0]
 
-    def step(self, grad_fn: Callable[[Params], Params], theta: Params, previous: Params, lr: float) -> Params:
-        """theta_{k+1} from theta_k and prev_k."""
-        y = {k: theta[k] + self.momentum * (theta[k] - previous[k]) for k in theta}
+    def coefficient(self, k: int) -> float:
+        """The momentum coefficient of step k (k = 0 is the first step)."""
+        if self.schedule == CONSTANT:
+            return self.momentum
+        return self.momentum * fista_momentums(k + 1 + self.shift)[k + self.shift]
+
+    def step(self, grad_fn: Callable[[Params], Params], theta: Params, previous: Params, lr: float,
+             k: int) -> Params:
+        """theta_{k+1} from theta_k and prev_k (k, the step's index, matters under a schedule)."""
+        m = self.coefficient(k)
+        y = {key: theta[key] + m * (theta[key] - previous[key]) for key in theta}
         g = grad_fn(y if self.evaluate == LOOKAHEAD else theta)
         base = y if self.start == LOOKAHEAD else theta
-        return {k: base[k] - self.factor * lr * g[k] for k in theta}
+        return {key: base[key] - self.factor * lr * g[key] for key in theta}
 
 
 def momentum_steps(rule: StepRule, grad_fn: Callable[[Params], Params], theta0: Params, steps: int,
@@ -198,7 +235,7 @@ def momentum_steps(rule: StepRule, grad_fn: Callable[[Params], Params], theta0: 
     """theta_0 ... theta_steps of one member of the family, run freely."""
     iterates = [{k: np.array(v, dtype=np.float64, copy=True) for k, v in theta0.items()}]
     for k in range(steps):
-        iterates.append(rule.step(grad_fn, iterates[k], rule.previous_of(iterates, k), lr))
+        iterates.append(rule.step(grad_fn, iterates[k], rule.previous_of(iterates, k), lr, k))
     return iterates
 
 

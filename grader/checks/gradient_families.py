@@ -275,6 +275,8 @@ MUTANT_SAYS: dict[str, str] = {
     "softmax-jacobian-missing": "backprop with dL/dy~ = (y~ - onehot(y)) / S taken for dL/dz: the softmax's "
                                 "Jacobian is left out",
     "output-derivative-applied": "backprop with the cross-entropy error multiplied once more by y~ (1 - y~)",
+    "softmax-jacobian-inner-product": "backprop through a softmax Jacobian diag(y~) - ||y~||^2 (the outer "
+                                      "product y~ y~^T written as the inner product y~^T y~)",
     "activation-derivative-sigmoid": "backprop with the sigmoid's derivative sigma(z)(1 - sigma(z)) in place of "
                                      "the activation's derivative",
     "activation-derivative-at-activation": "backprop with the activation's derivative evaluated at the "

@@ -23,17 +23,26 @@ coefficient, c != 1 a scaled learning rate, ...), and the mistake is named
 only when the second probe confirms it: the same relation to the second
 momentum (1 - mu2, -mu2), or the same number (a coefficient written into
 the code).  Anything else is reported as the fitted numbers, plainly.
+
+Under the FISTA schedule the family also holds every structure with the
+schedule's own coefficients beta_k (`StepRule.schedule`), fitted first:
+the momentum is no constructor argument there, so there is no second
+probe, and the confirmation is the fit itself: beta_k changes at every
+step, so one member fitting every step exactly, teacher-forced, is what a
+constant-momentum member cannot do by chance.  Heavy ball with beta_k is
+named heavy ball, as with a constant mu; a constant momentum where FISTA
+is asked stays wrong-momentum.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import numpy as np
 
-from ..mutants import FROZEN, ITERATE, LOOKAHEAD, UPDATED, StepRule
+from ..mutants import CONSTANT, FISTA, FROZEN, ITERATE, LOOKAHEAD, UPDATED, StepRule
 from ..probe import FLOAT64_EPS, ApiError, WorkerFailure, float_eps
 from ..schema import Criterion, Rubric
 from .base import CheckParams, Context, Verdict, best_scale, fmt, scale_is, sig, table
@@ -304,7 +313,7 @@ def step_residuals(rule: StepRule, iterates: list[Theta], grad: GradFn, lr: floa
     relative to how far the student moved."""
     out = []
     for k in range(len(iterates) - 1):
-        predicted = rule.step(grad, iterates[k], rule.previous_of(iterates, k), lr)
+        predicted = rule.step(grad, iterates[k], rule.previous_of(iterates, k), lr, k)
         num = np.sqrt(sum(float(np.sum((predicted[key] - iterates[k + 1][key]) ** 2)) for key in predicted))
         den = np.sqrt(sum(float(np.sum((iterates[k + 1][key] - iterates[k][key]) ** 2)) for key in predicted))
         out.append(0.0 if num == 0.0 else num / den if den > 0 and np.isfinite(num) else float("inf"))
@@ -338,7 +347,7 @@ def _errors(rule: StepRule, iterates: list[Theta], grad: GradFn, lr: float) -> n
     """The stacked teacher-forced step errors of steps 1.. (step 0 carries no momentum)."""
     parts = []
     for k in range(1, len(iterates) - 1):
-        predicted = rule.step(grad, iterates[k], rule.previous_of(iterates, k), lr)
+        predicted = rule.step(grad, iterates[k], rule.previous_of(iterates, k), lr, k)
         parts += [np.ravel(predicted[key] - iterates[k + 1][key]) for key in predicted]
     return np.concatenate(parts) if parts else np.zeros(0)
 
@@ -373,15 +382,19 @@ def evaluate_member(ctx: Context, run: Run, rule: StepRule, grad: GradFn, lr: fl
     return MemberFit(rule, max(residuals) if residuals else float("inf"), step_limit(ctx, run))
 
 
-def fit_family(ctx: Context, run: Run, grad: GradFn, lr: float) -> list[MemberFit]:
+def fit_family(ctx: Context, run: Run, grad: GradFn, lr: float, schedule: str = CONSTANT) -> list[MemberFit]:
     """Every structure of the family fitted to the run (fitted m, c): the
-    members that fit first, in the family's order (plain GD, Nesterov, ...),
-    then the others, nearest first."""
+    members that fit first, in the family's order (plain GD, the schedule's
+    members when the rubric asks for FISTA, Nesterov, ...), then the
+    others, nearest first."""
     iterates = run.iterates
     factor = fit_factor(iterates, grad, lr)
     if not np.isfinite(factor):
         return []
     fits = [evaluate_member(ctx, run, StepRule(0.0, factor, ITERATE, ITERATE, UPDATED), grad, lr)]
+    if schedule == FISTA:   # beta_k is fixed by the schedule (or one step early): only the factor is fitted
+        fits += [evaluate_member(ctx, run, StepRule(1.0, factor, *structure, schedule=FISTA, shift=shift), grad, lr)
+                 for shift in (0, 1) for structure in STRUCTURES]
     for structure in STRUCTURES:
         m = fit_momentum(structure, factor, iterates, grad, lr)
         if np.isfinite(m):
@@ -398,12 +411,12 @@ def snapped(ctx: Context, run: Run, fit: MemberFit, grad: GradFn, lr: float,
     from the fitted one."""
     for factor in (unit, fit.rule.factor):
         for relation, m in values.items():
-            rule = StepRule(m, factor, fit.rule.start, fit.rule.evaluate, fit.rule.previous)
+            rule = replace(fit.rule, momentum=m, factor=factor)
             member = evaluate_member(ctx, run, rule, grad, lr)
             if member.fits:
                 return member, relation
         if factor == unit:
-            rule = StepRule(fit.rule.momentum, unit, fit.rule.start, fit.rule.evaluate, fit.rule.previous)
+            rule = replace(fit.rule, factor=unit)
             member = evaluate_member(ctx, run, rule, grad, lr)
             if member.fits:
                 return member, None
@@ -415,6 +428,15 @@ def relations(mu: float) -> dict[str, float]:
     return {"mu": mu, "1 - mu": 1.0 - mu, "-mu": -mu}
 
 
+#: a schedule member's only named momentum: the schedule itself (its scale 1)
+SCHEDULE_RELATIONS = {"schedule": 1.0}
+
+
+def member_relations(rule: StepRule, mu: float) -> dict[str, float]:
+    """The named values a fitted member's momentum is snapped to."""
+    return SCHEDULE_RELATIONS if rule.schedule == FISTA else relations(mu)
+
+
 def describe(rule: StepRule) -> str:
     """A member in words: what each fitted knob says."""
     if rule.momentum == 0.0 or (rule.start, rule.evaluate) == (ITERATE, ITERATE):
@@ -423,6 +445,11 @@ def describe(rule: StepRule) -> str:
     where = "the look-ahead point y_k" if rule.evaluate == LOOKAHEAD else "the current iterate theta_k"
     start = "y_k" if rule.start == LOOKAHEAD else "theta_k"
     prev = "theta_{k-1}" if rule.previous == UPDATED else "theta_0 (never updated)"
+    if rule.schedule == FISTA:
+        early, beta = (" one step early", "beta_{k+1}") if rule.shift else ("", "beta_k")
+        text = (f"the FISTA schedule{early} (y_k = theta_k + {beta} (theta_k - {prev})), "
+                f"the gradient at {where}, the step from {start}")
+        return text + (f", learning rate x {fmt(rule.factor)}" if abs(rule.factor - 1.0) > 1e-9 else "")
     sign = "-" if rule.momentum < 0 else "+"
     text = (f"momentum {fmt(rule.momentum)} (y_k = theta_k {sign} {fmt(abs(rule.momentum))} (theta_k - {prev})), "
             f"the gradient at {where}, the step from {start}")
@@ -559,12 +586,13 @@ class Named:
 
 def _name_member(ctx: Context, obs: Observation, evidence: dict[str, Any]) -> Verdict:
     grad = reference_gradient(ctx, obs)
-    fits = fit_family(ctx, obs.first, grad, obs.lr)
+    fits = fit_family(ctx, obs.first, grad, obs.lr, obs.schedule)
     evidence["family fit"] = table(["member (fitted)", "relative residual per step"],
                                    [[describe(f.rule), f.residual] for f in fits])
     if not fits or not fits[0].fits:
         return _unexplained(obs, fits, evidence)
-    member, relation = snapped(ctx, obs.first, fits[0], grad, obs.lr, relations(obs.momentum), obs.own_scale)
+    member, relation = snapped(ctx, obs.first, fits[0], grad, obs.lr, member_relations(fits[0].rule, obs.momentum),
+                               obs.own_scale)
     evidence["your steps fit"] = describe(member.rule)
     if obs.own_scale != 1.0:
         evidence["your gradient"] = f"{fmt(obs.own_scale)} x the reference's (its factor is not charged here)"
@@ -596,18 +624,23 @@ def _read(obs: Observation, member: MemberFit, relation: str | None) -> Named:
         return Named(("nag-missing",), "Your NAG steps are exactly GD steps: no momentum is applied. Is the NAG "
                      "branch of step() ever reached (gradient_method == 'NAG')?")
     diagnoses, parts = [], []
+    coefficient = "beta_k" if rule.schedule == FISTA else "mu"
     if rule.previous == FROZEN:
         diagnoses.append("previous-not-updated")
         parts.append("the previous iterate is theta_0 at every step: it is never updated")
     if rule.evaluate == ITERATE:
         diagnoses.append("heavy-ball")
         parts.append("the gradient is taken at the current iterate theta_k, not at the look-ahead point "
-                     "y_k = theta_k + mu (theta_k - theta_{k-1}): heavy-ball momentum, not Nesterov's")
+                     f"y_k = theta_k + {coefficient} (theta_k - theta_{{k-1}}): heavy-ball momentum, not Nesterov's")
     if rule.start == ITERATE:
         diagnoses.append("lookahead-not-stepped")
         parts.append("the gradient is taken at y_k but the step starts from theta_k, so the momentum never enters "
                      "the iterates")
-    if obs.schedule == "fista":
+    if rule.schedule == FISTA and rule.shift:
+        diagnoses.append("wrong-momentum")
+        parts.append("the FISTA coefficients are used one step early: beta_{k+1} at step k (t_k is advanced before "
+                     "beta_k = (t_k - 1) / t_{k+1} is computed from it)")
+    elif obs.schedule == "fista" and rule.schedule != FISTA:   # a schedule member's beta_k is the rubric's
         diagnoses.append("wrong-momentum")
         parts.append(f"the momentum is a constant {fmt(rule.momentum)}, but this assignment asks for the FISTA schedule")
     elif relation == "1 - mu":
@@ -639,8 +672,7 @@ def _confirm(ctx: Context, obs: Observation, member: MemberFit, relation: str | 
     expected = rule.momentum if member.is_gd else relations(mu2).get(relation or "", None)
 
     def fits_at(m: float) -> bool:
-        return evaluate_member(ctx, run, StepRule(m, rule.factor, rule.start, rule.evaluate, rule.previous),
-                               grad, obs.lr).fits
+        return evaluate_member(ctx, run, replace(rule, momentum=m), grad, obs.lr).fits
 
     if expected is not None and fits_at(expected):
         return "same relation", f"Constructed with momentum {fmt(mu2)}, your steps follow the same rule."

@@ -106,6 +106,14 @@ RECORDS: tuple[Mistake, ...] = (
         mutant='softmax_jacobian_left_out',
     ),
     Mistake(
+        'softmax-jacobian-inner-product', FAMILY,
+        title="Softmax's Jacobian built with an inner product",
+        explanation="Your chain rule through the softmax builds its Jacobian diag(y~) - y~ y~^T with the product the wrong way round: y~^T y~ is a 1x1 number (the squared length of y~), which broadcasts, so every entry of the Jacobian loses ||y~||^2 instead of y~_i y~_j.",
+        fix='The outer product of a column y~ with itself is y~ @ y~.T (np.outer(y~, y~)), a C x C matrix; or skip the Jacobian: for softmax with cross-entropy {e_out} = (y~ - onehot(y)) / S.',
+        recognized='the gradient equals backprop with dL/dz = y~ * g - ||y~||^2 sum_c g_c per sample (g = dL/dy~), at two probes.',
+        mutant='softmax_jacobian_inner_product',
+    ),
+    Mistake(
         'output-derivative-applied', FAMILY,
         title="Softmax's derivative applied to the cross-entropy error",
         explanation='For softmax with cross-entropy the output error is simply {e_out} = (y~ - onehot(y)) / S: the softmax derivative is already inside it. Yours multiplies it once more by y~ (1 - y~).',

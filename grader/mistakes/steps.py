@@ -14,8 +14,8 @@ RECORDS: tuple[Mistake, ...] = (
         'heavy-ball', FAMILY,
         title='NAG takes the gradient at the current iterate (heavy-ball momentum)',
         explanation="You build the look-ahead point but evaluate the gradient at the current parameters theta_k; that is Polyak's heavy-ball method, not Nesterov's.",
-        fix='Evaluate the gradient at the look-ahead point: y_k = theta_k + mu (theta_k - theta_{{k-1}}), then theta_{{k+1}} = y_k - lr * grad L(y_k).',
-        recognized='the steps fit the momentum family with the gradient evaluated at theta_k (start at y_k, previous iterate updated), confirmed on the second probe',
+        fix='Evaluate the gradient at the look-ahead point: y_k = theta_k + mu (theta_k - theta_{{k-1}}) (beta_k in place of mu under the FISTA schedule), then theta_{{k+1}} = y_k - lr * grad L(y_k).',
+        recognized='the steps fit the momentum family with the gradient evaluated at theta_k (start at y_k, previous iterate updated), confirmed on the second probe; under the FISTA schedule, with the schedule\'s beta_k at every step (no second probe: beta_k changing from step to step is the confirmation)',
         mutant='heavy_ball_steps',
     ),
     Mistake(
@@ -30,7 +30,7 @@ RECORDS: tuple[Mistake, ...] = (
         title='Momentum is applied incorrectly',
         explanation='Your NAG steps do not match y_k = theta_k + mu (theta_k - theta_{{k-1}}) with the given momentum mu: the momentum coefficient, the sign of the difference, or the starting value theta_{{-1}} = theta_0 is off.',
         fix='Use y_k = theta_k + mu (theta_k - theta_{{k-1}}) with mu = self.momentum and theta_{{-1}} = theta_0 (so the first step is a plain gradient step), then theta_{{k+1}} = y_k - lr * grad L(y_k).',
-        recognized='the steps fit Nesterov with a fitted momentum that is none of the named ones (mu, 1 - mu, -mu), or with a constant momentum where the rubric asks for the FISTA schedule (or the reverse); a value that stays the same at the second probe momentum is reported as written into the code',
+        recognized='the steps fit Nesterov with a fitted momentum that is none of the named ones (mu, 1 - mu, -mu), or with a constant momentum where the rubric asks for the FISTA schedule (or the reverse), or the FISTA schedule one step early (beta_{k+1} at step k); a value that stays the same at the second probe momentum is reported as written into the code',
     ),
     Mistake(
         'momentum-complement', FAMILY,
@@ -83,7 +83,7 @@ RECORDS: tuple[Mistake, ...] = (
         title='Learning rate ignored or wrong',
         explanation='Your update does not move by lr * grad: the learning rate is ignored, hard-coded, or applied twice.',
         fix='Use the learning rate passed to the constructor: theta <- theta - self.lr * grad, with no other factor.',
-        recognized='the fitted step length over lr is the same factor (2, 1/2, S, 1/S) on both probes, or the fitted step length itself is the same on both probes while lr differs (a hard-coded learning rate)',
+        recognized='the fitted step length over lr is the same factor (2, 1/2, S, 1/S) on both probes (under the FISTA schedule NAG has one probe), or the fitted step length itself is the same on both probes while lr differs (a hard-coded learning rate)',
     ),
     Mistake(
         'step-not-applied', FAMILY,

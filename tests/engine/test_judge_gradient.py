@@ -244,7 +244,8 @@ def test_a_scaling_of_the_data_part_is_named_with_a_penalty(make_ctx, elastic):
 # -- output errors and derivative points (mutants) ------------------------------------------------
 
 CROSS_ENTROPY_MUTANTS = ["output-error-no-target", "output-derivative-applied", "activation-derivative-sigmoid",
-                         "activation-derivative-at-activation", "activation-derivative-missing"]
+                         "activation-derivative-at-activation", "activation-derivative-missing",
+                         "softmax-jacobian-inner-product"]
 
 
 @pytest.mark.parametrize("diagnosis", CROSS_ENTROPY_MUTANTS)
@@ -256,7 +257,33 @@ def test_each_mutant_is_named(make_ctx, diagnosis, block):
     assert "at both probes" in verdict.feedback
 
 
-@pytest.mark.parametrize("diagnosis", ["output-error-no-target", "output-derivative-applied"])
+def test_softmax_jacobian_inner_product_is_the_explicit_chain_rule_with_p_t_p(make_ctx):
+    """The mutant is what template A's loops compute with np.dot(p.T, p) for
+    the outer product: per sample, J = diag(p) - p^T p (broadcast), dL/dz = J^T dL/dp."""
+    from grader import mutants
+    from reference import network as ref
+
+    ctx = make_ctx("grad-W1")
+    hidden = [4]
+    theta, (x, y) = ctx.oracle.theta(hidden, "jac"), ctx.oracle.batch(3, "jac")
+    arch = ctx.oracle.architecture(hidden)
+    p = np.exp(ref.forward_cache(arch, theta, x).log_probs)
+    errors = []
+    for s in range(x.shape[0]):
+        col = p[:, s:s + 1]
+        jacobian = np.diagflat(col) - np.dot(col.T, col)
+        dl_dp = np.zeros_like(col)
+        dl_dp[y[s], 0] = -1.0 / (x.shape[0] * col[y[s], 0])
+        errors.append(jacobian.T @ dl_dp)
+    error = np.hstack(errors)
+    a1 = ref.forward_cache(arch, theta, x).activations[1]
+    got = mutants.softmax_jacobian_inner_product(arch, theta, x, y)
+    np.testing.assert_allclose(got["W1"], error @ a1.T, rtol=1e-12)
+    np.testing.assert_allclose(got["b1"], error.sum(axis=1, keepdims=True), rtol=1e-12)
+
+
+@pytest.mark.parametrize("diagnosis", ["output-error-no-target", "output-derivative-applied",
+                                       "softmax-jacobian-inner-product"])
 def test_output_error_mutants_show_in_the_output_layer_too(make_ctx, diagnosis):
     ctx = make_ctx("grad-W1")
     assert judge(ctx, synthetic(ctx, mutant_of(ctx, diagnosis))).diagnoses == [diagnosis]

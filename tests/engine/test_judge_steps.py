@@ -306,7 +306,8 @@ def rule(**knobs) -> Student:
     def run(grad, theta0, steps, lr, mu):
         m = knobs.get("momentum", mu)
         r = mutants.StepRule(m, knobs.get("factor", 1.0), knobs.get("start", mutants.LOOKAHEAD),
-                             knobs.get("evaluate", mutants.LOOKAHEAD), knobs.get("previous", mutants.UPDATED))
+                             knobs.get("evaluate", mutants.LOOKAHEAD), knobs.get("previous", mutants.UPDATED),
+                             knobs.get("schedule", mutants.CONSTANT), knobs.get("shift", 0))
         return mutants.momentum_steps(r, grad, theta0, steps, lr)
     return run
 
@@ -453,6 +454,88 @@ def test_fista_rubric_credits_fista_and_names_constant_momentum(fista_ctx):
     assert judge_nag(fista_ctx, nag_obs(fista_ctx, "nag_fista")).status == "passed"
     v = judge_nag(fista_ctx, nag_obs(fista_ctx, "nag"))
     assert v.diagnoses == ["wrong-momentum"] and "FISTA" in v.feedback, v.feedback
+
+
+def fista(**knobs) -> Student:
+    """A student committing one member of the family with the FISTA schedule's beta_k."""
+    return rule(momentum=1.0, schedule=mutants.FISTA, **knobs)
+
+
+def test_the_fista_member_of_the_family_is_the_reference_fista():
+    """StepRule's schedule member with every knob right is the reference's
+    nag_fista, step for step (so fitting it is fitting FISTA)."""
+    rng = np.random.default_rng(0)
+    target = {"W0": rng.normal(size=(3, 2)), "b0": rng.normal(size=(3, 1))}
+
+    def grad(th):   # a quadratic bowl: the gradient moves with the point, as a network's does
+        return {k: 0.5 * (th[k] - target[k]) ** 3 + th[k] for k in th}
+
+    theta0 = {k: np.zeros_like(v) for k, v in target.items()}
+    ours = mutants.momentum_steps(mutants.StepRule(1.0, schedule=mutants.FISTA), grad, theta0, 5, 0.1)
+    theirs = ref_opt.trajectory("nag_fista", grad, theta0, 5, 0.1, 0.9).iterates
+    for a, b in zip(ours, theirs):
+        for k in a:
+            np.testing.assert_allclose(a[k], b[k], rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("knobs, diagnoses", [
+    ({"evaluate": mutants.ITERATE}, ["heavy-ball"]),
+    ({"start": mutants.ITERATE}, ["lookahead-not-stepped"]),
+    ({"previous": mutants.FROZEN}, ["previous-not-updated"]),
+    ({"factor": 2.0}, ["wrong-step-size"]),
+    ({"evaluate": mutants.ITERATE, "factor": 0.5}, ["heavy-ball", "wrong-step-size"]),
+    ({"shift": 1}, ["wrong-momentum"]),
+    ({"shift": 1, "evaluate": mutants.ITERATE}, ["heavy-ball", "wrong-momentum"]),
+])
+def test_fista_rubric_names_the_schedule_members(fista_ctx, knobs, diagnoses):
+    """Under the FISTA schedule every member is fitted with beta_k: heavy
+    ball with beta_k is heavy ball (template A's "gradients with respect to
+    q and not p"), not a wrong constant momentum."""
+    v = judge_nag(fista_ctx, nag_obs(fista_ctx, fista(**knobs)))
+    assert v.status == "failed" and v.diagnoses == diagnoses, v.feedback
+    assert "the FISTA schedule" in v.evidence["your steps fit"], v.evidence
+
+
+def test_fista_one_step_early_says_so(fista_ctx):
+    """t advanced before beta is computed: the schedule's coefficients one step early."""
+    v = judge_nag(fista_ctx, nag_obs(fista_ctx, fista(shift=1)))
+    assert v.diagnoses == ["wrong-momentum"] and "one step early" in v.feedback, v.feedback
+    assert "constant" not in v.feedback
+
+
+def test_fista_heavy_ball_names_beta_k_not_mu(fista_ctx):
+    v = judge_nag(fista_ctx, nag_obs(fista_ctx, fista(evaluate=mutants.ITERATE)))
+    assert "theta_k + beta_k (theta_k - theta_{k-1})" in v.feedback, v.feedback
+    assert "constant" not in v.feedback
+
+
+def test_fista_rubric_names_constant_heavy_ball_as_both(fista_ctx):
+    """A constant mu with the gradient at theta_k where FISTA is asked: two mistakes."""
+    v = judge_nag(fista_ctx, nag_obs(fista_ctx, mutant("heavy_ball_steps")))
+    assert v.diagnoses == ["heavy-ball", "wrong-momentum"], v.feedback
+
+
+def test_fista_members_are_not_fitted_under_a_constant_schedule(make_ctx):
+    """A constant-momentum rubric keeps its family: a correct FISTA there is
+    the FISTA replay's business (wrong-momentum); a FISTA heavy ball is
+    reported as its nearest constant member, unnamed (its beta_k ignores
+    the constructor's momentum, so the second probe could not confirm it
+    the way it confirms a relation to mu)."""
+    ctx = make_ctx("nag-step")
+    obs = nag_obs(ctx, fista(evaluate=mutants.ITERATE))
+    fits = nag_step.fit_family(ctx, obs.first, nag_step.reference_gradient(ctx, obs), obs.lr)
+    assert fits and all(f.rule.schedule == mutants.CONSTANT for f in fits)
+    v = judge_nag(ctx, obs)
+    assert v.status == "failed" and v.diagnoses == [] and "fit no known method" in v.feedback, v.feedback
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.floats(0.05, 1.4))
+def test_fista_rubric_random_constant_momenta_name_no_schedule_member(fista_ctx, m):
+    """A constant momentum under the FISTA rubric is never read as a schedule member."""
+    v = judge_nag(fista_ctx, nag_obs(fista_ctx, rule(momentum=round(m, 3), evaluate=mutants.ITERATE)))
+    assert "FISTA schedule" not in v.evidence.get("your steps fit", ""), v.evidence
+    assert v.status == "failed"
 
 
 def test_validate_needs_two_steps_and_the_architectures_depth(make_ctx, silu_rubric):

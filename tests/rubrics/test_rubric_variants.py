@@ -26,10 +26,6 @@ ALLOWED_KEYS = {"rubric", "score", "failed", "diagnoses", "unpinned", "glue"}
 # -- fast: the expectations themselves are consistent ------------------------------
 
 
-# Samples of the course templates A, B and C (the handout's TEMPLATES.md)
-# that the grader cannot grade until their glue exists; until then
-# tests/examples/test_template_samples.py pins them against the reference maths.
-NOT_GRADED_YET = ("stateful",)
 # Instructor glue, not submissions: the per-submission glues `glue` names.
 GLUE_FOLDERS = ("drift-glue",)
 
@@ -41,7 +37,7 @@ def submissions() -> list[str]:
     names = set()
     for path in EXAMPLES.rglob("*.py"):
         parts = path.relative_to(EXAMPLES).parts
-        if parts[0] not in NOT_GRADED_YET + GLUE_FOLDERS:
+        if parts[0] not in GLUE_FOLDERS:
             names.add("/".join(parts[:2]))
     return sorted(names)
 
