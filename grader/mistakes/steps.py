@@ -14,7 +14,7 @@ RECORDS: tuple[Mistake, ...] = (
         'heavy-ball', FAMILY,
         title='NAG takes the gradient at the current iterate (heavy-ball momentum)',
         explanation="You build the look-ahead point but evaluate the gradient at the current parameters theta_k; that is Polyak's heavy-ball method, not Nesterov's.",
-        fix='Evaluate the gradient at the look-ahead point: y_k = theta_k + mu (theta_k - theta_{{k-1}}) (beta_k in place of mu under the FISTA schedule), then theta_{{k+1}} = y_k - lr * grad L(y_k).',
+        fix='Evaluate the gradient at the look-ahead point: y_k = theta_k + mu (theta_k - theta_{{k-1}}) (beta_k in place of mu under the FISTA schedule), then theta_{{k+1}} = y_k - lr * grad L(y_k). If your update is handed dw evaluated at the stored w (a module-level nesterov(w, dw, config)), store the look-ahead point instead: v_prev = v; v = mu v - lr dw; w = w - mu v_prev + (1 + mu) v.',
         recognized='the steps fit the momentum family with the gradient evaluated at theta_k (start at y_k, previous iterate updated), confirmed on the second probe; under the FISTA schedule, with the schedule\'s beta_k at every step (no second probe: beta_k changing from step to step is the confirmation)',
         mutant='heavy_ball_steps',
     ),
