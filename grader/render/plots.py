@@ -78,14 +78,22 @@ def is_reference(name: str, spec: dict[str, Any] | None = None) -> bool:
     return "reference" in low or "ref." in low or low.startswith("ref ")
 
 
+#: values beyond this magnitude are drawn as non-finite: an axis spanning
+#: -9e307..9e307 has an infinite length, and matplotlib's tick locator raises
+PLOT_LIMIT = 1e300
+
+
 def _float(v: Any) -> float:
-    """Convert to float; anything that is not a number becomes NaN."""
+    """Convert to float; anything that is not a number becomes NaN, and a
+    magnitude beyond `PLOT_LIMIT` becomes an infinity of its sign (skipped
+    like one: a diverged student's 1e307 must not crash the report)."""
     if isinstance(v, bool) or v is None:
         return math.nan
     try:
-        return float(v)
-    except (TypeError, ValueError):
+        x = float(v)
+    except (TypeError, ValueError, OverflowError):
         return math.nan
+    return math.copysign(math.inf, x) if abs(x) > PLOT_LIMIT else x
 
 
 def _label(text: Any) -> str:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import matplotlib
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -109,6 +110,15 @@ def test_no_figures_leak() -> None:
 
 finite_or_not = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64),
                           st.integers(-10**6, 10**6), st.none())
+
+
+@pytest.mark.parametrize("data", [[8.98e307, -8.98e307], [1.7e308, 1e-300], [-1.7e308, 1e308, 0.5]])
+@pytest.mark.parametrize("logy", [False, True])
+def test_values_near_the_float_limit_render(data: list, logy: bool) -> None:
+    """A diverged student's values near +-1.8e308: the axis would span an
+    infinite length (matplotlib's tick locator raised); drawn as non-finite."""
+    svg = plot_svg({"series": {"yours": data, "reference": [1.0, 0.5]}, "logy": logy})
+    _check_inline_svg(svg)   # (it raised ValueError: arange: cannot compute length)
 
 
 @settings(max_examples=15, deadline=None)
