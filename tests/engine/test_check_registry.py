@@ -140,6 +140,16 @@ def test_a_broken_declaration_is_refused(change, message):
         Check(**{**GOOD, **change})
 
 
+def test_a_wrapper_taking_positional_varargs_is_accepted():
+    """A timing probe (benchmarks/bench.py) wraps observe and judge as
+    (ctx, *args): the contract still gives them their arguments."""
+    def timed(ctx, *args, **kwargs):
+        return None
+    assert Check(**{**GOOD, "observe": timed, "judge": timed}).observe is timed
+    with pytest.raises(ContractError, match="observe takes 4"):
+        Check(**{**GOOD, "observe": lambda a, b, c, d, *rest: None})
+
+
 def test_the_schema_and_the_checks_import_one_way():
     """rubric (loading) -> checks -> schema: the schema never imports a
     check, the checks never import the loader (no cycle to break by moving
