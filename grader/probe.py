@@ -30,7 +30,8 @@ import numpy as np
 
 from reference.architecture import block_shapes, count_parameters
 
-from .adapter import Layout, RefusedLayout, interface_keys, learn_layout, probabilities_to_canonical
+from .adapter import (Layout, RefusedLayout, accepted_forms, asked_shape, interface_keys, is_bias, learn_layout,
+                      probabilities_to_canonical)
 from .checks.contract import StudentValueError
 from .schema import Rubric
 from .glue import wire_methods
@@ -295,6 +296,14 @@ class StudentNet:
         if bad:
             raise ApiError("cannot read your parameters: " + ", ".join(
                 f"{layout.blocks[k].student_key} has the wrong shape" for k in bad))
+        iface = self.probe.interface
+        if not iface.transpose_detection:   # the rubric reads weights only in the layouts it declares
+            other = [k for k, b in layout.blocks.items() if not is_bias(k)
+                     and b.form not in accepted_forms(k, iface.bias_layouts, iface.weight_layouts)]
+            if other:
+                raise ApiError("cannot read your parameters: " + ", ".join(
+                    _orientation_problem(k, layout.blocks[k], iface) for k in other)
+                    + " (this assignment does not read the other orientation)")
         return layout
 
     def _student_key(self, canon: str) -> str:
@@ -458,6 +467,14 @@ def well_formed(op: str, value: Any) -> Any:
     if form is not None and not form(value):
         raise WorkerFailure("protocol", f"the reply to a {op!r} request is malformed ({describe_value(value)})")
     return value
+
+
+def _orientation_problem(canon: str, block: Any, iface: Any) -> str:
+    """'W1 is stored (16, 4) instead of (4, 16)': a weight in the orientation
+    the rubric does not declare (`interface.transpose_detection: false`)."""
+    stored = block.canonical_shape[::-1] if block.form == "transposed" else block.canonical_shape
+    asked = asked_shape(canon, block.canonical_shape, iface.bias_layouts, iface.weight_layouts)
+    return f"{block.student_key} is stored {tuple(stored)} instead of {tuple(asked)}"
 
 
 def _lost_message(attr: str, reply: dict) -> str:

@@ -126,6 +126,10 @@ class Interface(Strict):
     weight_layouts: list[Literal["out_in", "in_out"]] = Field(default=["out_in"], min_length=1, description=(
         "how weight matrices are stored: out_in = (n_out, n_in) as in z = W x + b; in_out = (n_in, n_out) as "
         "in z = x W + b (template B); judged by param_shapes, then undone by the adapter"))
+    transpose_detection: bool = Field(default=True, description=(
+        "read a weight stored in the other orientation than weight_layouts declares (it is still the "
+        "transposed-weights mistake in param_shapes, judged once there); false: such a weight cannot be read, "
+        "and every criterion that reads it fails saying so"))
     outputs: Literal["probabilities", "scores"] = Field(default="probabilities", description=(
         "what the probabilities operation returns: probabilities, or class scores (logits) compared with the "
         "reference's up to a constant per sample"))
