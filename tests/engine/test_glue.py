@@ -181,6 +181,8 @@ def _rubric_with_glue(tmp_path: Path, glue_source: str | None, glue_name: str = 
     text = RUBRIC.read_text(encoding="utf-8").replace("glue: glue/stateful_2021.py", f"glue: {glue_name}")
     path = tmp_path / "rubric.yaml"
     path.write_text(text, encoding="utf-8")
+    if not (tmp_path / "skeletons").exists():   # the rubric names its course skeleton too
+        shutil.copytree(ROOT / "rubrics" / "skeletons", tmp_path / "skeletons")
     if glue_source is not None:
         (tmp_path / glue_name).write_text(glue_source, encoding="utf-8")
     return path
