@@ -310,6 +310,7 @@ def test_exec_mode_sees_the_same_root(tmp_path, monkeypatch):
     assert doc["score"] == 100.0, doc["criteria"]
     execd = _view(doc)
     assert execd["paths"] == here["paths"] and execd["argv"] == here["argv"] and execd["env"] == here["env"]
+    assert execd["sys.path"] == here["sys.path"]   # the forked worker's import path is the exec'd interpreter's
 
 
 @pytest.mark.slow
