@@ -116,7 +116,7 @@ def test_every_class_output_names_the_glue(glued_batch):
     assert cells == {"bug_sum_not_mean": "", "correct_vectorized": "", "forward_backward_one_based": label}
     # summary: the students graded through special glue
     summary = plain((c.out / "summary.html").read_text(encoding="utf-8"))
-    assert f"Graded through special glue (1)" in summary
+    assert "Graded through special glue (1)" in summary
     assert f"forward_backward_one_based through glue {label}" in summary
     # the instructor's report: name, hash, origin
     report = plain((c.out / "forward_backward_one_based" / "report.html").read_text(encoding="utf-8"))

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from grader.engine import grade
-from grader.glue import GLUE_FUNCTIONS, OPTIONAL, REQUIRED, Glue, GlueError, parse_glue, read_glue, \
+from grader.glue import GLUE_FUNCTIONS, OPTIONAL, REQUIRED, GlueError, parse_glue, read_glue, \
     rubric_glue, unsupported_criteria
 from grader.probe import Probe
 from grader.rubric import RubricError, load_rubric
