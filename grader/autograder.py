@@ -43,6 +43,7 @@ from typing import Any
 
 import grader
 
+from .glue import shipped_glue_path
 from .rubric import Rubric, RubricError, find_rubric, load_rubric
 from .secret import CourseSecret, SecretError
 
@@ -53,7 +54,6 @@ VENV = "/opt/nngrade-venv"
 RUBRIC_FILE = "rubric.yaml"
 SECRET_FILE = "course-secret"
 SOURCE_DIR = "nngrade"           # the grader and the reference, as source, inside source/
-GLUE_DIR = "glue"                # the rubric's glue module, inside source/ (the bundle's rubric names it)
 #: nngrade's runtime dependencies, pinned in requirements.txt at the versions installed here
 RUNTIME_DISTRIBUTIONS = ("numpy", "pandas", "jinja2", "nbformat", "PyYAML", "pydantic", "matplotlib",
                          "palmerpenguins", "rich")
@@ -170,13 +170,6 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
     archive.writestr(info, data)
 
 
-def bundle_glue_path(rubric: Rubric) -> str | None:
-    """Where the bundle's rubric finds the glue (`glue/<file>`, relative to
-    rubric.yaml in source/), or None for the default glue."""
-    glue = rubric.interface.glue
-    return f"{GLUE_DIR}/{Path(glue).name}" if glue else None
-
-
 def bundled_rubric(path: Path, rubric: Rubric) -> bytes:
     """The bundle's rubric.yaml: the file as written, except that a glue
     rubric's `interface.glue` names the bundle's copy (its own path is the
@@ -184,7 +177,7 @@ def bundled_rubric(path: Path, rubric: Rubric) -> bytes:
     field is replaced in the parsed YAML (comments are not kept: the
     bundle's copy is read by the grader alone)."""
     raw = path.read_bytes()
-    rel = bundle_glue_path(rubric)
+    rel = shipped_glue_path(rubric)
     if rel is None:
         return raw
     import yaml
@@ -197,7 +190,7 @@ def bundled_rubric(path: Path, rubric: Rubric) -> bytes:
 
 def _glue_entries(rubric: Rubric) -> list[tuple[str, bytes, int]]:
     """The glue module a glue rubric grades through (root-only, like the rest of source/)."""
-    rel = bundle_glue_path(rubric)
+    rel = shipped_glue_path(rubric)
     if rel is None:
         return []
     return [(rel, Path(rubric.interface.glue or "").read_bytes(), 0o600)]

@@ -18,7 +18,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -317,10 +317,26 @@ def glue_map_for(args: argparse.Namespace, rubric: Rubric, intake: Any) -> dict[
     """--glue-map: submission id -> its glue (grader/gluemap.py); any problem is a usage error."""
     if args.glue_map is None:
         return {}
-    from .gluemap import GlueMapError, resolve
+    from .gluemap import resolve
+
+    return _glue_usage(lambda: resolve(args.glue_map, intake.entries, rubric, args.submissions))
+
+
+def glue_for(args: argparse.Namespace, rubric: Rubric) -> Any:
+    """grade --glue: one student's glue, checked like a map's (None without the option)."""
+    if args.glue is None:
+        return None
+    from .gluemap import single
+
+    return _glue_usage(lambda: single(args.glue, rubric, args.submission))
+
+
+def _glue_usage(read: Callable[[], Any]) -> Any:
+    """What `read` returns; a refused glue map or glue is a usage error (exit 2, nothing written)."""
+    from .gluemap import GlueMapError
 
     try:
-        return resolve(args.glue_map, intake.entries, rubric, args.submissions)
+        return read()
     except GlueMapError as exc:
         raise UsageError(str(exc)) from exc
 
@@ -434,14 +450,7 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(f"{args.submission} does not exist")
     rubric = with_limits(load_rubric(args.rubric), args)
     refuse_class_folder(args.submission, rubric)
-    glue = None
-    if args.glue is not None:   # one student's glue, checked like a map's
-        from .gluemap import GlueMapError, single
-
-        try:
-            glue = single(args.glue, rubric, args.submission)
-        except GlueMapError as exc:
-            raise UsageError(str(exc)) from exc
+    glue = glue_for(args, rubric)
     secret = course_secret(args, console, args.submission, args.out)
     hide_neighbours(args.submission, args.out, Path(secret.source).parent)
     outcome = grade(args.submission, rubric, secret=secret, glue=glue)

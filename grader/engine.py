@@ -29,7 +29,7 @@ from .checks.base import GRADER_ERROR, Context, Verdict
 from .checks.contract import ContractError, StudentValueError
 from .oracle import Oracle
 from .operations import describe_needs
-from .glue import Glue, rubric_glue
+from .glue import RUBRIC, Glue, rubric_glue
 from .probe import ApiError, Probe, describe_value
 from .rubric import Criterion, Rubric
 from .diagnoses import catalogue_for
@@ -141,7 +141,7 @@ def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[C
         return outcome
     classes = (client.load_result or {}).get("classes", [])
     # one student's glue knows their class (it may be named otherwise); everyone else's is the rubric's
-    if rubric.interface.class_name not in classes and (glue is None or glue.origin == "rubric"):
+    if rubric.interface.class_name not in classes and (glue is None or glue.origin == RUBRIC):
         found = f" (found: {', '.join(classes)})" if classes else ""
         message = f"{prepared.filename} defines no class named {rubric.interface.class_name}{found}"
         outcome = _failed_outcome(prepared.id, rubric, criteria, "api-missing", message, started, public_only,

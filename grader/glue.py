@@ -43,7 +43,8 @@ from .operations import OPERATIONS
 if TYPE_CHECKING:
     from .schema import Rubric
 
-__all__ = ["Glue", "GlueError", "read_instructor_text", "GLUE_FUNCTIONS", "REQUIRED", "OPTIONAL", "read_glue", "unsupported_criteria",
+__all__ = ["Glue", "GlueError", "RUBRIC", "PER_SUBMISSION", "SHIPPED_FOLDER", "SHORT_HASH", "shipped_glue_path",
+           "read_instructor_text", "GLUE_FUNCTIONS", "REQUIRED", "OPTIONAL", "read_glue", "unsupported_criteria",
            "wire_methods"]
 
 #: the module-level functions a glue may define: one per canonical operation
@@ -58,6 +59,22 @@ wire_methods: dict[str, str] = {op.role: op.name for op in OPERATIONS.values() i
 #: largest glue file accepted: a few dozen lines is the norm
 MAX_BYTES = 256 * 1024
 
+#: where a glue comes from (`Glue.origin`, result.json's glue record): the
+#: rubric's `interface.glue`, or an instructor's map naming it for one student
+RUBRIC, PER_SUBMISSION = "rubric", "per-submission"
+#: the folder a kit or a Gradescope bundle ships the rubric's glue in, beside its rubric.yaml
+SHIPPED_FOLDER = "glue"
+#: how many hex digits of a glue's content hash its outputs show
+SHORT_HASH = 12
+
+
+def shipped_glue_path(rubric: "Rubric") -> str | None:
+    """Where a shipped copy of the rubric (a kit's, a Gradescope bundle's)
+    finds its glue, relative to its rubric.yaml: `glue/<file>`; None for
+    the default glue."""
+    glue = rubric.interface.glue
+    return f"{SHIPPED_FOLDER}/{Path(glue).name}" if glue else None
+
 
 class GlueError(Exception):
     """A glue file that cannot be used, with the file and why."""
@@ -66,7 +83,7 @@ class GlueError(Exception):
 @dataclass(frozen=True)
 class Glue:
     """One glue module: its name (the file's), its text, where it comes
-    from ("rubric", or "per-submission" for one student's), and the
+    from (`RUBRIC`, or `PER_SUBMISSION` for one student's), and the
     operations it defines (found in its syntax tree, never by running it
     in the grader)."""
 
@@ -88,7 +105,7 @@ class Glue:
         return {"name": self.name, "sha256": self.sha256, "origin": self.origin}
 
 
-def read_glue(path: str | Path, origin: str = "rubric") -> Glue:
+def read_glue(path: str | Path, origin: str = RUBRIC) -> Glue:
     """Read and check a glue file: UTF-8 Python that compiles, defining
     `REQUIRED` as module-level functions.  GlueError names what is wrong."""
     path = Path(path)
@@ -111,7 +128,7 @@ def read_instructor_text(path: Path, what: str, limit: int, norm: str, error: ty
         raise error(f"{what} {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-def parse_glue(source: str, name: str, origin: str = "rubric", where: str | None = None) -> Glue:
+def parse_glue(source: str, name: str, origin: str = RUBRIC, where: str | None = None) -> Glue:
     """A `Glue` from its text (see `read_glue`)."""
     where = where or name
     try:
@@ -146,4 +163,4 @@ def rubric_glue(rubric: "Rubric") -> Glue | None:
     """The rubric's glue (`interface.glue`, resolved against the rubric's
     folder when it was loaded), read afresh, or None for the default glue."""
     path = rubric.interface.glue
-    return read_glue(path, "rubric") if path else None
+    return read_glue(path, RUBRIC) if path else None

@@ -31,17 +31,15 @@ from typing import TYPE_CHECKING, Iterable
 
 import yaml
 
-from .glue import Glue, GlueError, read_glue, read_instructor_text, unsupported_criteria
+from .glue import PER_SUBMISSION, Glue, GlueError, read_glue, read_instructor_text, unsupported_criteria
 from .names import display
-from .render.common import PER_SUBMISSION   # the origin result.json gives such a glue (grader/glue.py Glue.origin)
 from .submission import submission_name
 
 if TYPE_CHECKING:
     from .intake.plan import Entry
     from .schema import Rubric
 
-__all__ = ["GlueMapError", "MapEntry", "read_map", "check_outside", "load_glues", "resolve", "single",
-           "PER_SUBMISSION"]
+__all__ = ["GlueMapError", "MapEntry", "read_map", "check_outside", "load_glues", "resolve", "single"]
 
 #: a map is a short list of students: anything larger is not one
 MAX_MAP_BYTES = 256 * 1024

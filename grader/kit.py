@@ -20,7 +20,8 @@ import yaml
 from .adapter import asked_shape, interface_keys
 from .checks import REGISTRY
 from .checks.base import Context
-from .kitpkg import GLUE_DIR, write_checker
+from .glue import shipped_glue_path
+from .kitpkg import write_checker
 from .operations import OPERATIONS, Operation
 from .oracle import Oracle, architecture_of
 from .probe import constructor_kwargs
@@ -71,7 +72,7 @@ def public_rubric(rubric: Rubric) -> dict[str, Any]:
                               if c.visibility != "public" or c.check == "answers"]
     data["answers"] = None if rubric.answers_only else "answers.json"
     data["interface"]["skeleton"] = None   # the instructor's path; the kit's nn.py is that file
-    data["interface"]["glue"] = kit_glue_path(rubric)   # the kit's copy, never the instructor's path
+    data["interface"]["glue"] = shipped_glue_path(rubric)   # the kit's copy, never the instructor's path
     data["description"] = (rubric.description + " " if rubric.description else "") + \
         "(Student kit: public criteria only.)"
     return data
@@ -111,18 +112,11 @@ def answers_template(rubric: Rubric) -> str:
     return "\n".join(lines)
 
 
-def kit_glue_path(rubric: Rubric) -> str | None:
-    """Where the kit's rubric finds the glue (`glue/<file>`, relative to the
-    kit's rubric.yaml), or None for the default glue."""
-    glue = rubric.interface.glue
-    return f"{GLUE_DIR}/{Path(glue).name}" if glue else None
-
-
 def write_glue(rubric: Rubric, out: Path) -> Path | None:
-    """Copy the rubric's glue module into the kit (`kit_glue_path`): the
+    """Copy the rubric's glue module into the kit (`shipped_glue_path`): the
     self-check carries out the operations through it, as final grading does.
     It is the instructor's mapping onto the course's API, no solution."""
-    rel = kit_glue_path(rubric)
+    rel = shipped_glue_path(rubric)
     if rel is None:
         return None
     target = out / rel
@@ -288,7 +282,7 @@ def _literal(value: Any) -> str:
 def _instructions(rubric: Rubric) -> str:
     public = "\n".join(f"| {c.id} | {c.title} | {c.points:g} |" for c in rubric.public_criteria)
     hidden = "\n".join(f"| {c.title} | {c.points:g} |" for c in rubric.criteria if c.visibility != "public")
-    glue = kit_glue_path(rubric)
+    glue = shipped_glue_path(rubric)
     glue = (f"\n* `{glue}`: how the grader calls your class (the course's own glue; do not\n"
             "  change it: final grading uses the instructor's copy).") if glue else ""
     return f"""# {rubric.title}: student kit

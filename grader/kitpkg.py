@@ -31,6 +31,7 @@ from pathlib import Path
 import grader
 
 from . import __version__
+from .glue import SHIPPED_FOLDER
 
 #: Top-level grader modules the public check path needs (listed: the
 #: instructor's modules, e.g. batch, store, render, kit, never ship).
@@ -67,10 +68,6 @@ def reference_files() -> list[str]:
     """The `reference` files (relative to that package) a kit ships, sorted."""
     return sorted(("__init__.py", *REFERENCE_MODULES))
 
-
-#: The kit's folder of the rubric's glue module (`kit.GLUE_DIR`: the kit's
-#: rubric.yaml names `glue/<file>`), copied beside the installed rubric too.
-GLUE_DIR = "glue"
 
 #: Where the kit's rubric and answers live inside the installed package
 #: (`kitcli` uses them when no --rubric is given).
@@ -137,7 +134,7 @@ def write_checker(kit: Path, rubric_id: str, title: str) -> list[Path]:
     pyproject = kit / "pyproject.toml"
     pyproject.write_text(PYPROJECT.format(name=f"nngrade-kit-{rubric_id}", version=__version__,
                                           title=title.replace('"', "'"), dependencies=deps, kit_data=KIT_DATA,
-                                          glue_dir=GLUE_DIR),
+                                          glue_dir=SHIPPED_FOLDER),
                          encoding="utf-8")
     written.append(pyproject)
     return sorted(written)
@@ -147,12 +144,12 @@ def _write_glue(kit: Path, data: Path) -> list[Path]:
     """The kit's glue module (`KIT/glue/*.py`, when its rubric has one) as
     package data beside the installed rubric, at the same relative path, so
     `nngrade check` run from any folder finds it as the kit's rubric says."""
-    source = kit / GLUE_DIR
+    source = kit / SHIPPED_FOLDER
     if not source.is_dir():
         return []
     written = []
     for path in sorted(source.glob("*.py")):
-        dest = data / GLUE_DIR / path.name
+        dest = data / SHIPPED_FOLDER / path.name
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(path.read_bytes())
         written.append(dest)

@@ -114,12 +114,12 @@ def _resolve_glue(rubric: Rubric, path: Path) -> Rubric:
     glue that is missing, not Python, lacks construct/get/set_parameters,
     or lacks an operation a criterion needs is refused here, before any
     grading (`grader.glue`)."""
-    from .glue import GlueError, read_glue, unsupported_criteria
+    from .glue import RUBRIC, GlueError, read_glue, unsupported_criteria
 
     given = Path(rubric.interface.glue or "")
     resolved = given if given.is_absolute() else (path.parent / given).resolve()
     try:
-        glue = read_glue(resolved, "rubric")
+        glue = read_glue(resolved, RUBRIC)
     except GlueError as exc:
         raise RubricError(f"{path}: interface.glue: {exc}") from None
     missing = unsupported_criteria(rubric, glue)

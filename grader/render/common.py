@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from grader.glue import PER_SUBMISSION, SHORT_HASH
+
 if TYPE_CHECKING:   # jinja2 is imported by environment(): `nngrade check` prints through
     import jinja2   # render.terminal, which uses the helpers here but no template
 
@@ -14,7 +16,7 @@ __all__ = [
     "STATUSES", "STATUS_LABELS", "fmt_points", "fmt_number", "is_number", "is_table",
     "is_hidden", "criterion_status", "environment", "HINT_MARK", "message_of", "repeats",
     "GRADER_ERROR", "GRADER_ERROR_LABEL", "is_grader_error", "counted", "grader_error_ids",
-    "glue_record", "special_glue", "glue_label", "PER_SUBMISSION",
+    "glue_record", "special_glue", "glue_label", "glue_hash",
 ]
 
 #: a criterion whose check failed (a grader bug, grader/engine.py `grader_error`): never the student's failure
@@ -95,8 +97,6 @@ def grader_error_ids(result: dict[str, Any]) -> list[str]:
     return [str(c.get("id")) for c in result.get("criteria") or [] if isinstance(c, dict) and is_grader_error(c)]
 
 
-#: the origin of a glue an instructor named for one student (grader/gluemap.py), in result.json's "glue"
-PER_SUBMISSION = "per-submission"
 
 
 def glue_record(result: dict[str, Any]) -> dict[str, str] | None:
@@ -120,7 +120,12 @@ def special_glue(result: dict[str, Any]) -> dict[str, str] | None:
 def glue_label(record: dict[str, str]) -> str:
     """A glue as every output names it: its file name and the first 12
     digits of its content hash (which version graded; never its text)."""
-    return f"{record['name']} ({record['sha256'][:12]})"
+    return f"{record['name']} ({glue_hash(record)})"
+
+
+def glue_hash(record: dict[str, str]) -> str:
+    """The short form of a glue's content hash that outputs show (which version graded)."""
+    return record["sha256"][:SHORT_HASH]
 
 
 def criterion_status(criterion: dict[str, Any]) -> str:

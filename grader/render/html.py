@@ -18,8 +18,9 @@ from markupsafe import Markup
 from grader import diagnoses
 from grader.render.common import (
     GRADER_ERROR, HINT_MARK, STATUS_LABELS, counted, criterion_status, environment, fmt_number, fmt_points,
-    PER_SUBMISSION, glue_record, is_hidden, is_number, is_table, message_of, repeats,
+    glue_hash, glue_record, is_hidden, is_number, is_table, message_of, repeats,
 )
+from grader.glue import PER_SUBMISSION, RUBRIC
 from grader.render.plots import is_reference, plot_svg
 from grader.release import stdout_pieces, student_stdout
 
@@ -295,8 +296,8 @@ def _glue_view(result: dict[str, Any], audience: str) -> dict[str, str] | None:
     record = glue_record(result)
     if record is None or (audience == "student" and record["origin"] != PER_SUBMISSION):
         return None
-    origin = {PER_SUBMISSION: "per-submission", "rubric": "the rubric's"}.get(record["origin"], record["origin"])
-    return {"name": record["name"], "short": record["sha256"][:12], "origin": origin,
+    origin = {PER_SUBMISSION: "per-submission", RUBRIC: "the rubric's"}.get(record["origin"], record["origin"])
+    return {"name": record["name"], "short": glue_hash(record), "origin": origin,
             "special": "yes" if record["origin"] == PER_SUBMISSION else ""}
 
 

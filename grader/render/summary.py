@@ -18,7 +18,7 @@ from markupsafe import Markup
 from grader import diagnoses
 from grader.render.common import (
     GRADER_ERROR, STATUS_LABELS, counted, criterion_status, environment, fmt_points, grader_error_ids, is_number,
-    special_glue,
+    glue_hash, special_glue,
 )
 from grader.names import href
 from grader.release import RELEASE_DIR
@@ -146,7 +146,7 @@ def glued(results: list[dict[str, Any]], report_href: Callable[[str], str] = _de
         record = special_glue(r)
         if record is not None:
             out.append({"id": _name(r, _sid(r)), "href": report_href(_sid(r)), "glue": record["name"],
-                        "short": record["sha256"][:12]})
+                        "short": glue_hash(record)})
     return out
 
 
