@@ -68,22 +68,12 @@ class Layout:
 
 
 
-def canonical_keys(num_layers: int, weight_key: str = "W{i}", bias_key: str = "b{i}",
-                   first: int = 0) -> list[tuple[str, str]]:
-    """(canonical key, student key) in canonical order W0, b0, W1, b1, ...
-    (the canonical names are the reference's: `reference.architecture`);
-    the student's keys are numbered from `first` (the rubric's
-    `interface.first_index`: template B's W1 is the canonical W0)."""
-    pairs = []
-    for i in range(num_layers):
-        pairs.append((weight_name(i), weight_key.format(i=i + first)))
-        pairs.append((bias_name(i), bias_key.format(i=i + first)))
-    return pairs
-
-
 def interface_keys(num_layers: int, interface: Any) -> list[tuple[str, str]]:
-    """`canonical_keys` in the spelling of a rubric's `interface`."""
-    return canonical_keys(num_layers, interface.weight_key, interface.bias_key, interface.first_index)
+    """(canonical key, student key) in canonical order W0, b0, W1, b1, ...
+    (the canonical names are the reference's: `reference.architecture`),
+    the student's in the spelling of a rubric's `interface`
+    (`Interface.block_key`: template B's W1 is the canonical W0)."""
+    return [(name, interface.block_key(name)) for i in range(num_layers) for name in (weight_name(i), bias_name(i))]
 
 
 def learn_layout(description: dict, shapes: dict[str, tuple[int, ...]], key_pairs: list[tuple[str, str]]) -> Layout:

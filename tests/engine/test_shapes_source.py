@@ -17,7 +17,8 @@ import pytest
 
 import reference.network
 from grader import oracle as oracle_module
-from grader.adapter import canonical_keys
+from grader.adapter import interface_keys
+from grader.schema import Interface
 from grader.kit import shapes_text
 from grader.oracle import Oracle, architecture_of
 from grader.probe import StudentNet
@@ -89,7 +90,9 @@ def test_the_activation_names_are_configuration_and_everyone_agrees():
 
 
 def test_canonical_keys_are_the_block_names():
-    assert [c for c, _ in canonical_keys(3, "w_{i}", "B{i}")] == block_names(3)
+    pairs = interface_keys(3, Interface(weight_key="w_{i}", bias_key="B{i}", first_index=1))
+    assert [c for c, _ in pairs] == block_names(3)
+    assert [s for _, s in pairs] == ["w_1", "B1", "w_2", "B2", "w_3", "B3"]
 
 
 #: a shape rule written out again: "(sizes[i + 1], sizes[i])" or "n_out, 1" outside the one source
