@@ -84,7 +84,7 @@ def second_momentum(mu: float, seed: int) -> float:
 
 
 def correct_methods(schedule: str) -> tuple[str, ...]:
-    return ("nag_fista",) if schedule == "fista" else ("nag", "nag_stored")
+    return ("nag_fista",) if schedule == FISTA else ("nag", "nag_stored")
 
 
 # -- observation -------------------------------------------------------------------------------
@@ -569,7 +569,7 @@ def _not_moving(obs: Observation, evidence: dict[str, Any]) -> Verdict | None:
 def _other_schedule(ctx: Context, obs: Observation, evidence: dict[str, Any]) -> Verdict | None:
     """FISTA where constant momentum is asked (a constant momentum where FISTA
     is asked is found by the family fit)."""
-    if obs.schedule != "fista" and follows(ctx, obs.first, obs.first.replays.get(("nag_fista", obs.momentum), ())):
+    if obs.schedule != FISTA and follows(ctx, obs.first, obs.first.replays.get(("nag_fista", obs.momentum), ())):
         evidence["your steps follow"] = LABELS["nag_fista"]
         return Verdict(0.0, "Your steps use the FISTA momentum schedule, but this assignment asks for constant "
                        f"momentum mu = {fmt(obs.momentum)}.", diagnoses=["wrong-momentum"], evidence=evidence)
@@ -640,7 +640,7 @@ def _read(obs: Observation, member: MemberFit, relation: str | None) -> Named:
         diagnoses.append("wrong-momentum")
         parts.append("the FISTA coefficients are used one step early: beta_{k+1} at step k (t_k is advanced before "
                      "beta_k = (t_k - 1) / t_{k+1} is computed from it)")
-    elif obs.schedule == "fista" and rule.schedule != FISTA:   # a schedule member's beta_k is the rubric's
+    elif obs.schedule == FISTA and rule.schedule != FISTA:   # a schedule member's beta_k is the rubric's
         diagnoses.append("wrong-momentum")
         parts.append(f"the momentum is a constant {fmt(rule.momentum)}, but this assignment asks for the FISTA schedule")
     elif relation == "1 - mu":
