@@ -51,10 +51,10 @@ def main(argv: Sequence[str] | None = None, *, platform: str | None = None) -> i
         return EXIT_USAGE
     if not sandboxed(platform):
         print(NO_SANDBOX.format(system=platform or sys.platform), file=sys.stderr)
-    from .cli import main as grader_main   # the one implementation of `check`
+    from .entry import check   # the one implementation of `check` (warm process, zygote, grader.cli)
 
     rubric = args.rubric if args.rubric is not None else str(KIT_RUBRIC)
-    return grader_main(["check", args.submission, "--rubric", rubric, *rest])
+    return check(["check", args.submission, "--rubric", rubric, *rest])
 
 
 if __name__ == "__main__":

@@ -36,8 +36,8 @@ from .glue import SHIPPED_FOLDER
 #: Top-level grader modules the public check path needs (listed: the
 #: instructor's modules, e.g. batch, store, render, kit, never ship).
 CHECKER_MODULES: tuple[str, ...] = (
-    "__init__.py", "adapter.py", "blas.py", "cli.py", "diagnoses.py", "engine.py", "executors.py", "glue.py",
-    "kitcli.py",
+    "__init__.py", "adapter.py", "blas.py", "cli.py", "diagnoses.py", "engine.py", "entry.py", "executors.py",
+    "glue.py", "kitcli.py", "warmcheck.py",
     "names.py", "notebook.py", "operations.py", "oracle.py", "probe.py", "rubric.py", "rubric_cache.py", "schema.py",
     "secret.py", "submission.py", "textsafe.py",
     # the terminal table (not the HTML renderers) and the graded-file rule (not the rest of intake)

@@ -23,6 +23,10 @@ if not os.environ.get("NNGRADE_SECRET_FILE"):
 if "NNGRADE_CACHE_DIR" not in os.environ:
     os.environ["NNGRADE_CACHE_DIR"] = tempfile.mkdtemp(prefix="nngrade-test-cache-")
 
+# `nngrade check` leaves a warm process behind for the next check (grader/warmcheck.py):
+# none from the suite (it would outlive it); tests/cli/test_warm_check.py turns it on for itself.
+os.environ["NNGRADE_WARM_CHECK"] = "0"
+
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
 

@@ -161,6 +161,16 @@ class Zygote:
 
             util.Finalize(self, Zygote.close, args=(self,), exitpriority=10)
 
+    def wait_ready(self) -> None:
+        """Start the zygote if needed and wait until it has imported NumPy
+        (a warm check process does this before it takes a client)."""
+        with self._lock:
+            self._start_locked()
+            if self.broken or self._sock is None:
+                raise ZygoteUnavailable(self.broken or "not started")
+            if not self._ready:
+                self._await_ready()
+
     def _await_ready(self) -> None:
         assert self._sock is not None
         ready, _, _ = select.select([self._sock], [], [], READY_SECONDS)
