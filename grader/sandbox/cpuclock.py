@@ -109,7 +109,8 @@ class CgroupCpuClock(CpuClock):
                 raise
 
     def launcher_config(self) -> dict:
-        return {"cgroup_procs": [os.path.join(p, "cgroup.procs") for p in self.paths]}
+        # `tasks`: the launcher joins by thread, without the thread-group lock (launcher.join_cgroup)
+        return {"cgroup_join": [os.path.join(p, "tasks") for p in self.paths]}
 
     def read(self) -> float:
         if not self._closed:
@@ -315,6 +316,10 @@ class CgroupV2CpuClock(CgroupCpuClock):
                 self.close()
                 raise
 
+    def launcher_config(self) -> dict:
+        # v2 has no `tasks` file (and moves processes whole): cgroup.procs
+        return {"cgroup_join": [os.path.join(self.path, "cgroup.procs")]}
+
     def read(self) -> float:
         if not self._closed:
             try:
@@ -464,7 +469,7 @@ def _cgroup_works(root: str) -> bool:
     except OSError:
         return False
     try:
-        return clock.read() == 0.0 and all(os.path.exists(p) for p in clock.launcher_config()["cgroup_procs"])
+        return clock.read() == 0.0 and all(os.path.exists(p) for p in clock.launcher_config()["cgroup_join"])
     finally:
         clock.close()
 

@@ -216,7 +216,7 @@ def test_v1_groups_carry_the_limits_and_are_removed():
         assert int((by_controller["memory"] / "memory.limit_in_bytes").read_text()) == 300 * 2**20
         assert (by_controller["pids"] / "pids.max").read_text().strip() == "7"
         assert int((by_controller["cpu"] / "cpu.shares").read_text()) == cpuclock.CPU_SHARES
-        assert len(clock.launcher_config()["cgroup_procs"]) == len(paths)
+        assert len(clock.launcher_config()["cgroup_join"]) == len(paths)
     finally:
         clock.close()
     assert not any(os.path.exists(p) for p in paths)
@@ -236,7 +236,7 @@ def test_v2_group_in_a_fake_hierarchy(tmp_path):
     group = Path(clock.path)
     assert (group / "memory.max").read_text() == str(256 * 2**20)
     assert (group / "pids.max").read_text() == "9" and (group / "cpu.weight").read_text() == "100"
-    assert clock.launcher_config() == {"cgroup_procs": [str(group / "cgroup.procs")]}
+    assert clock.launcher_config() == {"cgroup_join": [str(group / "cgroup.procs")]}
     (group / "cpu.stat").write_text("usage_usec 2500000\nuser_usec 2000000\n")
     assert clock.read() == 2.5
     removed = []

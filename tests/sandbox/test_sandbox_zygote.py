@@ -255,3 +255,54 @@ def test_a_forked_copy_of_the_grader_leaves_the_zygote_alone(tmp_path):
     os.makedirs(z._templates, exist_ok=True)
     assert grade(CORRECT, rubric).result["score"] == 100.0
 
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.add(int(entry))
+    return out
+
+
+@needs_zygote
+def test_the_forked_ahead_child_is_the_next_worker_and_leaves_with_the_zygote(monkeypatch):
+    """The zygote forks each worker's first process ahead of its request:
+    the next start uses that very child, and when the zygote ends the unused
+    one ends too (nothing of the grader's survives it)."""
+    import time
+
+    z = zygote_mod.Zygote()
+    try:
+        z.wait_ready()
+        deadline = time.monotonic() + 120
+        while not _children(z._proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        waiting = _children(z._proc.pid)
+        assert len(waiting) == 1, waiting   # forked ahead, before any request
+        client = client_mod.WorkerClient(client_mod.LoadSpec(source=CORRECT, directory=CORRECT.parent,
+                                                             filename=CORRECT.name))
+        monkeypatch.setattr(client_mod, "zygote", lambda: z)   # this test's own zygote
+        try:
+            client.start()
+            assert type(client.proc).__name__ == "ZygoteProcess" and client.load_error is None
+            assert client.proc.pid in waiting   # the child forked ahead became this worker
+        finally:
+            client.close()
+        while len(_children(z._proc.pid) - waiting) < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        after = _children(z._proc.pid) - waiting
+        assert len(after) == 1   # and the next one is already forked
+    finally:
+        zygote_pid = z._proc.pid
+        z.close()
+    deadline = time.monotonic() + 120
+    while any(Path(f"/proc/{p}").exists() for p in after) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not any(Path(f"/proc/{p}").exists() for p in after), "the unused child outlived its zygote"
+    assert not Path(f"/proc/{zygote_pid}").exists()
