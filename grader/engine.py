@@ -180,7 +180,7 @@ def _grade_loaded(prepared: PreparedSubmission, rubric: Rubric, criteria: list[C
                                 wall_end=wall_end)
                 else:
                     probe.begin(limits.criterion_seconds, wall_end=wall_end)
-                observed = observe_criterion(rubric, oracle, crit, probe, answers=answers)
+                observed = observe_criterion(rubric, oracle, crit, probe, answers=answers, ahead=judges)
             timings[crit.id] = time.monotonic() - t0
             cpu[crit.id] = round(client.request_cpu - cpu0, 4)
             verdicts.append(judges.submit(_timed_judge, observed))
@@ -227,12 +227,13 @@ def _timed_judge(observed: "Observed | Verdict") -> tuple[Verdict, float]:
 
 
 def observe_criterion(rubric: Rubric, oracle: Oracle | None, crit: Criterion, probe: Probe | None,
-                      answers: Any = None) -> "Observed | Verdict":
+                      answers: Any = None, ahead: Any = None) -> "Observed | Verdict":
     """Ask the student's code (through the worker); a failure is already the
-    verdict."""
+    verdict.  `ahead`: the judging thread, where a check may `prepare` work
+    of its judge meanwhile (Context.prepare)."""
     check = REGISTRY[crit.check]
     params = crit.check_params()
-    ctx = Context(rubric, oracle, crit, answers=answers)
+    ctx = Context(rubric, oracle, crit, answers=answers, ahead=ahead)
     try:
         observation = check.observe(ctx, probe, params)
     except WorkerFailure as failure:

@@ -34,9 +34,25 @@ class Context:
     oracle: "Oracle | None"  # None for a rubric of written questions only
     criterion: Criterion
     answers: Any = None     # () -> AnswerSheet: the submission's written answers (check `answers`)
+    ahead: Any = None       # the engine's judging thread (an Executor), or None: `prepare` does nothing
+    _prepared: dict = field(default_factory=dict, repr=False)
 
     def seed(self, *parts: object) -> int:
         return self.oracle.seed(self.criterion.id, *parts)
+
+    def prepare(self, key: object, compute: Any) -> None:
+        """Start now, in the judging thread, a pure computation the judge
+        will ask for by `key` (`prepared`), while the student's code is still
+        answering the rest of the observation: the two cores work at once.
+        Only when the work is done changes, never its result (a judge
+        without it computes the same itself)."""
+        if self.ahead is not None:
+            self._prepared[key] = self.ahead.submit(compute)
+
+    def prepared(self, key: object, compute: Any) -> Any:
+        """What `prepare(key, ...)` computed (waiting for it), else `compute()` now."""
+        future = self._prepared.pop(key, None)
+        return compute() if future is None else future.result()
 
     @property
     def tol(self):

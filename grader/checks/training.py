@@ -106,6 +106,8 @@ def observe(ctx: Context, probe: Any, params: Params) -> Observation:
                  for p, s in zip(positions, raw)}
         runs[method] = tuple(snaps.get(p) for p in range(0, params.iterations + 1, params.every))
         spots[method] = snaps
+        # the judge's curves of this run, computed while the student's code runs the next one
+        ctx.prepare(("curves", method), lambda run=runs[method]: curves(ctx, hidden, list(run)))
     history, history_error = _train_history(ctx, probe, hidden, lr, theta0, params.train_iterations)
     own = _own_gradients(probe, hidden, lr, ctx, [theta0, *(spots["gd"].get(k) for k in spots_at)], data)
     return Observation(tuple(hidden), float(lr), params.every, runs, spots, spots_at, tuple(own), history,
@@ -279,7 +281,7 @@ def conditions(runs: dict[str, dict[str, list[float]]], x: list[int], params: Pa
 
 def judge(ctx: Context, obs: Observation, params: Params) -> Verdict:
     hidden = list(obs.hidden)
-    mine = {m: curves(ctx, hidden, list(obs.runs[m])) for m in ("gd", "nag")}
+    mine = {m: ctx.prepared(("curves", m), lambda m=m: curves(ctx, hidden, list(obs.runs[m]))) for m in ("gd", "nag")}
     start = obs.runs["gd"][0]
     ref = {m: reference_curves(ctx, hidden, start, m, obs.lr, params.iterations, obs.every) for m in ("gd", "nag")} \
         if start is not None else None

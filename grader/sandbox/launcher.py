@@ -484,6 +484,8 @@ def join_cgroup(tasks: str) -> None:
     pid written to ``cgroup.procs``, does not take the kernel's
     thread-group lock, whose write side waits for an RCU grace period:
     0.3-20 ms per start, measured (docs/DESIGN.md, "Worker start")."""
+    if tasks.endswith("/tasks") and len(os.listdir("/proc/self/task")) != 1:
+        tasks = tasks[:-len("tasks")] + "cgroup.procs"   # (never here: but a thread must not be left out)
     fd = os.open(tasks, os.O_WRONLY | os.O_CLOEXEC)
     try:
         os.write(fd, b"0" if tasks.endswith("/tasks") else str(os.getpid()).encode())

@@ -252,3 +252,35 @@ def test_batch_refuses_to_start_on_a_failed_audit(slow_rubric_file, tmp_path, ca
     assert main(["batch", str(subs), "--rubric", str(slow_rubric_file), "--out", str(out)]) == 2
     assert "80.6%" in capsys.readouterr().err
     assert not out.exists()   # nothing graded, nothing written
+
+
+def test_work_prepared_ahead_is_what_the_judge_would_compute():
+    """Context.prepare runs the judge's curves in the judging thread while
+    the student's code goes on; with it or without it the verdict is the same."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from grader.checks.base import Context
+
+    calls = []
+    with ThreadPoolExecutor(max_workers=1) as ahead:
+        ctx = Context(None, None, None, ahead=ahead)
+        ctx.prepare("k", lambda: calls.append("ahead") or 41)
+        assert ctx.prepared("k", lambda: calls.append("judge") or 42) == 41
+        assert ctx.prepared("k", lambda: calls.append("judge") or 42) == 42   # taken once
+    plain = Context(None, None, None)
+    plain.prepare("k", lambda: calls.append("never") or 0)
+    assert plain.prepared("k", lambda: 7) == 7
+    assert calls == ["ahead", "judge"]
+
+
+@pytest.mark.parametrize("sample", ["correct_vectorized.py", "bug_no_nag.py"])
+def test_a_training_verdict_does_not_depend_on_prepared_work(sample, silu_rubric, monkeypatch):
+    from grader.checks.base import Context
+    from grader.engine import grade
+
+    path = Path(__file__).resolve().parents[2] / "submissions" / sample
+    prepared = grade(path, silu_rubric).result
+    monkeypatch.setattr(Context, "prepare", lambda self, key, compute: None)
+    alone = grade(path, silu_rubric).result
+    pick = lambda doc: next(c for c in doc["criteria"] if c["id"] == "training")   # noqa: E731
+    assert pick(prepared) == pick(alone)
