@@ -384,9 +384,10 @@ class StudentNet:
         along canonical directions (dicts) or ("W0", flat_index) units, and
         the loss at `base` itself.
 
-        The grader drives the sweep: every loss value is one request (op
-        `loss_at`), the differences are taken here.  Nothing of the sweep
-        runs in the student's process, so their code cannot replace it."""
+        The grader drives the sweep: it chooses every point (one request,
+        op `loss_at`, for the loss at `base`, one for all the others) and
+        takes the differences here.  No finite-difference formula runs in
+        the student's process, so their code cannot replace it."""
         layout = self.require_layout()
         from .sandbox.worker import parameters_digest
 
@@ -407,24 +408,32 @@ class StudentNet:
         if isinstance(value, dict) and value.get("stale"):   # e.g. back_propagate also moved theta
             value = ask(dict(common, base=_wire(student_base)))
         at_base = scalar(value)
-        differences = []
+        points: list[dict[str, Any]] = []
+        sent: list[Any] = []   # the directions, each sent once for its +h and -h
         for d in directions:
-            pair = []
-            for sign in (1.0, -1.0):
-                message = dict(common, base="kept", delta=sign * h)
-                if isinstance(d, tuple):
-                    key, index = d
-                    block = layout.blocks[key]
+            if isinstance(d, tuple):
+                key, index = d
+                block = layout.blocks[key]
+                student_index = index   # the flat index of the canonical entry inside the student's array
+                if block.form == "transposed":
                     position = np.unravel_index(index, block.canonical_shape)
-                    student_index = index   # the flat index of the canonical entry inside the student's array
-                    if block.form == "transposed":
-                        student_index = int(np.ravel_multi_index(position[::-1], block.canonical_shape[::-1]))
-                    message["unit"] = [block.student_key, int(student_index)]
-                else:
-                    message["direction"] = _wire(layout.to_student(d)) if sign > 0 else "kept"
-                pair.append(scalar(ask(message)))
-            differences.append((pair[0] - pair[1]) / (2 * h))
-        return np.array(differences, dtype=np.float64), at_base
+                    student_index = int(np.ravel_multi_index(position[::-1], block.canonical_shape[::-1]))
+                where: dict[str, Any] = {"unit": [block.student_key, int(student_index)]}
+            else:
+                where = {"direction": len(sent)}
+                sent.append(_wire(layout.to_student(d)))
+            points += [dict(where, delta=h), dict(where, delta=-h)]
+        if not points:
+            return np.zeros(0), at_base
+        # the whole sweep in one request: each point is still one call of the student's loss
+        reply = self._operation(loss, dict(common, base="kept", points=points, directions=sent), len(points), x,
+                                len(points) * self.call_reply(x))
+        values = reply.get("values") if isinstance(reply, dict) else None
+        if not isinstance(values, list) or len(values) != len(points):
+            raise WorkerFailure("protocol", "the reply to a finite-difference sweep is malformed "
+                                f"({describe_value(reply)})")
+        pairs = np.array([scalar(v) for v in values], dtype=np.float64).reshape(-1, 2)
+        return (pairs[:, 0] - pairs[:, 1]) / (2 * h), at_base
 
     def aliases(self) -> list[str]:
         """Other attributes sharing memory with the parameters (aliasing)."""

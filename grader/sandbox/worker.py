@@ -399,17 +399,21 @@ class Worker:
         return {"snapshots": snaps, "positions": positions}
 
     def op_loss_at(self, req: dict) -> Any:
-        """ONE evaluation of the student's scalar method at base + delta along
-        one coordinate or one direction, parameters restored afterwards.  The
-        grader drives a finite-difference sweep one call at a time and takes
-        the differences itself, so no sweep runs in this process for the
-        student's code to find and replace.
+        """Evaluations of the student's scalar method at base + delta along
+        one coordinate or one direction, parameters restored after each.  The
+        grader chooses every point and takes the differences itself, so no
+        finite-difference formula runs in this process for the student's
+        code to find and replace.
 
         `base`: the parameters (wire), or None for those the grader just set
         (checked by digest: {"stale": true} when the student's code moved
-        them), or "kept" for the base of the previous call.  `unit`: [key,
-        flat index]; `direction`: a wire dict, or "kept" for the previous
-        call's (a large direction crosses the pipe once for its +h and -h)."""
+        them), or "kept" for the base of the previous request.  One point:
+        `delta` with `unit` ([key, flat index]) or `direction` (a wire dict,
+        or "kept" for the previous request's), neither for the base itself;
+        the method's value is the answer.  Several points (one round trip for
+        a whole sweep): `points`, a list of {"delta", "unit"} or {"delta",
+        "direction": i} (an index into `directions`, wire dicts); the answer
+        is {"values": [one value per point]}."""
         np = self.np
         obj = self.instances[req["handle"]]
         method = getattr(obj, req["method"])
@@ -425,21 +429,34 @@ class Worker:
         else:
             base = {k: np.asarray(v, dtype=np.float64) for k, v in self._arg(base).items()}
         self._kept["base"] = base
-        delta = float(req.get("delta", 0.0))
-        if req.get("unit") is not None:
-            key, index = req["unit"]
+        if req.get("points") is not None:
+            directions = [self._arg(d) for d in req.get("directions") or []]
+            return {"values": [self._loss_at(obj, method, args, req["attr"], base, float(point.get("delta", 0.0)),
+                                             point.get("unit"),
+                                             directions[int(point["direction"])] if "direction" in point else None)
+                               for point in req["points"]]}
+        direction = req.get("direction")
+        if direction is not None:
+            direction = self._kept["direction"] if direction == "kept" else self._arg(direction)
+            self._kept["direction"] = direction
+        return self._loss_at(obj, method, args, req["attr"], base, float(req.get("delta", 0.0)), req.get("unit"),
+                             direction)
+
+    def _loss_at(self, obj: Any, method: Any, args: list, attr: str, base: dict, delta: float, unit: Any,
+                 direction: Any) -> Any:
+        """The method's value at one point (see `op_loss_at`), base restored."""
+        if unit is not None:
+            key, index = unit
             point = self._with(base, key, int(index), delta)
-        elif req.get("direction") is not None:
-            d = self._kept["direction"] if req["direction"] == "kept" else self._arg(req["direction"])
-            self._kept["direction"] = d
-            point = {k: base[k] + delta * d[k] if k in d else base[k].copy() for k in base}
+        elif direction is not None:
+            point = {k: base[k] + delta * direction[k] if k in direction else base[k].copy() for k in base}
         else:
             point = {k: v.copy() for k, v in base.items()}
-        self._set_attr(obj, req["attr"], point)
+        self._set_attr(obj, attr, point)
         try:
-            return encode(method(*args), np)
+            return encode(method(*args), self.np)
         finally:
-            self._set_attr(obj, req["attr"], base)
+            self._set_attr(obj, attr, base)
 
     def op_aliases(self, req: dict) -> Any:
         """Attributes that share memory with the parameters: a stored

@@ -73,8 +73,8 @@ def grader_questions(monkeypatch: pytest.MonkeyPatch) -> dict[str, Counter]:
                      kwargs["momentum"])] += 1
         elif op == "call":
             counter[(message["method"], samples, *(a for a in args[2:3] if isinstance(a, int)))] += 1
-        elif op == "loss_at":
-            counter[(message["method"], samples)] += 1
+        elif op == "loss_at":   # one call of the loss per point of a sweep
+            counter[(message["method"], samples)] += len(message.get("points") or [None])
         elif op == "steps":
             counter[(message["method"], samples)] += int(message["n"])
         return request(self, message, timeout, **kw)

