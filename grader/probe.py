@@ -320,21 +320,30 @@ class StudentNet:
         """Inject canonical parameters, then make sure they stuck (the worker
         reads them back): a read-only property that returns a copy would
         otherwise have every later number judged at parameters never set."""
-        layout = self.require_layout()
-        reply = self._request({"op": "set", "attr": self.wire_attr, "value": _wire(layout.to_student(theta)),
-                               "verify": True})
+        reply = self._request({"op": "set", "verify": True, **self._setting(theta)})
+        self._after_set(theta, reply)
+
+    def _setting(self, theta: dict[str, np.ndarray]) -> dict[str, Any]:
+        """Where and what to write for canonical `theta` (an `op_set` request's fields)."""
+        return {"attr": self.wire_attr, "value": _wire(self.require_layout().to_student(theta))}
+
+    def _after_set(self, theta: dict[str, np.ndarray], reply: Any) -> None:
         if isinstance(reply, dict) and reply.get("lost"):
             self._last_set = None
             raise ApiError(_lost_message(self.attr, reply))
         self._last_set = theta
 
     # -- the assignment's methods ------------------------------------------------
-    def call(self, role: str, *args: Any, count: tuple[str, ...] = ()) -> Any:
+    def call(self, role: str, *args: Any, count: tuple[str, ...] = (), at: dict[str, np.ndarray] | None = None) -> Any:
         """Call one of the assignment's methods; `count` names other roles
-        whose calls during it are counted (reply["calls"], by role)."""
+        whose calls during it are counted (reply["calls"], by role); `at`:
+        canonical parameters written (and read back) first, in the same
+        request (the caller checks reply["lost"], see `gradient_at`)."""
         method = self._method(role)
         names = {self.probe.wire_method(r): r for r in count}
         message = {"op": "call", "method": method, "args": [_wire(a) for a in args]}
+        if at is not None:
+            message["set"] = self._setting(at)
         if names:
             message["count"] = sorted(n for n in names if n in self.methods)
         amount = args[2] if role == "train" and len(args) > 2 and isinstance(args[2], int) else 1
@@ -360,6 +369,13 @@ class StudentNet:
 
     def gradient_raw(self, x: np.ndarray, y: np.ndarray) -> Any:
         return self.call("back_propagate", x, y)["value"]
+
+    def gradient_at(self, theta: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray) -> Any:
+        """`set_parameters(theta)` then `gradient_raw(x, y)`, in one round
+        trip (the worker writes, reads back, and calls only if they stuck)."""
+        reply = self.call("back_propagate", x, y, at=theta)
+        self._after_set(theta, reply.get("lost"))
+        return reply["value"]
 
     def steps(self, x: np.ndarray, y: np.ndarray, n: int, every: int = 1) -> list[Any]:
         """Raw parameter snapshots before and after every `every` steps."""
@@ -454,7 +470,8 @@ def _shape_entry(entry: Any) -> bool:
 REPLY_FORMS: dict[str, Callable[[Any], bool]] = {
     "new": lambda v: isinstance(v, dict) and isinstance(v.get("handle"), int) and not isinstance(v.get("handle"), bool)
     and isinstance(v.get("methods"), list) and all(isinstance(m, str) for m in v["methods"]),
-    "call": lambda v: isinstance(v, dict) and "value" in v and (
+    "call": lambda v: isinstance(v, dict) and "value" in v
+    and (v.get("lost") is None or isinstance(v["lost"], dict)) and (
         "calls" not in v or isinstance(v["calls"], dict) and all(
             isinstance(k, str) and isinstance(c, int) and not isinstance(c, bool) for k, c in v["calls"].items())),
     "steps": lambda v: isinstance(v, dict) and isinstance(v.get("snapshots"), list)

@@ -134,8 +134,7 @@ def observe(ctx: Context, probe: Any, params: Params) -> Observation:
     eps = float_eps(reply.get("value"))
     fd = _finite_differences(ctx, net, params, theta, x, y, eps)
     theta2, x2, y2 = confirm_inputs(ctx, params)
-    net.set_parameters(theta2)
-    second = student_gradient(net.gradient_raw(x2, y2), layout, theta2, x2, y2)
+    second = student_gradient(net.gradient_at(theta2, x2, y2), layout, theta2, x2, y2)
     return Observation(params.block, tuple(params.hidden), first, second, fd, eps,
                        eps > FLOAT64_EPS or bool(net.is_float32), _calls(reply.get("calls")))
 

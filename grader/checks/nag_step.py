@@ -203,8 +203,7 @@ def _gradient_function(ctx: Context, helper: Any, hidden: list[int], x: np.ndarr
             result = None
             if used_own[0]:
                 try:
-                    helper.set_parameters(theta)
-                    grads, _ = canonical_gradient(helper.gradient_raw(x, y), helper.layout, theta)
+                    grads, _ = canonical_gradient(helper.gradient_at(theta, x, y), helper.layout, theta)
                     if all(v is not None and np.all(np.isfinite(v)) for v in grads.values()) \
                             and (cache or gradient_explained(ctx, hidden, theta, x, y, grads) is not None):
                         result = grads

@@ -148,8 +148,7 @@ def _own_gradients(probe: Any, hidden: list[int], lr: float, ctx: Context, point
         for theta in points:
             grads = None
             if theta is not None and all(np.all(np.isfinite(v)) for v in theta.values()):
-                helper.set_parameters(theta)
-                grads, _ = canonical_gradient(helper.gradient_raw(data.x_train, data.y_train), layout, theta)
+                grads, _ = canonical_gradient(helper.gradient_at(theta, data.x_train, data.y_train), layout, theta)
                 grads = grads if all(g is not None for g in grads.values()) else None
             out.append(grads)
     except (WorkerFailure, ApiError):

@@ -345,7 +345,15 @@ class Worker:
                 "container": container}
 
     def op_call(self, req: dict) -> Any:
+        """Call a method.  With `set` (an `op_set` request's attr and value),
+        write the parameters first and read them back, in the same round
+        trip: if they did not stick the method is not called and the answer
+        is {"value": None, "lost": what `op_set` says}."""
         obj = self.instances[req["handle"]]
+        if req.get("set") is not None:
+            lost = self.op_set(dict(req["set"], handle=req["handle"], verify=True))
+            if lost:
+                return {"value": None, "lost": lost}
         if "seed" in req:
             self._seed(int(req["seed"]))
         method = getattr(obj, req["method"])

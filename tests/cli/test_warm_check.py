@@ -243,3 +243,27 @@ def test_the_check_output_ends_when_the_check_does_not_when_the_spare_does(monke
         os.waitpid(pid, 0)
         os.close(read_end)
         ours.close()
+
+
+def test_a_sandboxed_submission_cannot_reach_the_warm_check_process(warm_env, tmp_path, monkeypatch):
+    """The spare's socket is a host path in the user's own folder; a worker
+    at the allow-list level sees none of the host's /tmp or runtime folder."""
+    from grader.engine import grade
+    from grader.rubric import load_rubric
+    from grader.sandbox.limits import isolation
+
+    if not isolation().root:
+        pytest.skip("no allow-list root at this isolation level")
+    check(warm_env, str(SUBMISSIONS / "correct_vectorized.py"))
+    pid, sock = spare(warm_env)
+    source = (SUBMISSIONS / "correct_vectorized.py").read_text()
+    probe = ("import socket as _s\n_c = _s.socket(_s.AF_UNIX, _s.SOCK_STREAM)\n_c.settimeout(2)\n"
+             f"try:\n    _c.connect({str(sock)!r})\n    print('ALLOWED: reached the warm check process')\n"
+             "except Exception as _e:\n    print('refused:', type(_e).__name__)\n_c.close()\n")
+    path = tmp_path / "nn.py"
+    path.write_text(probe + source)
+    monkeypatch.setenv("NNGRADE_WARM_CHECK", "0")
+    rubric = load_rubric("penguins-silu")
+    doc = grade(path, rubric.model_copy(update={"criteria": rubric.criteria[:2]})).result
+    assert "refused: FileNotFoundError" in doc["stdout"] and "ALLOWED" not in doc["stdout"], doc["stdout"]
+    assert _alive(pid) and sock.exists(), "the spare was reached (it serves one client, then ends)"

@@ -211,3 +211,29 @@ def test_fmt_pair_never_prints_the_same_number_twice():
     assert fmt_pair(0.5, 0.9) == ("0.5", "0.9")
 
 
+
+
+class LayeredCounting(Layered):
+    calls = 0
+
+    def back_propagate(self, x, y):
+        LayeredCounting.calls += 1
+        return {"W0": np.ones((2, 3))}
+
+
+def test_a_call_that_sets_first_calls_only_when_the_parameters_stuck():
+    """op_call with `set` (StudentNet.gradient_at: one round trip): written,
+    read back, and the method called only if they stuck."""
+    value = wire.encode({"W0": np.ones((2, 3))}, np)
+    args = [wire.encode(np.zeros((1, 3)), np), wire.encode(np.zeros(1, dtype=np.int64), np)]
+    stuck = LayeredWithSetter()
+    stuck.back_propagate = lambda x, y: {"W0": np.full((2, 3), 2.0)}
+    reply = worker_with(stuck).op_call({"handle": 1, "method": "back_propagate", "args": args,
+                                        "set": {"attr": "theta", "value": value}})
+    assert "lost" not in reply and np.all(wire.decode(reply["value"], np)["W0"] == 2.0)
+    assert np.all(stuck.layers[0] == 1)
+    copy = LayeredCounting()
+    reply = worker_with(copy).op_call({"handle": 1, "method": "back_propagate", "args": args,
+                                       "set": {"attr": "theta", "value": value}})
+    assert reply["value"] is None and reply["lost"]["lost"] == ["W0"] and reply["lost"]["copy"]
+    assert LayeredCounting.calls == 0
