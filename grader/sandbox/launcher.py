@@ -68,7 +68,7 @@ MNT_DETACH = 2
 CLONE_NEWCGROUP = 0x02000000
 #: util-linux unshare's flags (the level's `unshare` tuple) as clone(2) flags
 CLONE_FLAGS = {"--net": 0x40000000, "--pid": 0x20000000, "--mount": 0x00020000, "--ipc": 0x08000000,
-               "--uts": 0x04000000}
+               "--uts": 0x04000000, "--user": 0x10000000}
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
 PR_SET_PDEATHSIG = 1
 PR_CAPBSET_DROP = 24
@@ -791,9 +791,22 @@ def adopt_fds(cfg: dict, fds: list[int]) -> dict:
     return out
 
 
+def map_root_user(uid: int, gid: int) -> None:
+    """What ``unshare --map-root-user`` does after entering a new user
+    namespace: this process's user and group (outside) become 0 inside,
+    and setgroups is denied (required before an unprivileged gid_map)."""
+    for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
+        fd = os.open(f"/proc/self/{name}", os.O_WRONLY)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+
+
 def spawn(cfg: dict, fds: list[int]) -> None:
-    """In the zygote's child (never returns): what ``unshare --net --pid
-    --mount --ipc --uts --fork --kill-child`` does, then the launcher.  This
+    """In the zygote's child (never returns): what ``unshare [--user
+    --map-root-user] --net --pid --mount --ipc --uts --fork --kill-child``
+    does, then the launcher.  This
     process starts its own session (the grader kills the group), gets the
     output file as stdout/stderr, enters the namespaces the config's
     ``unshare`` names and forks the namespace's PID 1, which runs `main`
@@ -810,7 +823,10 @@ def spawn(cfg: dict, fds: list[int]) -> None:
         flags = 0
         for name in cfg.get("unshare", ()):
             flags |= CLONE_FLAGS.get(name, 0)
+        outer = (os.getuid(), os.getgid())
         _check(libc().unshare(flags), "unshare")
+        if "--map-root-user" in cfg.get("unshare", ()):
+            map_root_user(*outer)
         child = os.fork()
     except BaseException as exc:  # noqa: BLE001
         fail_setup("cannot start the worker", exc, status_fd)

@@ -1,4 +1,4 @@
-"""The grader's side of the zygote: a NumPy-preloaded root process that
+"""The grader's side of the zygote: a NumPy-preloaded process that
 forks sandboxed workers (see the zygote part of ``launcher.py``).
 
 Why: a worker started as a fresh interpreter spends ~100-200 ms importing
@@ -6,10 +6,12 @@ NumPy before it answers anything, a large share of a fast submission's
 grade.  One zygote per grader process pays that once; every worker start
 after it is a fork into fresh namespaces with the same allow-list root,
 cgroups, uid and rlimits as the exec path (the zygote receives exactly the
-launcher config `launch_command` builds).  Only the strongest isolation
-level uses it (it needs root and every namespace); the other levels, and
-any failure of the zygote, fall back to starting the launcher as a program,
-so a broken zygote costs speed, never a grade.
+launcher config `launch_command` builds).  The isolation levels with an
+allow-list root use it: the strongest (root: a uid per
+worker, cgroups) and the user-namespace one (anyone: the zygote's children
+enter a new user namespace as `unshare --user --map-root-user` would);
+the other levels, and any failure of the zygote, fall back to starting the
+launcher as a program, so a broken zygote costs speed, never a grade.
 
 ``NNGRADE_ZYGOTE=0`` turns it off (e.g. to measure the exec path).
 """
@@ -47,16 +49,24 @@ class ZygoteUnavailable(RuntimeError):
     """The zygote cannot start a worker now; the caller uses the exec path."""
 
 
+#: the levels whose workers a zygote forks: the allow-list roots, with a
+#: per-worker uid (root) or through a user namespace (anyone)
+FORKED_LEVELS = tuple(level.name for level in LEVELS if level.root)
+
+
 def enabled() -> bool:
-    """Whether this process may use a zygote: Linux, root (the zygote must
-    create namespaces and mounts), pidfd support, not turned off, and the
-    strongest level not capped away (``NNGRADE_ISOLATION`` naming a lower
-    level or the plain subprocess: only the strongest level forks workers
-    from a zygote, so starting one would be wasted work)."""
+    """Whether this process may use a zygote: Linux, pidfd support, not
+    turned off, and an allow-list level possible (root: the strongest level,
+    or the user-namespace one when named; anyone else: the user-namespace
+    level, whose namespaces an unprivileged zygote's children create like
+    `unshare --user` does) -- not one capped away by ``NNGRADE_ISOLATION``
+    (a lower level, or the plain subprocess: starting a zygote would be
+    wasted work).  If the level probe then picks a level without an
+    allow-list root, the zygote is simply never asked."""
     wanted = os.environ.get("NNGRADE_ISOLATION", "auto").strip() or "auto"
-    return (sys.platform.startswith("linux") and os.geteuid() == 0 and hasattr(os, "pidfd_open")
+    return (sys.platform.startswith("linux") and hasattr(os, "pidfd_open")
             and os.environ.get("NNGRADE_ZYGOTE", "1").strip() != "0"
-            and wanted in ("auto", LEVELS[0].name))
+            and (wanted == "auto" or wanted in FORKED_LEVELS))
 
 
 class ZygoteProcess:

@@ -26,12 +26,14 @@ def userns_works() -> bool:
     return limits_mod._probe(USERNS)
 
 
-@pytest.fixture
-def userns_level(monkeypatch):
+@pytest.fixture(params=["exec", "zygote"])
+def userns_level(request, monkeypatch):
+    """The level, with workers started as programs (`unshare --user ...`)
+    or forked by a zygote whose children enter the user namespace themselves."""
     monkeypatch.setenv("NNGRADE_ISOLATION", USERNS.name)
-    monkeypatch.setenv("NNGRADE_ZYGOTE", "0")
+    monkeypatch.setenv("NNGRADE_ZYGOTE", "1" if request.param == "zygote" else "0")
     limits_mod._chosen.cache_clear()
-    yield
+    yield request.param
     limits_mod._chosen.cache_clear()
 
 
@@ -69,3 +71,45 @@ def test_c_library_folder_is_bound_for_a_system_interpreter(monkeypatch):
         monkeypatch.setattr(sys, name, parent)
     binds = limits_mod.allowlist_plan()["binds"]
     assert any(folder == b or folder.startswith(b.rstrip("/") + "/") for b in binds), binds
+
+
+VIEW = """import os, sys, json
+st = dict(l.split(":", 1) for l in open("/proc/self/status").read().splitlines() if ":" in l)
+print("VIEW", json.dumps({"cap": st["CapEff"].strip(), "nnp": st["NoNewPrivs"].strip(), "uid": os.getuid(),
+      "uid_map": open("/proc/self/uid_map").read().split(), "path": sys.path, "root": sorted(os.listdir("/")),
+      "host": os.uname().nodename, "cwd": os.getcwd(), "argv": sys.argv, "env": dict(os.environ),
+      "pid": os.getpid()}))
+"""
+
+
+def test_a_worker_forked_by_the_zygote_sees_what_an_exec_worker_sees(tmp_path, monkeypatch):
+    """The user-namespace level through a zygote (what a grader that is not
+    root gets: every `nngrade check` of a student on Linux) against the same
+    level started as a program: the same view, no capabilities, no new
+    privileges, root inside mapped to the grader's own user."""
+    import json
+
+    from grader.sandbox.client import LoadSpec, WorkerClient
+
+    (tmp_path / "nn.py").write_text(VIEW)
+    monkeypatch.setenv("NNGRADE_ISOLATION", USERNS.name)
+    views, kinds = {}, {}
+    for way in ("1", "0"):
+        monkeypatch.setenv("NNGRADE_ZYGOTE", way)
+        limits_mod._chosen.cache_clear()
+        client = WorkerClient(LoadSpec(source=tmp_path / "nn.py", directory=tmp_path, filename="nn.py"))
+        try:
+            client.start()
+            kinds[way] = type(client.proc).__name__
+            assert client.load_error is None, client.output()
+            line = next(x for x in client.output().splitlines() if x.startswith("VIEW "))
+            views[way] = json.loads(line[5:])
+        finally:
+            client.close()
+    limits_mod._chosen.cache_clear()
+    assert kinds == {"1": "ZygoteProcess", "0": "Popen"}
+    assert views["1"] == views["0"]
+    view = views["1"]
+    assert view["cap"] == "0000000000000000" and view["nnp"] == "1" and view["uid"] == 0
+    assert view["uid_map"] == ["0", str(os.getuid()), "1"]
+    assert view["host"] == "nngrade" and view["pid"] > 1 and "etc" in view["root"]   # its own UTS, PID ns, root

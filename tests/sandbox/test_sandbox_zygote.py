@@ -159,18 +159,24 @@ def test_exit_like_interpreter_statuses():
         assert os.WIFEXITED(raw) and os.WEXITSTATUS(raw) == expected, (exc, raw)
 
 
-def test_disabled_without_root_or_when_turned_off(monkeypatch):
+def test_only_for_allow_list_levels_and_not_when_turned_off(monkeypatch):
+    """Root or not (an unprivileged zygote's children enter a user namespace),
+    a zygote serves only the allow-list levels: one capped to another level
+    or to the plain subprocess never starts."""
     monkeypatch.setenv("NNGRADE_ZYGOTE", "0")
     assert zygote_mod.zygote() is None
     monkeypatch.setenv("NNGRADE_ZYGOTE", "1")
-    from grader.sandbox.limits import LEVELS
+    from grader.sandbox.limits import LEVELS, PLAIN
 
-    monkeypatch.setenv("NNGRADE_ISOLATION", LEVELS[1].name)  # a capped level never forks from a zygote
-    assert not zygote_mod.enabled()
-    monkeypatch.delenv("NNGRADE_ISOLATION")
-    monkeypatch.setenv("NNGRADE_ZYGOTE", "1")
-    monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    assert not zygote_mod.enabled()
+    for uid in (0, 1000):
+        monkeypatch.setattr(os, "geteuid", lambda uid=uid: uid)
+        monkeypatch.delenv("NNGRADE_ISOLATION", raising=False)
+        assert zygote_mod.enabled()
+        for level in LEVELS:
+            monkeypatch.setenv("NNGRADE_ISOLATION", level.name)
+            assert zygote_mod.enabled() == level.root, level.name
+        monkeypatch.setenv("NNGRADE_ISOLATION", PLAIN.name)
+        assert not zygote_mod.enabled()
 
 
 def _markers(course_secret) -> list[list[str]]:
