@@ -24,7 +24,7 @@ folder, a spare that dies before accepting -- the client runs the check
 itself, exactly as before.
 
 Linux only (peer credentials, descriptor passing as used here); off with
-``NNGRADE_WARM_CHECK=0``.  The socket folder is ``$XDG_RUNTIME_DIR/nngrade``
+``NNGRADE_WARM_CHECK=0``, and by default in CI jobs (``CI`` set).  The socket folder is ``$XDG_RUNTIME_DIR/nngrade``
 (or ``/tmp/nngrade-<uid>``), used only when it is the user's own, mode 0700,
 not a link.
 """
@@ -55,7 +55,15 @@ ACCEPT_SECONDS = 5.0     # a spare that does not take a client in this time is n
 
 
 def enabled() -> bool:
-    return sys.platform.startswith("linux") and os.environ.get(ENABLE_ENV, "1").strip() != "0"
+    """On Linux, unless ``NNGRADE_WARM_CHECK=0``; left unset, off in a CI job
+    (``CI`` set, as CI services do): a pipeline's check should leave no
+    process behind."""
+    if not sys.platform.startswith("linux"):
+        return False
+    setting = os.environ.get(ENABLE_ENV, "").strip()
+    if setting:
+        return setting != "0"
+    return os.environ.get("CI", "").strip().lower() in ("", "0", "false")
 
 
 def fingerprint(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> str:

@@ -267,3 +267,17 @@ def test_a_sandboxed_submission_cannot_reach_the_warm_check_process(warm_env, tm
     doc = grade(path, rubric.model_copy(update={"criteria": rubric.criteria[:2]})).result
     assert "refused: FileNotFoundError" in doc["stdout"] and "ALLOWED" not in doc["stdout"], doc["stdout"]
     assert _alive(pid) and sock.exists(), "the spare was reached (it serves one client, then ends)"
+
+
+def test_a_ci_job_leaves_no_spare_unless_asked(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.delenv("NNGRADE_WARM_CHECK", raising=False)
+    monkeypatch.setenv("CI", "true")
+    assert not warmcheck.enabled()
+    warmcheck.leave_spare()
+    assert not (tmp_path / "nngrade").exists()
+    monkeypatch.setenv("CI", "false")
+    assert warmcheck.enabled()
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("NNGRADE_WARM_CHECK", "1")   # asked for: on
+    assert warmcheck.enabled()
