@@ -289,9 +289,14 @@ def serve(key: str) -> int:
 
 
 def warm_up() -> None:
-    """Everything a check imports, the bundled rubrics' checks, and the zygote."""
+    """Everything a check imports, the bundled rubrics' checks, the zygote,
+    and what the first worker start of a process works out once: the
+    isolation level (its probe starts a worker) and the default allow-list
+    plan (package metadata).  All of it is what a cold check would compute
+    the same way (the key pins what they read)."""
     from . import cli, engine  # noqa: F401 -- imported for the next check
     from .checks import REGISTRY
+    from .sandbox.limits import allowlist_plan, isolation
     from .sandbox.zygote import prestart, zygote
 
     for name in list(REGISTRY):
@@ -303,6 +308,8 @@ def warm_up() -> None:
             z.wait_ready()
         except Exception:   # noqa: BLE001 -- a broken zygote only costs speed (the exec path)
             pass
+    if isolation().root:
+        allowlist_plan()
 
 
 def _accept(listener: socket.socket, idle: float) -> socket.socket | None:
