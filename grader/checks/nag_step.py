@@ -190,10 +190,12 @@ def _replays(ctx: Context, grad_fn: GradFn, snaps: tuple[Snapshot, ...], methods
 def _gradient_function(ctx: Context, helper: Any, hidden: list[int], x: np.ndarray,
                        y: np.ndarray) -> tuple[GradFn, list[bool]]:
     """The student's back_propagate as a function of canonical theta
-    (memoized), used only when it is trustworthy: the reference's, or a named
-    mistake's, at the first point asked (evidence before credit: a zero
-    gradient would make "no step at all" a perfect NAG).  Otherwise, or
-    when it fails, the reference gradient."""
+    (memoized), used only while it is trustworthy: the reference's, or a
+    named mistake's, at *every* point asked (evidence before credit: a zero
+    gradient would make "no step at all" a perfect NAG, and answers crafted
+    at the replays' look-ahead points would make plain GD steps replay as
+    NAG -- tests/trust, nag_replay_forged).  From the first point where it
+    is not, or fails, the reference gradient."""
     cache: dict[str, Theta] = {}
     used_own = [True]
 
@@ -205,7 +207,7 @@ def _gradient_function(ctx: Context, helper: Any, hidden: list[int], x: np.ndarr
                 try:
                     grads, _ = canonical_gradient(helper.gradient_at(theta, x, y), helper.layout, theta)
                     if all(v is not None and np.all(np.isfinite(v)) for v in grads.values()) \
-                            and (cache or gradient_explained(ctx, hidden, theta, x, y, grads) is not None):
+                            and gradient_explained(ctx, hidden, theta, x, y, grads) is not None:
                         result = grads
                 except (WorkerFailure, ApiError):
                     result = None

@@ -106,3 +106,13 @@ def test_a_forged_reply_is_the_student_s_never_a_grader_failure(tmp_path, silu_r
     assert result["grader_errors"] == [] and result["max_score"] == 100.0
     assert result["score"] < 100.0
     assert any("interfered with the grader" in c["feedback"] for c in result["criteria"])
+
+
+def test_forged_gradients_at_the_nag_replay_points_earn_no_nag_credit(graded, silu_rubric):
+    """Every gradient the NAG replays take from the student must be explained
+    (the reference's, or a named mistake's, at that point), not only the
+    first: answers crafted to make the replay land on plain GD steps fall
+    back to the reference gradient, and the steps are seen as GD."""
+    _, by_id = graded("nag_replay_forged.py", silu_rubric)
+    assert by_id["nag-step"]["score"] == 0, by_id["nag-step"]["feedback"]
+    assert "no-momentum" in by_id["nag-step"]["diagnoses"] or "GD" in by_id["nag-step"]["feedback"]
