@@ -15,7 +15,9 @@ serves exactly one check, so nothing of one run leaks into the next; a
 spare nobody asks for ends after `IDLE_SECONDS`.
 
 What a spare may differ in is pinned by its *key*: the interpreter, the
-user, the grader's source files (names, sizes, modification times), and
+user, the grader's source files (names, sizes, modification times), the
+site-packages folders' modification times (an installed or upgraded
+package adds and removes entries there), and
 every environment variable read before a request arrives (``NNGRADE_*``,
 ``PATH``, locale and Python I/O settings).  A client only talks to the spare
 of its own key, so an upgraded grader or another setting never meets a stale
@@ -73,6 +75,11 @@ def fingerprint(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> st
     for name in sorted(environ):
         if (name.startswith("NNGRADE_") and not name.startswith(ENABLE_ENV)) or name in KEYED_ENV:
             digest.update(f"{name}={environ[name]}\0".encode("utf-8", "surrogateescape"))
+    for folder in _site_folders():   # an install or upgrade there (NumPy, say) changes the folder's entries
+        try:
+            digest.update(f"{folder}\0{os.stat(folder).st_mtime_ns}\0".encode("utf-8", "surrogateescape"))
+        except OSError:
+            pass
     for base, dirs, files in os.walk(PACKAGE):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(files):
@@ -80,6 +87,17 @@ def fingerprint(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> st
                 info = os.stat(os.path.join(base, name))
                 digest.update(f"{base}/{name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()[:24]
+
+
+def _site_folders() -> list[str]:
+    """The interpreter's site-packages folders (a spare has imported NumPy
+    and worked out the sandbox's allow-list from them)."""
+    import site
+
+    folders = list(getattr(site, "getsitepackages", lambda: [])())
+    if site.ENABLE_USER_SITE:
+        folders.append(site.getusersitepackages())
+    return sorted(set(folders))
 
 
 def folder() -> Path | None:

@@ -190,6 +190,13 @@ def test_the_key_follows_the_grader_files(tmp_path, monkeypatch):
     assert warmcheck.fingerprint({**env, "NNGRADE_ISOLATION": "rlimits"}) != before
     module.write_text("x = 22\n")
     assert warmcheck.fingerprint(env) != before
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    monkeypatch.setattr(warmcheck, "_site_folders", lambda: [str(site)])
+    before = warmcheck.fingerprint(env)
+    (site / "numpy-9.9.dist-info").mkdir()   # pip installs or upgrades a package
+    os.utime(site, ns=(1, 10**18))
+    assert warmcheck.fingerprint(env) != before
 
 
 def test_off_means_no_spare_and_no_folder(tmp_path, monkeypatch):
