@@ -175,7 +175,7 @@ class Worker:
         self.next_handle = 1
         self.student_files: set[str] = set()  # file names (and folders, ending in os.sep) of the submission
         self.glued: type | None = None         # the view over an instructor's glue (None: the default glue)
-        self._kept: dict[str, Any] = {}        # op_loss_at's base and direction between calls
+        self._kept: dict[str, Any] = {}        # op_loss_at's base between requests
 
     # -- helpers ----------------------------------------------------------
     def _arg(self, value: Any) -> Any:
@@ -407,21 +407,18 @@ class Worker:
         return {"snapshots": snaps, "positions": positions}
 
     def op_loss_at(self, req: dict) -> Any:
-        """Evaluations of the student's scalar method at base + delta along
-        one coordinate or one direction, parameters restored after each.  The
-        grader chooses every point and takes the differences itself, so no
-        finite-difference formula runs in this process for the student's
-        code to find and replace.
+        """Evaluations of the student's scalar method at points the grader
+        chose, parameters restored after each.  The grader takes the finite
+        differences itself, so no finite-difference formula runs in this
+        process for the student's code to find and replace.
 
         `base`: the parameters (wire), or None for those the grader just set
         (checked by digest: {"stale": true} when the student's code moved
-        them), or "kept" for the base of the previous request.  One point:
-        `delta` with `unit` ([key, flat index]) or `direction` (a wire dict,
-        or "kept" for the previous request's), neither for the base itself;
-        the method's value is the answer.  Several points (one round trip for
-        a whole sweep): `points`, a list of {"delta", "unit"} or {"delta",
-        "direction": i} (an index into `directions`, wire dicts); the answer
-        is {"values": [one value per point]}."""
+        them), or "kept" for the base of the previous request.  Without
+        `points` the method's value at the base itself is the answer.  With
+        `points` (one round trip for a whole sweep), a list of {"delta",
+        "unit": [key, flat index]} or {"delta", "direction": i} (an index into
+        `directions`, wire dicts): the answer is {"values": [one per point]}."""
         np = self.np
         obj = self.instances[req["handle"]]
         method = getattr(obj, req["method"])
@@ -437,18 +434,13 @@ class Worker:
         else:
             base = {k: np.asarray(v, dtype=np.float64) for k, v in self._arg(base).items()}
         self._kept["base"] = base
-        if req.get("points") is not None:
-            directions = [self._arg(d) for d in req.get("directions") or []]
-            return {"values": [self._loss_at(obj, method, args, req["attr"], base, float(point.get("delta", 0.0)),
-                                             point.get("unit"),
-                                             directions[int(point["direction"])] if "direction" in point else None)
-                               for point in req["points"]]}
-        direction = req.get("direction")
-        if direction is not None:
-            direction = self._kept["direction"] if direction == "kept" else self._arg(direction)
-            self._kept["direction"] = direction
-        return self._loss_at(obj, method, args, req["attr"], base, float(req.get("delta", 0.0)), req.get("unit"),
-                             direction)
+        if req.get("points") is None:
+            return self._loss_at(obj, method, args, req["attr"], base, 0.0, None, None)
+        directions = [self._arg(d) for d in req.get("directions") or []]
+        return {"values": [self._loss_at(obj, method, args, req["attr"], base, float(point.get("delta", 0.0)),
+                                         point.get("unit"),
+                                         directions[int(point["direction"])] if "direction" in point else None)
+                           for point in req["points"]]}
 
     def _loss_at(self, obj: Any, method: Any, args: list, attr: str, base: dict, delta: float, unit: Any,
                  direction: Any) -> Any:
