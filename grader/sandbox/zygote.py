@@ -175,11 +175,15 @@ class Zygote:
         """Start the zygote if needed and wait until it has imported NumPy
         (a warm check process does this before it takes a client)."""
         with self._lock:
-            self._start_locked()
-            if self.broken or self._sock is None:
-                raise ZygoteUnavailable(self.broken or "not started")
-            if not self._ready:
-                self._await_ready()
+            self._ready_locked()
+
+    def _ready_locked(self) -> None:
+        """Started and done importing NumPy, or ZygoteUnavailable (the lock held)."""
+        self._start_locked()
+        if self.broken or self._sock is None:
+            raise ZygoteUnavailable(self.broken or "not started")
+        if not self._ready:
+            self._await_ready()
 
     def _await_ready(self) -> None:
         assert self._sock is not None
@@ -196,11 +200,7 @@ class Zygote:
         with self._lock:
             if os.getpid() != self.pid_owner:
                 raise ZygoteUnavailable("a forked copy of the grader process")
-            self._start_locked()
-            if self.broken or self._sock is None:
-                raise ZygoteUnavailable(self.broken or "not started")
-            if not self._ready:
-                self._await_ready()
+            self._ready_locked()
             fds = array.array("i", [out_fd, status_fd, *keep_fds])
             try:
                 self._sock.sendmsg([marshal.dumps(cfg)], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
