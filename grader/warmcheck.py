@@ -250,19 +250,28 @@ def leave_spare() -> None:
 
 def _locked(lock: Path) -> bool:
     """Whether a spare holds `lock` now (tried and released at once)."""
+    fd = _take(lock)
+    if fd is None:
+        return True
+    os.close(fd)
+    return False
+
+
+def _take(lock: Path) -> int | None:
+    """`lock` held (its descriptor: held until closed), or None when a spare
+    holds it already or it cannot be opened (then nothing is started)."""
     import fcntl
 
     try:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     except OSError:
-        return True   # cannot even open it: do not start anything
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
-        return True
-    finally:
         os.close(fd)
-    return False
+        return None
+    return fd
 
 
 # -- the spare ----------------------------------------------------------------------------
@@ -270,18 +279,14 @@ def _locked(lock: Path) -> bool:
 def serve(key: str) -> int:
     """The spare's life: take the lock, import and warm everything, listen;
     serve one check (or none, after the idle time), start the successor."""
-    import fcntl
-
     if not enabled() or key != fingerprint():
         return 0   # started for another key (the files changed meanwhile): a new client starts the right one
     paths = _paths(key)
     if paths is None:
         return 0
     sock_path, lock_path = paths
-    lock = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    lock = _take(lock_path)
+    if lock is None:
         return 0   # another spare of this key is alive or starting
     os.ftruncate(lock, 0)
     os.write(lock, f"{os.getpid()}\n".encode())   # who holds it (to stop it by hand, or in tests)
