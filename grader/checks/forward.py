@@ -180,6 +180,11 @@ def _unreadable(ctx: Context, obs: Observation, who: str, what: str, classes: in
                        f"of shape {shapes} for {samples} samples"], diagnoses=["bad-output"])
 
 
+def _layout_label(obs: Observation) -> str:
+    """How the evidence names the layout the student's output came in."""
+    return "(C, S)" if obs.ordinary.layout == "CS" else "(S, C)"
+
+
 def _judge_values(ctx: Context, obs: Observation) -> Part:
     """VALUES_WEIGHT for the reference's probabilities; a wrong output
     reproduced by another activation is named."""
@@ -193,7 +198,7 @@ def _judge_values(ctx: Context, obs: Observation) -> Part:
         return _unreadable(ctx, obs, "feed_forward", "probabilities", c, s)
     err = rel_error(probs, expected)
     part = Part(evidence={"relative error vs reference": sig(err),
-                          "output layout": "(C, S)" if obs.ordinary.layout == "CS" else "(S, C)"})
+                          "output layout": _layout_label(obs)})
     if close(probs, expected, rel, tol.value_abs * 10):
         part.score, part.explained = VALUES_WEIGHT, True
         part.lines.append(f"Probabilities match the reference (relative error {fmt(err)}).")
@@ -232,7 +237,7 @@ def _judge_scores(ctx: Context, obs: Observation) -> Part:
         return _unreadable(ctx, obs, "The forward pass", "class scores", c, s)
     err = rel_error(centred(scores), reference_scores(expected))
     part = Part(evidence={"relative error vs reference (scores centred per sample)": sig(err),
-                          "output layout": "(C, S)" if obs.ordinary.layout == "CS" else "(S, C)"})
+                          "output layout": _layout_label(obs)})
     if scores_close(scores, expected, rel, abs_):
         part.score, part.explained = VALUES_WEIGHT, True
         part.lines.append(f"Scores match the reference's logits up to a constant per sample (relative error "
